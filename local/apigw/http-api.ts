@@ -1,0 +1,529 @@
+/**
+ * API Gateway v2 HTTP API emulation, driven by the template: routes (most specific match first),
+ * Lambda proxy integrations with payload format 2.0, REQUEST Lambda authorizers (simple and IAM
+ * policy responses, cached per identity), CORS as configured, named or `$default` stages, and
+ * API Gateway's own error answers (404, 401, 403, 500, 503 on the 30 s integration timeout).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { CloudModel, ModelResource } from '../model';
+import type { InvokeResult, LambdaService } from '../lambda/service';
+import { listen } from '../net';
+
+export interface HttpApiServerOptions {
+  readonly model: CloudModel;
+  readonly lambda: LambdaService;
+  readonly api: ModelResource;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** API Gateway's payload limit for HTTP APIs. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+interface Integration {
+  readonly functionUri: string;
+  readonly timeoutMs: number;
+}
+
+interface Authorizer {
+  readonly where: string;
+  readonly functionUri: string;
+  readonly identitySource: string[];
+  readonly simpleResponses: boolean;
+  readonly payloadVersion: string;
+  readonly ttlSeconds: number;
+  readonly cache: Map<string, { expires: number; decision: AuthDecision }>;
+}
+
+type AuthDecision = { allowed: true; context: Record<string, unknown> } | { allowed: false; status: 401 | 403 | 500 };
+
+interface Route {
+  readonly routeKey: string;
+  readonly method: string; // 'ANY' for any method; '' for $default
+  readonly segments: string[];
+  readonly integration?: Integration;
+  readonly authorizer?: Authorizer;
+}
+
+interface Cors {
+  readonly allowOrigins: string[];
+  readonly allowMethods: string[];
+  readonly allowHeaders: string[];
+  readonly exposeHeaders: string[];
+  readonly maxAge?: number;
+  readonly allowCredentials: boolean;
+}
+
+export class HttpApiServer {
+  private readonly server = createServer((req, res) => void this.handle(req, res));
+  private readonly routes: Route[] = [];
+  private readonly stageNames: string[] = [];
+  private cors?: Cors;
+  private domainName = '';
+
+  constructor(readonly options: HttpApiServerOptions) {
+    this.server.keepAliveTimeout = 60_000;
+    this.load();
+  }
+
+  async start(): Promise<{ url: string }> {
+    const { host, port } = this.options;
+    const bound = await listen(this.server, port, host, `HTTP API ${this.options.api.where}`);
+    this.domainName = `${host}:${bound}`;
+    return { url: `http://${host}:${bound}` };
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Template → routes
+
+  private load(): void {
+    const { model, api } = this.options;
+    const apiProps = model.properties(api);
+    for (const key of ['Body', 'BodyS3Location', 'Target', 'RouteKey', 'CredentialsArn']) {
+      if (apiProps[key] !== undefined) model.diagnostics.unsupported(`${api.where}/${key}`, `HTTP API ${key} (quick create / OpenAPI import) is not emulated`);
+    }
+    this.cors = parseCors(apiProps.CorsConfiguration as Record<string, unknown> | undefined);
+    const belongs = (r: ModelResource) => model.properties(r).ApiId === api.ref;
+
+    for (const stage of model.ofType('AWS::ApiGatewayV2::Stage').filter(belongs)) {
+      const props = model.properties(stage);
+      this.stageNames.push(String(props.StageName));
+      if (props.StageVariables) model.diagnostics.unsupported(`${stage.where}/StageVariables`, 'stage variables are not emulated');
+    }
+    if (this.stageNames.length === 0) model.diagnostics.unsupported(api.where, 'HTTP API without a stage: nothing is served');
+
+    const integrations = new Map<string, Integration>();
+    for (const resource of model.ofType('AWS::ApiGatewayV2::Integration').filter(belongs)) {
+      const props = model.properties(resource);
+      if (props.IntegrationType !== 'AWS_PROXY' || !String(props.IntegrationUri ?? '').includes(':lambda:')) {
+        model.diagnostics.unsupported(resource.where, `integration type ${String(props.IntegrationType)} (${String(props.IntegrationUri ?? props.IntegrationSubtype ?? '')}) is not emulated; only Lambda proxy integrations`);
+        continue;
+      }
+      if (String(props.PayloadFormatVersion ?? '2.0') !== '2.0') {
+        model.diagnostics.unsupported(`${resource.where}/PayloadFormatVersion`, `payload format ${String(props.PayloadFormatVersion)} is not emulated; use 2.0`);
+        continue;
+      }
+      if (props.RequestParameters || props.ResponseParameters) {
+        model.diagnostics.unsupported(resource.where, 'parameter mapping is not emulated');
+      }
+      integrations.set(resource.ref, {
+        functionUri: String(props.IntegrationUri),
+        timeoutMs: Math.min(Number(props.TimeoutInMillis ?? 30_000), 30_000),
+      });
+    }
+
+    const authorizers = new Map<string, Authorizer>();
+    for (const resource of model.ofType('AWS::ApiGatewayV2::Authorizer').filter(belongs)) {
+      const props = model.properties(resource);
+      if (props.AuthorizerType !== 'REQUEST') {
+        model.diagnostics.unsupported(resource.where, `${String(props.AuthorizerType)} authorizers are not emulated; only Lambda REQUEST authorizers`);
+        continue;
+      }
+      authorizers.set(resource.ref, {
+        where: resource.where,
+        functionUri: String(props.AuthorizerUri),
+        identitySource: ((props.IdentitySource as string[] | undefined) ?? []).map(String),
+        simpleResponses: props.EnableSimpleResponses === true,
+        payloadVersion: String(props.AuthorizerPayloadFormatVersion ?? '2.0'),
+        ttlSeconds: Number(props.AuthorizerResultTtlInSeconds ?? 0),
+        cache: new Map(),
+      });
+    }
+
+    for (const resource of model.ofType('AWS::ApiGatewayV2::Route').filter(belongs)) {
+      const props = model.properties(resource);
+      const routeKey = String(props.RouteKey);
+      const target = String(props.Target ?? '');
+      const integration = integrations.get(target.replace(/^integrations\//, ''));
+      if (target && !integration) {
+        // The integration itself was reported; the route answers 500 like a broken integration.
+      }
+      let authorizer: Authorizer | undefined;
+      const authType = String(props.AuthorizationType ?? 'NONE');
+      if (authType === 'CUSTOM') {
+        authorizer = authorizers.get(String(props.AuthorizerId));
+        if (!authorizer) model.diagnostics.unsupported(resource.where, 'route authorizer is not emulated: the route refuses every request (403)');
+      } else if (authType !== 'NONE') {
+        model.diagnostics.unsupported(resource.where, `authorization type ${authType} is not emulated: the route refuses every request (403)`);
+      }
+      const [method, path] = routeKey === '$default' ? ['', ''] : routeKey.split(' ', 2);
+      this.routes.push({
+        routeKey,
+        method: method!,
+        segments: path ? path.split('/').filter(Boolean) : [],
+        integration,
+        authorizer: authType === 'NONE' ? undefined : (authorizer ?? DENY_ALL),
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('apigw-requestid', requestId);
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const origin = req.headers.origin;
+
+    // Preflight is answered by API Gateway itself when CORS is configured.
+    if (this.cors && method === 'OPTIONS' && origin && req.headers['access-control-request-method']) {
+      req.resume();
+      this.writePreflight(res, origin, req.headers);
+      return;
+    }
+
+    const { stage, path } = this.splitStage(url.pathname);
+    if (stage === undefined) return this.reply(res, 404, { message: 'Not Found' }, origin);
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_BODY_BYTES);
+    } catch {
+      return this.reply(res, 413, { message: 'Request Entity Too Large' }, origin);
+    }
+
+    const match = this.match(method, path);
+    if (!match) return this.reply(res, 404, { message: 'Not Found' }, origin);
+    const { route, pathParameters } = match;
+
+    const event = this.buildEvent(req, url, path, stage, route, pathParameters, body, requestId);
+    if (route.authorizer) {
+      const decision = await this.authorize(route.authorizer, route, event);
+      if (!decision.allowed) {
+        const message = decision.status === 401 ? 'Unauthorized' : decision.status === 403 ? 'Forbidden' : 'Internal Server Error';
+        return this.reply(res, decision.status, { message }, origin);
+      }
+      (event.requestContext as Record<string, unknown>).authorizer = { lambda: decision.context };
+    }
+    if (!route.integration) return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+
+    const fn = this.options.lambda.get(route.integration.functionUri);
+    if (!fn) return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+    const result = await withTimeout(fn.invoke(event), route.integration.timeoutMs);
+    if (result === 'timeout') return this.reply(res, 503, { message: 'Service Unavailable' }, origin);
+    if (!result.ok) return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+    this.writeIntegrationResponse(res, result, origin);
+  }
+
+  private splitStage(pathname: string): { stage?: string; path: string } {
+    if (this.stageNames.includes('$default')) return { stage: '$default', path: pathname };
+    const [first, ...rest] = pathname.split('/').filter(Boolean);
+    if (first && this.stageNames.includes(decodeURIComponent(first))) return { stage: decodeURIComponent(first), path: `/${rest.join('/')}` };
+    return { path: pathname };
+  }
+
+  /** Most specific route wins: literal segments over variables over greedy; a method over ANY. */
+  private match(method: string, path: string): { route: Route; pathParameters: Record<string, string> } | undefined {
+    const segments = path.split('/').filter(Boolean);
+    let best: { route: Route; pathParameters: Record<string, string>; score: number[] } | undefined;
+    for (const route of this.routes) {
+      if (route.routeKey === '$default') continue;
+      if (route.method !== 'ANY' && route.method !== method) continue;
+      const result = matchSegments(route.segments, segments);
+      if (!result) continue;
+      const score = [...result.score, route.method === 'ANY' ? 0 : 1];
+      if (!best || compareScores(score, best.score) > 0) best = { route, pathParameters: result.params, score };
+    }
+    if (best) return best;
+    const fallback = this.routes.find((r) => r.routeKey === '$default');
+    return fallback ? { route: fallback, pathParameters: {} } : undefined;
+  }
+
+  private buildEvent(
+    req: IncomingMessage,
+    url: URL,
+    path: string,
+    stage: string,
+    route: Route,
+    pathParameters: Record<string, string>,
+    body: Buffer,
+    requestId: string,
+  ): Record<string, unknown> {
+    const headers: Record<string, string> = {};
+    const cookies: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!.toLowerCase();
+      const value = req.rawHeaders[i + 1]!;
+      if (name === 'cookie') {
+        cookies.push(...value.split(';').map((c) => c.trim()).filter(Boolean));
+        continue;
+      }
+      headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    }
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    const now = new Date();
+    const contentType = headers['content-type'] ?? '';
+    const isText = body.length === 0 || /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))/i.test(contentType);
+    const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    return {
+      version: '2.0',
+      routeKey: route.routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      ...(cookies.length ? { cookies } : {}),
+      headers,
+      ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+      requestContext: {
+        accountId: this.options.model.accountId,
+        apiId: this.options.api.ref,
+        domainName: this.domainName,
+        domainPrefix: this.domainName.split('.')[0],
+        http: { method: (req.method ?? 'GET').toUpperCase(), path, protocol: `HTTP/${req.httpVersion}`, sourceIp, userAgent: headers['user-agent'] ?? '' },
+        requestId,
+        routeKey: route.routeKey,
+        stage,
+        time: formatClf(now),
+        timeEpoch: now.getTime(),
+      },
+      ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
+      ...(body.length ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
+      isBase64Encoded: body.length > 0 && !isText,
+    };
+  }
+
+  private async authorize(authorizer: Authorizer, route: Route, event: Record<string, unknown>): Promise<AuthDecision> {
+    if (authorizer === DENY_ALL) return { allowed: false, status: 403 };
+    const identity = authorizer.identitySource.map((source) => identityValue(source, event));
+    if (identity.some((v) => v === undefined || v === '')) return { allowed: false, status: 401 };
+    const cacheKey = identity.join('\u0000');
+    const cached = authorizer.cache.get(cacheKey);
+    if (cached && cached.expires > Date.now()) return cached.decision;
+
+    const context = event.requestContext as Record<string, unknown>;
+    const routeArn = `arn:aws:execute-api:${this.options.model.region}:${this.options.model.accountId}:${this.options.api.ref}/${String(context.stage)}/${route.routeKey === '$default' ? '$default' : route.routeKey.replace(' ', '')}`;
+    const authEvent =
+      authorizer.payloadVersion === '2.0'
+        ? { ...event, type: 'REQUEST', routeArn, identitySource: identity, body: undefined, isBase64Encoded: undefined }
+        : {
+            version: '1.0',
+            type: 'REQUEST',
+            methodArn: routeArn,
+            identitySource: identity.join(','),
+            authorizationToken: identity[0],
+            resource: route.routeKey.split(' ')[1] ?? '$default',
+            path: (context.http as { path: string }).path,
+            httpMethod: (context.http as { method: string }).method,
+            headers: event.headers,
+            queryStringParameters: event.queryStringParameters ?? {},
+            pathParameters: event.pathParameters ?? {},
+            requestContext: context,
+          };
+    const fn = this.options.lambda.get(authorizer.functionUri);
+    const result: InvokeResult | undefined = fn ? await fn.invoke(authEvent) : undefined;
+    let decision: AuthDecision;
+    if (!result || !result.ok) {
+      // An authorizer that fails (or throws) is a 500 for HTTP APIs, except the conventional "Unauthorized".
+      decision = { allowed: false, status: result && !result.ok && result.error.errorMessage === 'Unauthorized' ? 401 : 500 };
+    } else {
+      decision = interpretAuthorizerResponse(JSON.parse(result.payload) as unknown, authorizer.simpleResponses);
+    }
+    if (authorizer.ttlSeconds > 0 && (decision.allowed || decision.status !== 500)) {
+      authorizer.cache.set(cacheKey, { expires: Date.now() + authorizer.ttlSeconds * 1000, decision });
+    }
+    return decision;
+  }
+
+  private writeIntegrationResponse(res: ServerResponse, result: { payload: string }, origin?: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(result.payload);
+    } catch {
+      parsed = result.payload;
+    }
+    this.applyCors(res, origin);
+    // Payload 2.0: an object with statusCode is a full response; anything else is a 200 JSON body.
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'statusCode' in parsed) {
+      const r = parsed as { statusCode: number; headers?: Record<string, unknown>; body?: unknown; isBase64Encoded?: boolean; cookies?: string[] };
+      const status = Number(r.statusCode);
+      if (!Number.isInteger(status) || status < 100 || status > 599) {
+        return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+      }
+      for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, String(v));
+      if (r.cookies?.length) res.setHeader('set-cookie', r.cookies);
+      const body = r.body === undefined || r.body === null ? Buffer.alloc(0) : r.isBase64Encoded ? Buffer.from(String(r.body), 'base64') : Buffer.from(String(r.body));
+      if (!res.hasHeader('content-type') && body.length > 0) res.setHeader('content-type', 'application/json');
+      res.setHeader('content-length', body.length);
+      res.writeHead(status);
+      res.end(body);
+      return;
+    }
+    const body = typeof parsed === 'string' ? parsed : JSON.stringify(parsed);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown, origin?: string): void {
+    this.applyCors(res, origin);
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private applyCors(res: ServerResponse, origin?: string): void {
+    const cors = this.cors;
+    if (!cors || !origin || !originAllowed(cors, origin)) return;
+    res.setHeader('access-control-allow-origin', cors.allowOrigins.includes('*') && !cors.allowCredentials ? '*' : origin);
+    if (cors.allowCredentials) res.setHeader('access-control-allow-credentials', 'true');
+    if (cors.exposeHeaders.length) res.setHeader('access-control-expose-headers', cors.exposeHeaders.join(','));
+    res.setHeader('vary', 'Origin');
+  }
+
+  private writePreflight(res: ServerResponse, origin: string, headers: IncomingMessage['headers']): void {
+    const cors = this.cors!;
+    const requestedMethod = String(headers['access-control-request-method']).toUpperCase();
+    const methodOk = cors.allowMethods.includes('*') || cors.allowMethods.includes(requestedMethod);
+    if (!originAllowed(cors, origin) || !methodOk) {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    this.applyCors(res, origin);
+    res.setHeader('access-control-allow-methods', cors.allowMethods.join(','));
+    const requestedHeaders = headers['access-control-request-headers'];
+    const allowHeaders = cors.allowHeaders.includes('*') ? String(requestedHeaders ?? '') : cors.allowHeaders.join(',');
+    if (allowHeaders) res.setHeader('access-control-allow-headers', allowHeaders);
+    if (cors.maxAge !== undefined) res.setHeader('access-control-max-age', String(cors.maxAge));
+    res.writeHead(204);
+    res.end();
+  }
+}
+
+const DENY_ALL: Authorizer = {
+  where: 'deny-all',
+  functionUri: '',
+  identitySource: [],
+  simpleResponses: true,
+  payloadVersion: '2.0',
+  ttlSeconds: 0,
+  cache: new Map(),
+};
+
+function interpretAuthorizerResponse(response: unknown, simple: boolean): AuthDecision {
+  const r = (response ?? {}) as Record<string, unknown>;
+  const context = (r.context && typeof r.context === 'object' ? r.context : {}) as Record<string, unknown>;
+  if (simple) {
+    return r.isAuthorized === true ? { allowed: true, context } : { allowed: false, status: 403 };
+  }
+  const statements = ((r.policyDocument as { Statement?: Array<{ Effect?: string; Action?: unknown }> } | undefined)?.Statement ?? []);
+  const invokes = statements.filter((s) => [s.Action].flat().some((a) => a === 'execute-api:Invoke' || a === 'execute-api:*' || a === '*'));
+  if (invokes.some((s) => s.Effect === 'Deny') || !invokes.some((s) => s.Effect === 'Allow')) return { allowed: false, status: 403 };
+  return { allowed: true, context: { ...context, ...(r.principalId ? { principalId: r.principalId } : {}) } };
+}
+
+function identityValue(source: string, event: Record<string, unknown>): string | undefined {
+  const headers = event.headers as Record<string, string>;
+  const query = (event.queryStringParameters ?? {}) as Record<string, string>;
+  const context = event.requestContext as Record<string, unknown>;
+  const m = /^\$(request\.header|request\.querystring|context|stageVariables)\.(.+)$/.exec(source);
+  if (!m) return undefined;
+  switch (m[1]) {
+    case 'request.header':
+      return headers[m[2]!.toLowerCase()];
+    case 'request.querystring':
+      return query[m[2]!];
+    case 'context':
+      return String(m[2]!.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], context) ?? '') || undefined;
+    default:
+      return undefined;
+  }
+}
+
+function matchSegments(pattern: string[], actual: string[]): { params: Record<string, string>; score: number[] } | undefined {
+  const params: Record<string, string> = {};
+  const score: number[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const greedy = /^\{(.+)\+\}$/.exec(p);
+    if (greedy) {
+      if (i !== pattern.length - 1 || actual.length <= i) return undefined;
+      params[greedy[1]!] = actual.slice(i).map(decodeURIComponent).join('/');
+      score.push(1);
+      return { params, score };
+    }
+    const a = actual[i];
+    if (a === undefined) return undefined;
+    const variable = /^\{(.+)\}$/.exec(p);
+    if (variable) {
+      params[variable[1]!] = decodeURIComponent(a);
+      score.push(2);
+    } else if (p === a) {
+      score.push(3);
+    } else {
+      return undefined;
+    }
+  }
+  return actual.length === pattern.length ? { params, score } : undefined;
+}
+
+function compareScores(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function parseCors(config: Record<string, unknown> | undefined): Cors | undefined {
+  if (!config) return undefined;
+  const list = (v: unknown) => ((v as unknown[] | undefined) ?? []).map((x) => String(x));
+  return {
+    allowOrigins: list(config.AllowOrigins),
+    allowMethods: list(config.AllowMethods).map((m) => m.toUpperCase()),
+    allowHeaders: list(config.AllowHeaders).map((h) => h.toLowerCase()),
+    exposeHeaders: list(config.ExposeHeaders),
+    maxAge: config.MaxAge === undefined ? undefined : Number(config.MaxAge),
+    allowCredentials: config.AllowCredentials === true,
+  };
+}
+
+function originAllowed(cors: Cors, origin: string): boolean {
+  return cors.allowOrigins.some((o) => o === '*' || o === origin || (o.includes('*') && new RegExp(`^${o.split('*').map(escapeRegExp).join('.*')}$`).test(origin)));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new Error('too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), ms);
+    promise.then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+
+/** `12/Mar/2020:19:03:58 +0000`, the format of requestContext.time. */
+function formatClf(d: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}

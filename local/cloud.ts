@@ -1,0 +1,211 @@
+/**
+ * The local cloud: runs a synthesized CDK app (its cloud assembly) on one machine with no AWS
+ * account and no Docker. Everything is driven by the templates, so the wiring is written once,
+ * in `lib/`, and the same Lambda bundles run here as in AWS.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadAssembly } from './assembly';
+import { CloudModel } from './model';
+import { DynamoDbServer } from './dynamodb/server';
+import { createTables, type LocalTable } from './dynamodb/tables';
+import { LambdaService } from './lambda/service';
+import { HttpApiServer } from './apigw/http-api';
+import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocket-api';
+import { StreamEventSourceMappings } from './streams/stream-mappings';
+import { loadOrCreateTls } from './tls';
+import { ControlServer } from './control';
+import { reportTemplateCoverage } from './coverage';
+
+export interface LocalCloudOptions {
+  /** The cloud assembly directory (`cdk.out`). */
+  readonly assemblyDir: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Port of the first HTTP API (others get free ports). @default 3000 */
+  readonly httpPort?: number;
+  /** Port of the first WebSocket API (others get free ports). @default 3001 */
+  readonly wsPort?: number;
+  /** Port of the control API. @default 3002 */
+  readonly controlPort?: number;
+  /** TLS port of the first WebSocket API (wss:// and https @connections). @default 3003 */
+  readonly tlsPort?: number;
+  /** Keep DynamoDB data in this directory. @default in memory */
+  readonly persistDir?: string;
+  /** Where certificates and state live. @default `.local` next to the assembly's parent */
+  readonly stateDir?: string;
+  /** Write the endpoints document here when ready. @default none */
+  readonly endpointsFile?: string;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** @default 8 */
+  readonly maxWorkersPerFunction?: number;
+  readonly websocket?: { readonly idleTimeoutMs?: number; readonly maxConnectionMs?: number };
+  /** Start-up messages (diagnostics). @default console.error */
+  readonly log?: (line: string) => void;
+  /** Function output. @default tagged lines on stdout/stderr */
+  readonly functionLog?: (functionName: string, fd: 1 | 2, text: string) => void;
+  /** An already-running DynamoDB Local to use instead of starting one. */
+  readonly dynamodb?: DynamoDbServer | Promise<DynamoDbServer>;
+}
+
+export interface ResourceEndpoint {
+  readonly type: string;
+  readonly physicalId: string;
+  readonly arn?: string;
+  readonly url?: string;
+}
+
+export interface Endpoints {
+  readonly httpUrl?: string;
+  readonly wsUrl?: string;
+  readonly controlUrl: string;
+  readonly services: Record<string, string>;
+  readonly resources: Record<string, Record<string, ResourceEndpoint>>;
+  readonly outputs: Record<string, Record<string, unknown>>;
+}
+
+export class LocalCloud {
+  private constructor(
+    readonly model: CloudModel,
+    readonly endpoints: Endpoints,
+    readonly lambda: LambdaService,
+    readonly tables: LocalTable[],
+    private readonly stoppables: Array<{ stop(): Promise<void> }>,
+  ) {}
+
+  static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+    const log = options.log ?? ((line: string) => console.error(line));
+    const host = options.host ?? '127.0.0.1';
+    const stoppables: Array<{ stop(): Promise<void> }> = [];
+    const stopAll = async () => {
+      for (const s of stoppables.reverse()) await s.stop().catch(() => {});
+    };
+    try {
+      // DynamoDB Local's JVM is the slowest piece: start it first, work on the templates meanwhile.
+      const ownDynamodb = options.dynamodb === undefined;
+      const dynamodbPromise = Promise.resolve(options.dynamodb ?? DynamoDbServer.start({ host, persistDir: options.persistDir }));
+      // An injected DynamoDB Local belongs to the caller; one started here is stopped here.
+      if (ownDynamodb) dynamodbPromise.then((d) => stoppables.push(d), () => {});
+
+      const model = new CloudModel(loadAssembly(options.assemblyDir), { region: options.region });
+      reportTemplateCoverage(model);
+      model.assertValid();
+
+      const stateDir = resolve(options.stateDir ?? join(dirname(resolve(options.assemblyDir)), '.local'));
+      const tls = await loadOrCreateTls(join(stateDir, 'tls'));
+      const control = new ControlServer({ host, port: options.controlPort ?? 3002 });
+      stoppables.push(control);
+      const controlUrl = await control.start();
+
+      const services: Record<string, string> = {};
+      const lambda = new LambdaService(model, {
+        caPem: tls.caPem,
+        maxWorkersPerFunction: options.maxWorkersPerFunction,
+        log: options.functionLog,
+        baseEnvironment: () => ({
+          AWS_ACCESS_KEY_ID: 'LOCALCLOUDACCESSKEY',
+          AWS_SECRET_ACCESS_KEY: 'local-cloud-secret-access-key',
+          AWS_SESSION_TOKEN: 'local-cloud-session-token',
+          // Any service the local cloud does not emulate answers with a clear error, never real AWS.
+          AWS_ENDPOINT_URL: `${controlUrl}/unsupported-service`,
+          ...Object.fromEntries(Object.entries(services).map(([id, url]) => [`AWS_ENDPOINT_URL_${id.toUpperCase()}`, url])),
+        }),
+      });
+      stoppables.push(lambda);
+
+      // APIs: the first of each kind on the well-known port, further ones on free ports.
+      const httpApis = model.ofType('AWS::ApiGatewayV2::Api').filter((a) => model.properties(a).ProtocolType === 'HTTP');
+      const wsApis = model.ofType('AWS::ApiGatewayV2::Api').filter((a) => model.properties(a).ProtocolType === 'WEBSOCKET');
+      const apiUrls = new Map<string, string>();
+      let httpUrl: string | undefined;
+      for (const [i, api] of httpApis.entries()) {
+        const server = new HttpApiServer({ model, lambda, api, host, port: i === 0 ? (options.httpPort ?? 3000) : 0 });
+        stoppables.push(server);
+        const { url } = await server.start();
+        model.setApiEndpoints(api.ref, { https: url });
+        apiUrls.set(api.where, url);
+        httpUrl ??= url;
+      }
+      let wsUrl: string | undefined;
+      for (const [i, api] of wsApis.entries()) {
+        const server = new WebSocketApiServer({
+          model,
+          lambda,
+          api,
+          host,
+          port: i === 0 ? (options.wsPort ?? 3001) : 0,
+          tlsPort: i === 0 ? (options.tlsPort ?? 3003) : 0,
+          tls,
+          idleTimeoutMs: options.websocket?.idleTimeoutMs,
+          maxConnectionMs: options.websocket?.maxConnectionMs,
+        });
+        stoppables.push(server);
+        const endpoints: WebSocketApiEndpoints = await server.start();
+        model.setApiEndpoints(api.ref, { https: endpoints.httpsBase, wss: endpoints.wsBase });
+        apiUrls.set(api.where, endpoints.wsUrl);
+        if (i === 0) services.apigatewaymanagementapi = `${endpoints.httpBase}/${endpoints.stages[0] ?? ''}`.replace(/\/$/, '');
+        wsUrl ??= endpoints.wsUrl;
+      }
+
+      const dynamodb = await dynamodbPromise;
+      services.dynamodb = dynamodb.endpoint;
+      services.dynamodb_streams = dynamodb.endpoint;
+      const ddbClient = new DynamoDBClient({
+        endpoint: dynamodb.endpoint,
+        region: model.region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const tables = await createTables(model, ddbClient);
+      ddbClient.destroy();
+
+      const mappings = new StreamEventSourceMappings({
+        model,
+        lambda,
+        tables,
+        dynamodbEndpoint: dynamodb.endpoint,
+        onFailure: (destination, record) => {
+          log(`on-failure destination ${destination} received:\n${JSON.stringify(record, null, 2)}`);
+          control.recordFailure(destination, record);
+        },
+      });
+      stoppables.push(mappings);
+      await mappings.start();
+
+      const diagnostics = model.diagnostics.format();
+      if (diagnostics) log(`Template coverage:\n${diagnostics}`);
+
+      const resources: Record<string, Record<string, ResourceEndpoint>> = {};
+      for (const r of model.resources) {
+        (resources[r.stack.stackName] ??= {})[r.logicalId] = {
+          type: r.type,
+          physicalId: r.physicalId,
+          ...(r.arn ? { arn: r.arn } : {}),
+          ...(apiUrls.has(r.where) ? { url: apiUrls.get(r.where) } : {}),
+        };
+      }
+      const endpoints: Endpoints = {
+        ...(httpUrl ? { httpUrl } : {}),
+        ...(wsUrl ? { wsUrl } : {}),
+        controlUrl,
+        services,
+        resources,
+        outputs: model.outputs(),
+      };
+      control.setEndpoints(endpoints);
+      if (options.endpointsFile) {
+        mkdirSync(dirname(options.endpointsFile), { recursive: true });
+        writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+      }
+      return new LocalCloud(model, endpoints, lambda, tables, stoppables);
+    } catch (error) {
+      await stopAll();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of [...this.stoppables].reverse()) await s.stop().catch(() => {});
+  }
+}

@@ -1,0 +1,139 @@
+// Bootstrap of one Lambda execution environment, run in a worker thread by the local cloud.
+//
+// Plain JavaScript on purpose: like Lambda's runtime interface client it runs before any user
+// code and must not need a TypeScript loader. It loads the handler from the staged bundle,
+// forwards console output (tagged by the parent), trusts the local cloud's TLS certificate, and
+// answers one invocation at a time, as a Lambda execution environment does.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import tls from 'node:tls';
+
+const { taskRoot, handler, functionName, functionArn, memoryMb, caPem, sourceMaps } = workerData;
+
+if (sourceMaps) process.setSourceMapsEnabled(true);
+
+// Forward stdout/stderr to the parent, which tags lines with the function name.
+for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
+  stream.write = (chunk, encoding, callback) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8');
+    parentPort.postMessage({ type: 'log', fd, text });
+    const cb = typeof encoding === 'function' ? encoding : callback;
+    if (typeof cb === 'function') cb();
+    return true;
+  };
+}
+
+// Trust the local cloud's certificate authority for every TLS connection this environment makes,
+// so `https://${domainName}/${stage}` (the @connections API as AWS samples build it) works.
+if (caPem) {
+  const createSecureContext = tls.createSecureContext;
+  tls.createSecureContext = (options) => {
+    const context = createSecureContext(options);
+    context.context.addCACert(caPem);
+    return context;
+  };
+}
+
+let current = null; // { id, requestId } of the running invocation
+
+function serializeError(error) {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name === 'Error' ? error.constructor?.name ?? 'Error' : error.name,
+      errorMessage: error.message,
+      stackTrace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+    };
+  }
+  return { errorType: typeof error, errorMessage: String(error), stackTrace: [] };
+}
+
+// As in Lambda, an error that escapes the handler's promise chain ends the environment.
+function crash(kind, error) {
+  const err = serializeError(error);
+  err.errorType = `Runtime.${kind}`;
+  parentPort.postMessage({ type: 'crash', id: current?.id, error: err });
+  process.exit(1);
+}
+process.on('uncaughtException', (e) => crash('UncaughtException', e));
+process.on('unhandledRejection', (e) => crash('UnhandledPromiseRejection', e));
+
+async function loadHandler() {
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0) throw Object.assign(new Error(`Bad handler ${handler}: expected "file.export"`), { name: 'Runtime.MalformedHandlerName' });
+  const modulePath = handler.slice(0, dot);
+  const exportPath = handler.slice(dot + 1);
+  const file = ['.js', '.mjs', '.cjs'].map((ext) => join(taskRoot, modulePath + ext)).find((f) => existsSync(f));
+  if (!file) throw Object.assign(new Error(`Cannot find module '${modulePath}' in ${taskRoot}`), { name: 'Runtime.ImportModuleError' });
+  let mod;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    const err = new Error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    err.name = 'Runtime.ImportModuleError';
+    err.stack = e instanceof Error ? e.stack : err.stack;
+    throw err;
+  }
+  let fn = mod;
+  for (const part of exportPath.split('.')) fn = fn?.[part] ?? (fn === mod ? mod.default?.[part] : undefined);
+  if (typeof fn !== 'function') {
+    throw Object.assign(new Error(`${modulePath}.${exportPath} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  }
+  return fn;
+}
+
+// Init runs before the first invocation, as Lambda's init phase does; the parent waits for it.
+const handlerPromise = loadHandler();
+handlerPromise.then(
+  () => parentPort.postMessage({ type: 'ready' }),
+  (error) => parentPort.postMessage({ type: 'init-error', error: serializeError(error) }),
+);
+
+function run(fn, event, context) {
+  if (fn.length >= 3) {
+    return new Promise((resolve, reject) => {
+      const maybe = fn(event, context, (err, result) => (err ? reject(err) : resolve(result)));
+      if (maybe && typeof maybe.then === 'function') maybe.then(resolve, reject);
+    });
+  }
+  return fn(event, context);
+}
+
+parentPort.on('message', async (message) => {
+  if (message.type !== 'invoke') return;
+  const { id, requestId, eventJson, deadline, clientContext } = message;
+  current = { id, requestId };
+  const context = {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/[$LATEST]${requestId.replaceAll('-', '')}`,
+    clientContext,
+    identity: undefined,
+    callbackWaitsForEmptyEventLoop: true,
+    // Deadline in wall-clock milliseconds from the parent; real time, not business time.
+    getRemainingTimeInMillis: () => Math.max(0, deadline - (performance.timeOrigin + performance.now())),
+    done() {},
+    fail() {},
+    succeed() {},
+  };
+  try {
+    const fn = await handlerPromise;
+    const result = await run(fn, JSON.parse(eventJson), context);
+    let payload;
+    try {
+      payload = result === undefined ? 'null' : JSON.stringify(result);
+    } catch (e) {
+      throw Object.assign(new Error(`Unable to stringify response body: ${e.message}`), { name: 'Runtime.ResponseSerialization' });
+    }
+    parentPort.postMessage({ type: 'result', id, ok: true, payload });
+  } catch (error) {
+    parentPort.postMessage({ type: 'result', id, ok: false, error: serializeError(error) });
+  } finally {
+    current = null;
+  }
+});

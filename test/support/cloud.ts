@@ -1,0 +1,64 @@
+/**
+ * Test helpers: synthesize a fixture CDK app in-process and run it in the local cloud on free
+ * ports, collecting function output so a test can assert on it.
+ */
+import { App } from 'aws-cdk-lib';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCloud, type LocalCloudOptions } from '../../local/cloud';
+
+export type FixtureApp = (app: App) => void;
+
+/** Synthesizes `define` into a fresh cloud assembly directory and returns its path. */
+export function synthFixture(define: FixtureApp): string {
+  const outdir = mkdtempSync(join(tmpdir(), 'fixture-cdk-out-'));
+  const app = new App({ outdir });
+  define(app);
+  app.synth();
+  return outdir;
+}
+
+export interface TestCloud {
+  readonly cloud: LocalCloud;
+  /** Every line functions printed, as `[functionName] text`. */
+  readonly output: string[];
+  /** Diagnostics and start-up messages. */
+  readonly messages: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts the local cloud for `assemblyDir` on free ports, with its state in a temp directory. */
+export async function startCloud(assemblyDir: string, overrides: Partial<LocalCloudOptions> = {}): Promise<TestCloud> {
+  const output: string[] = [];
+  const messages: string[] = [];
+  const cloud = await LocalCloud.start({
+    assemblyDir,
+    httpPort: 0,
+    wsPort: 0,
+    controlPort: 0,
+    tlsPort: 0,
+    stateDir: mkdtempSync(join(tmpdir(), 'local-cloud-state-')),
+    log: (line) => messages.push(line),
+    functionLog: (fn, _fd, text) => output.push(`[${fn}] ${text}`),
+    ...overrides,
+  });
+  return { cloud, output, messages, stop: () => cloud.stop() };
+}
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Fails the whole run at once, with the install command, when Java (DynamoDB Local) is missing.
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // Two cores: one file per core; each local-cloud file starts its own DynamoDB Local.
+    maxWorkers: 2,
+    env: { DDB_LOCAL_TELEMETRY: '0' },
+  },
+});
