@@ -1,0 +1,103 @@
+/**
+ * The local cloud's own overhead, measured against this project's app started as `npm start`
+ * starts it (separate process, so client and server do not share an event loop):
+ *  - start-up time to ready;
+ *  - GET /api/v1/health with 32 concurrent keep-alive clients: p50/p99 and requests per second;
+ *  - a WebSocket frame → `$default` Lambda → error frame round trip, one at a time: p50/p99.
+ * Targets on a 2-core machine: HTTP p50 ≤ 5 ms and ≥ 1,000 req/s; WebSocket p50 ≤ 10 ms.
+ */
+import { Agent, request } from 'node:http';
+import WebSocket from 'ws';
+import { startLocalCloud, summarize, writeResult } from './harness';
+
+const HTTP_CONCURRENCY = 32;
+const HTTP_SECONDS = 10;
+const WS_ROUND_TRIPS = 2_000;
+
+export async function localOverhead(): Promise<void> {
+  const cloud = await startLocalCloud();
+  try {
+    const httpUrl = new URL('/api/v1/health', cloud.endpoints.httpUrl);
+    const agent = new Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
+    // Warm-up: cold starts of the execution environments are not what is measured here.
+    await runHttpLoad(httpUrl, agent, HTTP_CONCURRENCY, 2);
+    const http = await runHttpLoad(httpUrl, agent, HTTP_CONCURRENCY, HTTP_SECONDS);
+    agent.destroy();
+
+    const ws = await runWebSocketRoundTrips(cloud.endpoints.wsUrl!, WS_ROUND_TRIPS);
+
+    const figures = {
+      startupSeconds: Math.round(cloud.startupSeconds * 10) / 10,
+      httpHealth: { concurrency: HTTP_CONCURRENCY, seconds: HTTP_SECONDS, requestsPerSecond: Math.round(http.count / HTTP_SECONDS), errors: http.errors, latencyMs: summarize(http.latencies) },
+      webSocketDefaultRoundTrip: { roundTrips: WS_ROUND_TRIPS, latencyMs: summarize(ws) },
+      targets: { httpP50Ms: 5, httpRequestsPerSecond: 1000, webSocketP50Ms: 10 },
+    };
+    const file = writeResult('local-overhead', figures);
+    const h = figures.httpHealth;
+    const w = figures.webSocketDefaultRoundTrip.latencyMs;
+    console.log(
+      [
+        'local-overhead (this machine)',
+        `  start-up to ready             ${figures.startupSeconds} s`,
+        `  GET /api/v1/health x${HTTP_CONCURRENCY}      p50 ${h.latencyMs.p50} ms  p99 ${h.latencyMs.p99} ms  ${h.requestsPerSecond} req/s  (${h.errors} errors)   target p50 ≤ 5 ms, ≥ 1000 req/s`,
+        `  WS frame → $default → error   p50 ${w.p50} ms  p99 ${w.p99} ms   target p50 ≤ 10 ms`,
+        `  written to ${file}`,
+      ].join('\n'),
+    );
+  } finally {
+    await cloud.stop();
+  }
+}
+
+async function runHttpLoad(url: URL, agent: Agent, concurrency: number, seconds: number) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const start = performance.now();
+      const req = request(url, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - start);
+          else errors++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) await one();
+    }),
+  );
+  return { latencies, count: latencies.length, errors };
+}
+
+async function runWebSocketRoundTrips(wsUrl: string, count: number): Promise<number[]> {
+  const socket = new WebSocket(wsUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket upgrade refused: ${res.statusCode}`)));
+  });
+  const latencies: number[] = [];
+  const roundTrip = () =>
+    new Promise<number>((resolve, reject) => {
+      const start = performance.now();
+      socket.once('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { type?: string; code?: string };
+        if (frame.type !== 'error' || frame.code !== 'unknown_type') reject(new Error(`unexpected frame ${data.toString()}`));
+        else resolve(performance.now() - start);
+      });
+      socket.send(JSON.stringify({ type: 'bench-unknown' }));
+    });
+  for (let i = 0; i < 100; i++) await roundTrip(); // warm-up
+  for (let i = 0; i < count; i++) latencies.push(await roundTrip());
+  socket.close();
+  return latencies;
+}
