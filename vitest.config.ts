@@ -10,6 +10,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: one file per core; each local-cloud file starts its own DynamoDB Local.
     maxWorkers: 2,
-    env: { DDB_LOCAL_TELEMETRY: '0' },
+    env: { DDB_LOCAL_TELEMETRY: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -276,6 +276,8 @@ export class LocalFunction {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
+      // The declared runtime (nodejs22.x) would not warn; only the local Node version would.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...this.options.baseEnvironment(),
       AWS_REGION: model.region,
       AWS_DEFAULT_REGION: model.region,

@@ -1,0 +1,42 @@
+/**
+ * Typed errors shared by every handler (STYLE 8). Domain code throws these; exactly one place per
+ * transport maps them to a status: `http/response.ts` for HTTP, `realtime/frames.ts` for frames.
+ * Anything that is not an `AppError` is a bug and surfaces as `internal` without its details.
+ */
+import type { z } from 'zod';
+import { fieldIssues, type FieldIssue } from './validation';
+
+/** Codes shared by the HTTP error body and WebSocket error frames (DESIGN.md sections 3 and 4). */
+export const APP_ERROR_CODES = [
+  'bad_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'rate_limited',
+  'internal',
+] as const;
+
+export type AppErrorCode = (typeof APP_ERROR_CODES)[number];
+
+export class AppError extends Error {
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    readonly details: readonly FieldIssue[] = [],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input failed validation; `details` name the offending fields. */
+export class BadRequestError extends AppError {
+  constructor(message: string, details: readonly FieldIssue[] = []) {
+    super('bad_request', message, details);
+  }
+
+  static fromZod(error: z.ZodError, message = 'Request is invalid'): BadRequestError {
+    return new BadRequestError(message, fieldIssues(error));
+  }
+}

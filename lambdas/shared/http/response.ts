@@ -1,0 +1,63 @@
+/**
+ * HTTP responses for API Gateway HTTP API (payload format 2.0) handlers. The shape is declared
+ * here rather than imported from `aws-lambda` so domain code stays free of Lambda event types;
+ * it is structurally what API Gateway expects.
+ *
+ * Errors always have the body `{"error":{"code","message","details"}}` (DESIGN.md section 4), and
+ * `toErrorResponse` is the one place that maps error classes to HTTP statuses.
+ */
+import { AppError, type AppErrorCode } from '../errors';
+import type { FieldIssue } from '../validation';
+
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: AppErrorCode;
+    readonly message: string;
+    readonly details: readonly FieldIssue[];
+  };
+}
+
+export const HTTP_STATUS_BY_CODE: Readonly<Record<AppErrorCode, number>> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  internal: 500,
+};
+
+const JSON_HEADERS = {
+  'content-type': 'application/json',
+  // API responses are per-user and change often; nothing between us and the client may cache them.
+  'cache-control': 'no-store',
+} as const;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorBody(code: AppErrorCode, message: string, details: readonly FieldIssue[] = []): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+export function errorResponse(code: AppErrorCode, message: string, details: readonly FieldIssue[] = []): HttpResponse {
+  return json(HTTP_STATUS_BY_CODE[code], errorBody(code, message, details));
+}
+
+/**
+ * Maps anything thrown by a handler to a response. Unknown errors become a generic 500: their
+ * message and stack may contain internals, so they go to the log, never to the client.
+ */
+export function toErrorResponse(error: unknown): HttpResponse {
+  if (error instanceof AppError) {
+    return errorResponse(error.code, error.message, error.details);
+  }
+  return errorResponse('internal', 'Internal server error');
+}

@@ -1,0 +1,65 @@
+/**
+ * Builds the CDK app for one stage. `bin/app.ts` calls it for the CLI; tests (and anything else
+ * that needs the app in-process) call it directly instead of spawning `cdk synth`.
+ */
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { isEphemeralStage, validateStage } from './stage';
+import { StatefulStack } from './stateful-stack';
+import { StatelessStack } from './stateless-stack';
+
+export const PROJECT_TAG = 'realtime-platform';
+
+export interface BuildAppProps {
+  /** Stage to build; wins over the `stage` context value. @default - context `stage` */
+  readonly stage?: string;
+  /** Cloud assembly directory. @default - the CLI's, or a temporary directory in-process */
+  readonly outdir?: string;
+  /** Extra CDK context, e.g. `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling. @default {} */
+  readonly context?: Record<string, unknown>;
+  /**
+   * Run CDK's built-in CloudFormation template validation at synth. It takes seconds (a WASM
+   * engine), so the local cloud and most construct tests turn it off; `cdk synth` and the cdk-nag
+   * test keep it. The `CDK_VALIDATION=false` environment variable also turns it off.
+   * @default true
+   */
+  readonly cloudFormationValidation?: boolean;
+}
+
+/** Construct ids (and CloudFormation stack names) of a stage's stacks. */
+export function stackIds(stage: string): { readonly stateful: string; readonly stateless: string } {
+  return { stateful: `Realtime-${stage}-Stateful`, stateless: `Realtime-${stage}-Stateless` };
+}
+
+export function buildApp(props: BuildAppProps = {}): App {
+  const app = new App({
+    outdir: props.outdir,
+    context: props.context,
+    builtinCloudFormationValidation: props.cloudFormationValidation ?? true,
+  });
+  const stage = validateStage(props.stage ?? app.node.tryGetContext('stage'));
+  const ephemeral = isEphemeralStage(stage);
+  const ids = stackIds(stage);
+
+  // cdk-nag v3 is a policy-validation plugin that runs after synthesis (v2 was an Aspect). Any
+  // finding not acknowledged on the construct that causes it fails `cdk synth`.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+
+  Tags.of(app).add('project', PROJECT_TAG);
+  Tags.of(app).add('stage', stage);
+
+  // No env: the stacks are environment-agnostic and deploy to the CLI's account and region.
+  const stateful = new StatefulStack(app, ids.stateful, {
+    description: `Realtime platform (${stage}): tables`,
+    ephemeral,
+  });
+  new StatelessStack(app, ids.stateless, {
+    description: `Realtime platform (${stage}): APIs and functions`,
+    stage,
+    ephemeral,
+    domainTable: stateful.domainTable,
+    realtimeTable: stateful.realtimeTable,
+  });
+
+  return app;
+}

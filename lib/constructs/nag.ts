@@ -1,0 +1,47 @@
+/**
+ * cdk-nag v3 acknowledgments that depend on what a grant produced.
+ *
+ * cdk-nag reports each wildcard resource of a policy as its own finding,
+ * `AwsSolutions-IAM5[Resource::<flattened ARN>]`, and v3 only honours an acknowledgment whose id
+ * matches that finding exactly (no patterns). The flattened ARN contains logical ids, so instead of
+ * copying it into the code by hand this renders it from the grant itself, the way cdk-nag does.
+ * If the rendering ever disagrees with cdk-nag, the finding stays unacknowledged and synth fails:
+ * the failure mode is loud, never a silent pass.
+ */
+import { Stack, Validations } from 'aws-cdk-lib';
+import type { Grant, IRole } from 'aws-cdk-lib/aws-iam';
+
+/** Acknowledges every wildcard resource in `grant`'s statements on `role`, with `reason`. */
+export function acknowledgeWildcardResources(role: IRole, grant: Grant, reason: string): void {
+  const stack = Stack.of(role);
+  for (const statement of grant.principalStatements) {
+    for (const resource of statement.resources) {
+      const flattened = flattenReference(stack.resolve(resource));
+      if (flattened.includes('*')) {
+        Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattened}]`, reason });
+      }
+    }
+  }
+}
+
+/** cdk-nag's rendering of a CloudFormation value: `<LogicalId>` for Ref, `<Id.Attr>` for GetAtt. */
+function flattenReference(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  }
+  if (value !== null && typeof value === 'object') {
+    const node = value as Record<string, unknown>;
+    if (Array.isArray(node['Fn::Join'])) {
+      const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
+      return items.map(flattenReference).join(delimiter);
+    }
+    if ('Fn::Sub' in node) return flattenReference(node['Fn::Sub']);
+    if (Array.isArray(node['Fn::GetAtt'])) {
+      const [resource, attribute] = node['Fn::GetAtt'] as unknown[];
+      return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+    }
+    if ('Fn::ImportValue' in node) return flattenReference(node['Fn::ImportValue']);
+    if ('Ref' in node) return `<${flattenReference(node.Ref)}>`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,163 @@
+/**
+ * RealtimeGateway: the WebSocket API clients hold open (DESIGN.md sections 2 and 3). Frames are
+ * routed on their `type` (`$request.body.type`); this issue wires the three built-in routes:
+ *
+ * - `$connect` records the connection in the realtime table (the ticket authorizer comes with the
+ *   identity issue),
+ * - `$disconnect` removes it,
+ * - `$default` answers unroutable frames with an error frame. It is a two-way route: API Gateway
+ *   returns the function's `body` to the sender, so the function needs no `@connections` access.
+ *
+ * None of these functions posts to other connections, so none holds ManageConnections; functions
+ * that push frames (subscribe replay, fan-out) get it through `bindConnectionsApi`.
+ *
+ * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/connections.ts`).
+ * Deploying relies on API Gateway's account-level CloudWatch Logs role (Settings -> CloudWatch log
+ * role ARN) in the target account and region: WebSocket stages cannot write access logs without it.
+ */
+import { Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { AppFunction } from './app-function';
+import { acknowledgeWildcardResources } from './nag';
+
+export interface RealtimeGatewayProps {
+  /** Deployment stage; also the WebSocket stage name, so the URL is `wss://…/{stage}`. */
+  readonly stage: string;
+  /** Table that holds connection records. */
+  readonly realtimeTable: ITable;
+  /**
+   * Default throttling of every route (messages per second, and burst).
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly throttle?: apigwv2.ThrottleSettings;
+  /** Retention of access logs and of the route functions' logs. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/** WebSocket context variables for the access log; one JSON object per connect, message, disconnect. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    connectionId: '$context.connectionId',
+    eventType: '$context.eventType',
+    routeKey: '$context.routeKey',
+    messageId: '$context.messageId',
+    status: '$context.status',
+    requestTime: '$context.requestTime',
+    connectedAt: '$context.connectedAt',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    integrationLatency: '$context.integrationLatency',
+    error: '$context.error.message',
+  }),
+);
+
+export class RealtimeGateway extends Construct {
+  public readonly api: apigwv2.IWebSocketApi;
+  public readonly stage: apigwv2.IWebSocketStage;
+  /** `wss://…/{stage}`: where clients connect. */
+  public readonly url: string;
+  /** `https://…/{stage}`: the `@connections` endpoint for pushing frames to clients. */
+  public readonly callbackUrl: string;
+  public readonly connectFunction: IFunction;
+  public readonly disconnectFunction: IFunction;
+  public readonly defaultFunction: IFunction;
+
+  private readonly webSocketStage: apigwv2.WebSocketStage;
+
+  constructor(scope: Construct, id: string, props: RealtimeGatewayProps) {
+    super(scope, id);
+    // The stage name becomes part of the URL clients connect to.
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(props.stage)) {
+      throw new Error(`RealtimeGateway ${id}: stage must be letters, digits, '-' or '_'; got ${JSON.stringify(props.stage)}`);
+    }
+
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const fn = (fnId: string, entry: string, description: string) =>
+      new AppFunction(this, fnId, { entry, serviceName: 'realtime-gateway', description, logRetention });
+
+    const connect = fn('Connect', 'realtime/connect.ts', 'WebSocket $connect: records the connection');
+    connect.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
+    const disconnect = fn('Disconnect', 'realtime/disconnect.ts', 'WebSocket $disconnect: forgets the connection');
+    disconnect.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
+    const fallback = fn('Default', 'realtime/default.ts', 'WebSocket $default: answers unroutable frames');
+
+    const api = new apigwv2.WebSocketApi(this, 'Api', {
+      // A label for the console, not an identifier: API names need not be unique.
+      apiName: `${Stack.of(this).stackName}-${id}`,
+      description: `Realtime platform WebSocket API (${props.stage})`,
+      routeSelectionExpression: '$request.body.type',
+    });
+    // API Gateway runs an authorizer only on $connect; every later frame travels on a connection
+    // that already passed it. So only $connect will carry one (the ticket authorizer).
+    const onlyConnectAuthorizes =
+      'API Gateway accepts an authorizer only on $connect; this route runs on a connection that already passed it.';
+    this.addRoute(api, '$connect', connect, {
+      authorizationReason:
+        'Open until the identity issue adds the ticket authorizer (DESIGN.md section 3: a short-lived, ' +
+        'single-use ticket checked on $connect). Until then the route only records the connection.',
+    });
+    this.addRoute(api, '$disconnect', disconnect, { authorizationReason: onlyConnectAuthorizes });
+    this.addRoute(api, '$default', fallback, { authorizationReason: onlyConnectAuthorizes, returnResponse: true });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.webSocketStage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: api,
+      stageName: props.stage,
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+
+    this.api = api;
+    this.stage = this.webSocketStage;
+    this.url = this.webSocketStage.url;
+    this.callbackUrl = this.webSocketStage.callbackUrl;
+    this.connectFunction = connect;
+    this.disconnectFunction = disconnect;
+    this.defaultFunction = fallback;
+  }
+
+  /**
+   * Lets a function push frames to connections (STYLE 4: env var and grant together): sets
+   * `envName` to the `@connections` endpoint and grants ManageConnections on this stage only.
+   * Call it with functions in the same stack as the gateway.
+   */
+  public bindConnectionsApi(fn: AppFunction, envName = 'WEBSOCKET_CALLBACK_URL'): void {
+    fn.bindEnvironment(envName, this.callbackUrl);
+    const grant = this.webSocketStage.grantManagementApiAccess(fn);
+    if (fn.role === undefined) {
+      throw new Error(`RealtimeGateway ${this.node.id}: ${fn.node.path} has no role to grant to`);
+    }
+    acknowledgeWildcardResources(
+      fn.role,
+      grant,
+      'ManageConnections is scoped to this API and stage; connection ids are only known at run time ' +
+        '(@connections/*) and the function needs POST, GET and DELETE on them (the method wildcard).',
+    );
+  }
+
+  private addRoute(
+    api: apigwv2.WebSocketApi,
+    routeKey: string,
+    handler: IFunction,
+    options: { authorizationReason: string; returnResponse?: boolean },
+  ): apigwv2.WebSocketRoute {
+    const route = api.addRoute(routeKey, {
+      // Created inside the route's scope, so this id only has to be unique per route.
+      integration: new WebSocketLambdaIntegration('Integration', handler),
+      returnResponse: options.returnResponse,
+    });
+    Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: options.authorizationReason });
+    return route;
+  }
+}

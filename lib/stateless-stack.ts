@@ -1,0 +1,41 @@
+/**
+ * The stateless stack: APIs and functions (later workflows and schedules). It owns no data; it
+ * receives the stateful resources as interfaces and only wires constructs together.
+ */
+import { CfnOutput, CrossStackReferences, ReferenceStrength, RemovalPolicies, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { HttpApi } from './constructs/http-api';
+import { RealtimeGateway } from './constructs/realtime-gateway';
+
+export interface StatelessStackProps extends StackProps {
+  readonly stage: string;
+  readonly domainTable: ITable;
+  readonly realtimeTable: ITable;
+  /**
+   * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
+   * @default false
+   */
+  readonly ephemeral?: boolean;
+}
+
+export class StatelessStack extends Stack {
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    const { stage, domainTable, realtimeTable, ephemeral = false, ...stackProps } = props;
+    super(scope, id, stackProps);
+    // Strong references (Export / Fn::ImportValue): CloudFormation then refuses to remove a table
+    // from the stateful stack while a function here still uses it. Set explicitly because CDK's
+    // default is about to change; must precede any child construct.
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
+
+    const httpApi = new HttpApi(this, 'HttpApi', { stage });
+    const realtime = new RealtimeGateway(this, 'RealtimeGateway', { stage, realtimeTable });
+
+    if (ephemeral) {
+      RemovalPolicies.of(this).destroy({ applyToResourceTypes: ['AWS::Logs::LogGroup'] });
+    }
+
+    new CfnOutput(this, 'HttpApiUrl', { value: httpApi.url });
+    new CfnOutput(this, 'WebSocketUrl', { value: realtime.url });
+  }
+}

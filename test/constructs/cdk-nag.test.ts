@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { IConstruct } from 'constructs';
+import { Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildApp, stackIds } from '../../lib/app';
+import { SKIP_BUNDLING, SYNTH_TIMEOUT, synthApp } from './support';
+
+// The one synth of the suite with CDK's built-in CloudFormation validation on, as `cdk synth` runs it.
+const dev = synthApp({ stage: 'dev', cloudFormationValidation: true });
+const stacks = [dev.stateful, dev.stateless];
+
+interface Acknowledgment {
+  readonly path: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Every acknowledgment (cdk-nag v3 suppression) recorded in the construct tree. */
+function acknowledgments(root: IConstruct): Acknowledgment[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
+  it.each(stacks.map((s) => [s.stackName, s] as const))('reports no violation, error or warning, in %s', (_, stack) => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources[0].constructPath}`)).toEqual(
+      [],
+    );
+  });
+
+  it.each(stacks.map((s) => [s.stackName, s] as const))('leaves no CDK error or warning annotation in %s', (_, stack) => {
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('acknowledges only the findings we decided on, each with a reason', () => {
+    const found = acknowledgments(dev.app);
+    const summary = found.map(({ path, id }) => `${id} ${path}`).sort();
+    expect(summary).toEqual(
+      [
+        // Node.js 22 is the project runtime, not the newest Lambda offers.
+        'AwsSolutions-L1 Realtime-dev-Stateless/HttpApi/Health',
+        'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Connect',
+        'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Default',
+        'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Disconnect',
+        // Public health check; WebSocket routes that cannot carry an authorizer, and $connect
+        // until the ticket authorizer lands.
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/HttpApi/Api/GET--api--v1--health',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$connect-Route',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$default-Route',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$disconnect-Route',
+      ].sort(),
+    );
+    for (const { id, path, reason } of found) {
+      expect(reason.length, `${id} on ${path}`).toBeGreaterThan(40);
+    }
+  });
+
+  it('is wired into buildApp, so a new finding fails synthesis', () => {
+    const app = buildApp({ stage: 'dev', context: SKIP_BUNDLING });
+    const stateful = app.node.findChild(stackIds('dev').stateful);
+    // No point-in-time recovery: AwsSolutions-DDB3.
+    new Table(stateful, 'Careless', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+    expect(() => app.synth()).toThrow(/AwsSolutions-DDB3/);
+  });
+});

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AppFunction } from '../../lib/constructs/app-function';
+import { RealtimeGateway } from '../../lib/constructs/realtime-gateway';
+import { resourcesOf, SKIP_BUNDLING, SYNTH_TIMEOUT, synthApp } from './support';
+
+const { statelessTemplate: template } = synthApp({ stage: 'dev' });
+
+/** Logical id of the function whose description starts with `prefix`. */
+function functionId(prefix: string): string {
+  const matches = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) =>
+    String(fn.Properties?.Description).startsWith(prefix),
+  );
+  expect(matches).toHaveLength(1);
+  return matches[0][0];
+}
+
+/** The route with `routeKey`, and the function its integration invokes. */
+function route(routeKey: string) {
+  const [[routeId, routeResource]] = resourcesOf(template, 'AWS::ApiGatewayV2::Route').filter(
+    ([, r]) => r.Properties?.RouteKey === routeKey,
+  );
+  const target = JSON.stringify(routeResource.Properties?.Target);
+  const [, integration] = resourcesOf(template, 'AWS::ApiGatewayV2::Integration').find(([id]) => target.includes(id))!;
+  return { routeId, props: routeResource.Properties!, integrationUri: JSON.stringify(integration.Properties?.IntegrationUri) };
+}
+
+/** Actions granted to the role of the function with logical id `fnId`. */
+function grantedActions(fnId: string): string[] {
+  const fn = template.findResources('AWS::Lambda::Function')[fnId];
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  return resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties?.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement)
+    .flatMap((s) => [s.Action].flat());
+}
+
+describe('RealtimeGateway', { timeout: SYNTH_TIMEOUT }, () => {
+  it('routes frames on their type', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.type',
+    });
+  });
+
+  it('has exactly $connect, $disconnect and $default, each on its own function', () => {
+    const keys = resourcesOf(template, 'AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties?.RouteKey)
+      .filter((key) => String(key).startsWith('$'));
+    expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect']);
+    expect(route('$connect').integrationUri).toContain(functionId('WebSocket $connect'));
+    expect(route('$disconnect').integrationUri).toContain(functionId('WebSocket $disconnect'));
+    expect(route('$default').integrationUri).toContain(functionId('WebSocket $default'));
+  });
+
+  it('makes $default two-way so its error frame goes back to the sender', () => {
+    const { routeId, props } = route('$default');
+    expect(props.RouteResponseSelectionExpression).toBe('$default');
+    template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', {
+      RouteId: { Ref: routeId },
+      RouteResponseKey: '$default',
+    });
+    // Only $default answers on the socket.
+    template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', 1);
+  });
+
+  it('deploys a stage named after the app stage, with throttling and JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'dev',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RealtimeGatewayAccessLogs'), 'Arn'] },
+        Format: Match.serializedJson(Match.objectLike({ connectionId: '$context.connectionId', routeKey: '$context.routeKey' })),
+      },
+    });
+  });
+
+  it('outputs the wss URL including the stage', () => {
+    template.hasOutput('WebSocketUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', '/dev'])] },
+    });
+  });
+
+  it('lets $connect write and $disconnect delete connection records in the realtime table', () => {
+    for (const prefix of ['WebSocket $connect', 'WebSocket $disconnect']) {
+      const fnId = functionId(prefix);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            REALTIME_TABLE_NAME: { 'Fn::ImportValue': Match.stringLikeRegexp('StorageRealtimeTable') },
+          }),
+        },
+      });
+      const actions = grantedActions(fnId);
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem']));
+      expect(actions).not.toContain('dynamodb:Scan');
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['dynamodb:PutItem']),
+            Resource: [{ 'Fn::ImportValue': Match.stringLikeRegexp('StorageRealtimeTable.*Arn') }],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('gives $default no table and no @connections access (its answer travels on the route response)', () => {
+    const fnId = functionId('WebSocket $default');
+    expect(grantedActions(fnId)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    const vars = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
+    expect(Object.keys(vars).filter((name) => name.endsWith('TABLE_NAME'))).toEqual([]);
+  });
+
+  it('grants ManageConnections to no function yet', () => {
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('execute-api:ManageConnections');
+  });
+});
+
+describe('RealtimeGateway.bindConnectionsApi', { timeout: SYNTH_TIMEOUT }, () => {
+  const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
+  const table = new Table(stack, 'Table', {
+    partitionKey: { name: 'pk', type: AttributeType.STRING },
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+  });
+  const gateway = new RealtimeGateway(stack, 'Gateway', { stage: 'test', realtimeTable: table });
+  const pusher = new AppFunction(stack, 'Pusher', { entry: 'realtime/default.ts', serviceName: 'test' });
+  gateway.bindConnectionsApi(pusher);
+  const pusherTemplate = Template.fromStack(stack);
+
+  it('sets the callback URL and grants ManageConnections on this stage only', () => {
+    pusherTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          WEBSOCKET_CALLBACK_URL: { 'Fn::Join': ['', Match.arrayWith(['https://', '/test'])] },
+        }),
+      },
+    });
+    pusherTemplate.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'execute-api:ManageConnections',
+            Resource: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^/test/\\*/@connections/\\*$')])] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('acknowledges exactly the wildcard that grant produces, so cdk-nag stays clean', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    expect(report.violations).toEqual([]);
+  });
+});
+
+describe('RealtimeGateway props', () => {
+  it('rejects a stage name API Gateway cannot use in the URL', () => {
+    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
+    const table = new Table(stack, 'Table', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+    expect(() => new RealtimeGateway(stack, 'Gateway', { stage: 'dev/1', realtimeTable: table })).toThrow(/stage must be/);
+  });
+});
