@@ -8,14 +8,15 @@
  */
 import { Agent, request } from 'node:http';
 import WebSocket from 'ws';
-import { startLocalCloud, summarize, writeResult } from './harness';
+import { launchLocalCloud } from '../local/launch';
+import { summarize, writeResult } from './harness';
 
 const HTTP_CONCURRENCY = 32;
 const HTTP_SECONDS = 10;
 const WS_ROUND_TRIPS = 2_000;
 
 export async function localOverhead(): Promise<void> {
-  const cloud = await startLocalCloud();
+  const cloud = await launchLocalCloud();
   try {
     const httpUrl = new URL('/api/v1/health', cloud.endpoints.httpUrl);
     const agent = new Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });

@@ -1,0 +1,79 @@
+/**
+ * End to end: the platform as `npm start` runs it (synthesis of this project's CDK app included),
+ * reached the way a client reaches it: HTTP health, and a WebSocket connect / unknown frame /
+ * disconnect round trip whose connection record appears in, then leaves, the realtime table.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
+import { eventually } from '../support/cloud';
+
+let cloud: LaunchedCloud;
+let db: DynamoDBDocumentClient;
+let realtimeTable: string;
+
+beforeAll(async () => {
+  cloud = await launchLocalCloud();
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  );
+  const stateful = cloud.endpoints.resources['Realtime-local-Stateful'] ?? {};
+  const tables = Object.entries(stateful).filter(([, r]) => r.type.startsWith('AWS::DynamoDB::'));
+  realtimeTable = tables.find(([id]) => /realtime/i.test(id))![1].physicalId;
+}, 180_000);
+
+afterAll(async () => {
+  db?.destroy();
+  await cloud?.stop();
+});
+
+describe('npm start', () => {
+  it('writes endpoints.json with URLs, services, resources and outputs', () => {
+    const e = cloud.endpoints;
+    expect(e.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(e.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/local$/);
+    expect(e.controlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(e.services.dynamodb).toMatch(/^http:\/\//);
+    expect(Object.keys(e.resources)).toEqual(expect.arrayContaining(['Realtime-local-Stateful', 'Realtime-local-Stateless']));
+    // Outputs point at the local endpoints, not at execute-api hosts.
+    expect(JSON.stringify(e.outputs)).not.toContain('execute-api');
+    expect(cloud.output()).toMatch(/Local cloud ready in \d+(\.\d+)? s/);
+  });
+
+  it('serves GET /api/v1/health as JSON', async () => {
+    const res = await fetch(`${cloud.endpoints.httpUrl}/api/v1/health`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.json()).toMatchObject({ status: 'ok', stage: 'local' });
+  });
+
+  it('accepts a WebSocket, answers an unknown frame with unknown_type, and forgets the connection on close', async () => {
+    const ws = new WebSocket(cloud.endpoints.wsUrl!);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const reply = new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
+    ws.send(JSON.stringify({ type: 'no-such-type' }));
+    expect(await reply).toMatchObject({ type: 'error', code: 'unknown_type' });
+
+    // The connection record exists while the socket is open, with a TTL.
+    const connectionId = await eventually(findConnectionId);
+    const item = (await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${connectionId}`, sk: 'meta' } }))).Item;
+    expect(item).toBeDefined();
+    expect(item!.expiresAt).toBeGreaterThan(Date.now() / 1000 + 3600);
+
+    ws.close();
+    await eventually(async () => !(await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${connectionId}`, sk: 'meta' } }))).Item);
+  });
+});
+
+/** The one open connection's id, read from the realtime table (a scan is fine in a test). */
+async function findConnectionId(): Promise<string> {
+  const items = (await db.send(new ScanCommand({ TableName: realtimeTable }))).Items ?? [];
+  const conn = items.find((i) => String(i.pk).startsWith('conn#'));
+  if (!conn) throw new Error('no connection record');
+  return String(conn.pk).slice('conn#'.length);
+}
