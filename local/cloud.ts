@@ -72,6 +72,8 @@ export class LocalCloud {
     readonly endpoints: Endpoints,
     readonly lambda: LambdaService,
     readonly tables: LocalTable[],
+    /** DynamoDB Streams → Lambda mappings (`idle()` waits until every shard is caught up). */
+    readonly streamMappings: StreamEventSourceMappings,
     private readonly stoppables: Array<{ stop(): Promise<void> }>,
   ) {}
 
@@ -165,6 +167,7 @@ export class LocalCloud {
         lambda,
         tables,
         dynamodbEndpoint: dynamodb.endpoint,
+        log,
         onFailure: (destination, record) => {
           log(`on-failure destination ${destination} received:\n${JSON.stringify(record, null, 2)}`);
           control.recordFailure(destination, record);
@@ -198,7 +201,7 @@ export class LocalCloud {
         mkdirSync(dirname(options.endpointsFile), { recursive: true });
         writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
       }
-      return new LocalCloud(model, endpoints, lambda, tables, stoppables);
+      return new LocalCloud(model, endpoints, lambda, tables, mappings, stoppables);
     } catch (error) {
       await stopAll();
       throw error;

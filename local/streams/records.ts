@@ -1,0 +1,131 @@
+/**
+ * DynamoDB Streams records as Lambda delivers them to a function.
+ *
+ * The Streams SDK client decodes the wire format (binary attributes become `Uint8Array`, the
+ * creation time a `Date`, the user identity gets capitalised keys); Lambda passes the records on
+ * in the service's JSON form instead, so everything is turned back into it here: attribute values
+ * in DynamoDB JSON with base64 binaries, `ApproximateCreationDateTime` in epoch seconds, keys in
+ * the order Lambda sends them.
+ */
+import type { _Record as SdkRecord, AttributeValue } from '@aws-sdk/client-dynamodb-streams';
+
+/** One attribute value in DynamoDB JSON (`{"S": "x"}`, `{"B": "<base64>"}`, `{"M": {...}}`, ...). */
+export type AttributeJson = Record<string, unknown>;
+export type ImageJson = Record<string, AttributeJson>;
+
+/** A record of the `Records` array of a DynamoDB Streams event, as a Lambda function receives it. */
+export interface DynamoDBStreamEventRecord {
+  readonly eventID: string;
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly eventVersion: string;
+  readonly eventSource: 'aws:dynamodb';
+  readonly awsRegion: string;
+  readonly dynamodb: {
+    readonly ApproximateCreationDateTime: number;
+    readonly Keys: ImageJson;
+    readonly NewImage?: ImageJson;
+    readonly OldImage?: ImageJson;
+    readonly SequenceNumber: string;
+    readonly SizeBytes: number;
+    readonly StreamViewType: string;
+  };
+  readonly eventSourceARN: string;
+  /** Only on deletions made by the service itself (Time to Live). */
+  readonly userIdentity?: { readonly type: string; readonly principalId: string };
+}
+
+/** A stream record read from a shard, ready to be batched. */
+export interface ShardRecord {
+  readonly sequenceNumber: string;
+  readonly event: DynamoDBStreamEventRecord;
+  /** Size of the record in an invocation payload (its JSON), for Lambda's 6 MB payload limit. */
+  readonly payloadBytes: number;
+  /** `ApproximateCreationDateTime`, epoch seconds. */
+  readonly createdAtSeconds: number;
+}
+
+export interface RecordContext {
+  /** The region functions run in (DynamoDB Local reports its own pseudo-region `ddblocal`). */
+  readonly region: string;
+  /** The stream's ARN, as DynamoDB Local knows it (what Lambda sends as `eventSourceARN`). */
+  readonly streamArn: string;
+  /** When the record was read (epoch ms). */
+  readonly readAtMs: number;
+}
+
+export function toShardRecord(sdk: SdkRecord, context: RecordContext): ShardRecord {
+  const stream = sdk.dynamodb ?? {};
+  const sequenceNumber = String(stream.SequenceNumber ?? '');
+  const createdAtSeconds = creationSeconds(stream.ApproximateCreationDateTime, context.readAtMs);
+  const event: DynamoDBStreamEventRecord = {
+    // Lambda's event ids are 32 hex digits; DynamoDB Local hands out dashed UUIDs.
+    eventID: String(sdk.eventID ?? '').replaceAll('-', ''),
+    eventName: sdk.eventName as DynamoDBStreamEventRecord['eventName'],
+    eventVersion: sdk.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: context.region,
+    dynamodb: {
+      ApproximateCreationDateTime: createdAtSeconds,
+      Keys: toImage(stream.Keys) ?? {},
+      ...(stream.NewImage ? { NewImage: toImage(stream.NewImage) } : {}),
+      ...(stream.OldImage ? { OldImage: toImage(stream.OldImage) } : {}),
+      SequenceNumber: sequenceNumber,
+      SizeBytes: Number(stream.SizeBytes ?? 0),
+      StreamViewType: String(stream.StreamViewType ?? ''),
+    },
+    eventSourceARN: context.streamArn,
+    ...(sdk.userIdentity
+      ? { userIdentity: { type: String(sdk.userIdentity.Type ?? ''), principalId: String(sdk.userIdentity.PrincipalId ?? '') } }
+      : {}),
+  };
+  return { sequenceNumber, event, payloadBytes: Buffer.byteLength(JSON.stringify(event)) + 1, createdAtSeconds };
+}
+
+/**
+ * DynamoDB rounds `ApproximateCreationDateTime` down to the second; DynamoDB Local rounds it down to
+ * the minute. A minute-rounded stamp is refined with the time the record was read (the pollers read
+ * within milliseconds of the write), never leaving the minute DynamoDB Local vouches for.
+ */
+export function creationSeconds(stamp: Date | undefined, readAtMs: number): number {
+  const readSeconds = Math.floor(readAtMs / 1000);
+  if (!stamp || Number.isNaN(stamp.getTime())) return readSeconds;
+  const stampMs = stamp.getTime();
+  const stampSeconds = Math.floor(stampMs / 1000);
+  if (stampMs % 60_000 !== 0 || readSeconds < stampSeconds) return stampSeconds;
+  return Math.min(readSeconds, stampSeconds + 59);
+}
+
+function toImage(image: Record<string, AttributeValue> | undefined): ImageJson | undefined {
+  if (!image) return undefined;
+  const out: ImageJson = {};
+  for (const [name, value] of Object.entries(image)) out[name] = toAttributeJson(value);
+  return out;
+}
+
+/** One SDK attribute value back to DynamoDB JSON: binaries as base64, maps and lists recursively. */
+export function toAttributeJson(value: AttributeValue): AttributeJson {
+  const v = value as unknown as Record<string, unknown>;
+  if (v.B !== undefined) return { B: base64(v.B) };
+  if (v.BS !== undefined) return { BS: (v.BS as unknown[]).map(base64) };
+  if (v.M !== undefined) return { M: toImage(v.M as Record<string, AttributeValue>) ?? {} };
+  if (v.L !== undefined) return { L: (v.L as AttributeValue[]).map(toAttributeJson) };
+  if (v.S !== undefined) return { S: v.S };
+  if (v.N !== undefined) return { N: v.N };
+  if (v.SS !== undefined) return { SS: v.SS };
+  if (v.NS !== undefined) return { NS: v.NS };
+  if (v.BOOL !== undefined) return { BOOL: v.BOOL };
+  if (v.NULL !== undefined) return { NULL: v.NULL };
+  const { $unknown: _unknown, ...rest } = v;
+  return rest;
+}
+
+function base64(bytes: unknown): string {
+  if (typeof bytes === 'string') return bytes;
+  const view = bytes as Uint8Array;
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
+}
+
+/** `2019-11-14T00:13:19Z`: the second-precision form of the stream batch info of invocation records. */
+export function isoSeconds(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
