@@ -15,8 +15,12 @@ export interface LaunchedCloud {
   readonly endpoints: Endpoints;
   /** Seconds from spawning the entry point to "ready". */
   readonly startupSeconds: number;
+  /** PID of the local cloud process. */
+  readonly pid: number;
   /** Everything the process printed so far. */
   output(): string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
   stop(): Promise<void>;
 }
 
@@ -32,7 +36,7 @@ export async function launchLocalCloud(args: string[] = [], timeoutMs = 120_000)
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<number | NodeJS.Signals | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   while (!/Local cloud ready/.test(output)) {
     if (child.exitCode !== null) throw new Error(`the local cloud exited with code ${child.exitCode}:\n${output}`);
     if (performance.now() - started > timeoutMs) {
@@ -46,9 +50,11 @@ export async function launchLocalCloud(args: string[] = [], timeoutMs = 120_000)
   return {
     endpoints,
     startupSeconds,
+    pid: child.pid!,
+    exited,
     output: () => output,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGINT');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       await exited;
     },
   };

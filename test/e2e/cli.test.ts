@@ -1,0 +1,62 @@
+/**
+ * The `npm start` entry point as a tool: it runs any synthesized cloud assembly (`--assembly`),
+ * stops cleanly on Ctrl-C, and leaves no DynamoDB Local JVM behind even when it is killed.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
+import { eventually, synthFixture } from '../support/cloud';
+
+const assembly = synthFixture((app) => {
+  const stack = new Stack(app, 'Foreign');
+  const fn = new lambda.Function(stack, 'Hello', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(`exports.handler = async () => ({ statusCode: 200, body: 'hello from a foreign app' });`),
+  });
+  new HttpApi(stack, 'Api').addRoutes({ path: '/hello', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('Hello', fn) });
+});
+
+const launched: LaunchedCloud[] = [];
+afterAll(async () => {
+  for (const c of launched) await c.stop().catch(() => {});
+});
+
+/** PIDs of the JVM serving DynamoDB Local on the port of `endpoint`. */
+function javaPids(endpoint: string): number[] {
+  const port = new URL(endpoint).port;
+  try {
+    return execFileSync('pgrep', ['-f', `^java .*DynamoDBLocal.jar .*-port ${port}( |$)`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('npm start -- --assembly DIR', () => {
+  it('runs an app other than this project, stops on SIGINT with exit code 0 and takes Java with it', async () => {
+    const cloud = await launchLocalCloud(['--assembly', assembly]);
+    launched.push(cloud);
+    const res = await fetch(`${cloud.endpoints.httpUrl}/hello`);
+    expect(await res.text()).toBe('hello from a foreign app');
+    expect(Object.keys(cloud.endpoints.resources)).toEqual(['Foreign']);
+    const pids = javaPids(cloud.endpoints.services.dynamodb!);
+    expect(pids).toHaveLength(1);
+
+    process.kill(cloud.pid, 'SIGINT');
+    expect(await cloud.exited).toBe(0);
+    expect(javaPids(cloud.endpoints.services.dynamodb!)).toEqual([]);
+  });
+
+  it('leaves no orphaned Java process when it is killed with SIGKILL', async () => {
+    const cloud = await launchLocalCloud(['--assembly', assembly]);
+    launched.push(cloud);
+    expect(javaPids(cloud.endpoints.services.dynamodb!)).toHaveLength(1);
+    process.kill(cloud.pid, 'SIGKILL');
+    expect(await cloud.exited).toBe('SIGKILL');
+    await eventually(() => javaPids(cloud.endpoints.services.dynamodb!).length === 0, 10_000);
+  });
+});
