@@ -80,16 +80,22 @@ export class LocalCloud {
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
     const log = options.log ?? ((line: string) => console.error(line));
     const host = options.host ?? '127.0.0.1';
+    // Stopped in reverse order of starting; DynamoDB Local (when started here) is last in line.
     const stoppables: Array<{ stop(): Promise<void> }> = [];
+    // DynamoDB Local's JVM is the slowest piece: start it first, work on the templates meanwhile.
+    // An injected DynamoDB Local belongs to the caller; one started here is stopped here.
+    const dynamodbPromise = options.dynamodb
+      ? Promise.resolve(options.dynamodb)
+      : DynamoDbServer.start({ host, persistDir: options.persistDir }).then((d) => {
+          stoppables.unshift(d);
+          return d;
+        });
+    dynamodbPromise.catch(() => {}); // awaited below; a failure surfaces there
     const stopAll = async () => {
-      for (const s of stoppables.reverse()) await s.stop().catch(() => {});
+      await dynamodbPromise.catch(() => undefined);
+      for (const s of [...stoppables].reverse()) await s.stop().catch(() => {});
     };
     try {
-      // DynamoDB Local's JVM is the slowest piece: start it first, work on the templates meanwhile.
-      const ownDynamodb = options.dynamodb === undefined;
-      const dynamodbPromise = Promise.resolve(options.dynamodb ?? DynamoDbServer.start({ host, persistDir: options.persistDir }));
-      // An injected DynamoDB Local belongs to the caller; one started here is stopped here.
-      if (ownDynamodb) dynamodbPromise.then((d) => stoppables.push(d), () => {});
 
       const model = new CloudModel(loadAssembly(options.assemblyDir), { region: options.region });
       reportTemplateCoverage(model);

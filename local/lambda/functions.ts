@@ -13,6 +13,8 @@ import type { CloudModel, ModelResource } from '../model';
 export interface FunctionSpec {
   readonly resource: ModelResource;
   readonly name: string;
+  /** Short name for log lines: the construct path without the stack (`HttpApi/Health`), else the logical id. */
+  readonly displayName: string;
   readonly arn: string;
   readonly handler: string;
   /** Staged copy of the bundle, outside any project tree, like /var/task. */
@@ -71,6 +73,7 @@ function toSpec(model: CloudModel, resource: ModelResource): FunctionSpec | unde
   return {
     resource,
     name: resource.physicalId,
+    displayName: displayName(resource),
     arn: resource.arn!,
     handler: String(props.Handler ?? 'index.handler'),
     taskRoot,
@@ -80,6 +83,12 @@ function toSpec(model: CloudModel, resource: ModelResource): FunctionSpec | unde
     reservedConcurrency: props.ReservedConcurrentExecutions === undefined ? undefined : Number(props.ReservedConcurrentExecutions),
     environment,
   };
+}
+
+function displayName(resource: ModelResource): string {
+  const path = resource.raw.Metadata?.['aws:cdk:path'];
+  if (typeof path !== 'string') return resource.logicalId;
+  return path.split('/').slice(1).filter((p) => p !== 'Resource').join('/') || resource.logicalId;
 }
 
 function stageCode(model: CloudModel, resource: ModelResource, code: Record<string, unknown>): string | undefined {

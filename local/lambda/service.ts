@@ -296,7 +296,7 @@ export class LocalFunction {
 
   private log(fd: 1 | 2, text: string): void {
     if (this.options.log) return this.options.log(this.spec.name, fd, text);
-    const tag = `[${this.spec.resource.logicalId}] `;
+    const tag = `[${this.spec.displayName}] `;
     const lines = text.endsWith('\n') ? text.slice(0, -1) : text;
     (fd === 1 ? process.stdout : process.stderr).write(`${tag}${lines.split('\n').join(`\n${tag}`)}\n`);
   }
