@@ -10,7 +10,7 @@
  * generator spends about half of a 2-core machine on itself, which the server then lacks. Without
  * wrk, a Node.js keep-alive client is used and the result says so.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import WebSocket from 'ws';
 import { launchLocalCloud } from '../local/launch';
@@ -25,12 +25,15 @@ export async function localOverhead(): Promise<void> {
   try {
     const httpUrl = new URL('/api/v1/health', cloud.endpoints.httpUrl);
     const http = hasWrk() ? runWrk(httpUrl) : await runNodeHttpLoad(httpUrl);
+    // The floor of this machine: a bare Node.js server answering the same JSON, same load generator.
+    const floor = await withBareServer((url) => (hasWrk() ? runWrk(url) : runNodeHttpLoad(url)));
 
     const ws = await runWebSocketRoundTrips(cloud.endpoints.wsUrl!, WS_ROUND_TRIPS);
 
     const figures = {
       startupSeconds: Math.round(cloud.startupSeconds * 10) / 10,
       httpHealth: { concurrency: HTTP_CONCURRENCY, seconds: HTTP_SECONDS, ...http },
+      bareNodeServerReference: floor,
       webSocketDefaultRoundTrip: { roundTrips: WS_ROUND_TRIPS, latencyMs: summarize(ws) },
       targets: { httpP50Ms: 5, httpRequestsPerSecond: 1000, webSocketP50Ms: 10 },
     };
@@ -42,12 +45,28 @@ export async function localOverhead(): Promise<void> {
         'local-overhead (this machine)',
         `  start-up to ready             ${figures.startupSeconds} s`,
         `  GET /api/v1/health x${HTTP_CONCURRENCY}      p50 ${h.latencyMs.p50} ms  p99 ${h.latencyMs.p99} ms  ${h.requestsPerSecond} req/s  (${h.errors} errors, ${h.loadGenerator})   target p50 ≤ 5 ms, ≥ 1000 req/s`,
+        `  (bare Node.js server, same load  p50 ${floor.latencyMs.p50} ms  ${floor.requestsPerSecond} req/s: the machine's floor)`,
         `  WS frame → $default → error   p50 ${w.p50} ms  p99 ${w.p99} ms   target p50 ≤ 10 ms`,
         `  written to ${file}`,
       ].join('\n'),
     );
   } finally {
     await cloud.stop();
+  }
+}
+
+/** Runs `measure` against a bare Node.js HTTP server in its own process. */
+async function withBareServer(measure: (url: URL) => HttpFigures | Promise<HttpFigures>): Promise<HttpFigures> {
+  const server = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer((q, s) => { q.resume(); const b = JSON.stringify({ status: 'ok', time: new Date().toISOString() }); s.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) }); s.end(b); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  try {
+    return await measure(new URL(`http://127.0.0.1:${port}/`));
+  } finally {
+    server.kill();
   }
 }
 

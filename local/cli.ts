@@ -117,6 +117,9 @@ async function main(): Promise<void> {
   );
 }
 
+/** What the CDK CLI adds to the context by default: construct paths and asset metadata on resources. */
+const CLI_CONTEXT = { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true };
+
 /**
  * Runs the CDK app the way the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), without the CLI's
  * overhead. The output directory is kept between runs: bundles whose inputs did not change are
@@ -127,7 +130,7 @@ async function synthesize(stage: string, outdir: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin/app.ts')], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ stage }), CDK_VALIDATION: 'false' },
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ stage, ...CLI_CONTEXT }), CDK_VALIDATION: 'false' },
   });
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0) throw new Error(`cdk synth failed (exit ${code}); see the output above`);
