@@ -16,6 +16,8 @@ import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocke
 import { StreamEventSourceMappings } from './streams/stream-mappings';
 import { loadOrCreateTls } from './tls';
 import { ControlServer } from './control';
+import { VirtualClock } from './clock';
+import { Targets } from './targets';
 import { reportTemplateCoverage } from './coverage';
 
 export interface LocalCloudOptions {
@@ -46,6 +48,10 @@ export interface LocalCloudOptions {
   readonly log?: (line: string) => void;
   /** Function output. @default tagged lines on stdout/stderr */
   readonly functionLog?: (functionName: string, fd: 1 | 2, text: string) => void;
+  /** Speed of the virtual clock: 1 = real time, 0 = frozen (only advancing moves it). @default 1 */
+  readonly clockFactor?: number;
+  /** Virtual time at start-up (epoch ms). @default now */
+  readonly clockStart?: number;
   /** An already-running DynamoDB Local to use instead of starting one. */
   readonly dynamodb?: DynamoDbServer | Promise<DynamoDbServer>;
 }
@@ -74,6 +80,9 @@ export class LocalCloud {
     readonly tables: LocalTable[],
     /** DynamoDB Streams → Lambda mappings (`idle()` waits until every shard is caught up). */
     readonly streamMappings: StreamEventSourceMappings,
+    /** The virtual clock every part shares. */
+    readonly clock: VirtualClock,
+    readonly targets: Targets,
     private readonly stoppables: Array<{ stop(): Promise<void> }>,
   ) {}
 
@@ -103,12 +112,21 @@ export class LocalCloud {
 
       const stateDir = resolve(options.stateDir ?? join(dirname(resolve(options.assemblyDir)), '.local'));
       const tls = await loadOrCreateTls(join(stateDir, 'tls'));
-      const control = new ControlServer({ host, port: options.controlPort ?? 3002 });
+      const clock = new VirtualClock({ factor: options.clockFactor ?? 1, start: options.clockStart });
+      stoppables.push({ stop: async () => clock.stop() });
+      const targets = new Targets();
+      const control = new ControlServer({
+        host,
+        port: options.controlPort ?? 3002,
+        clock,
+        context: { region: model.region, accountId: model.accountId },
+      });
       stoppables.push(control);
       const controlUrl = await control.start();
 
       const services: Record<string, string> = {};
       const lambda = new LambdaService(model, {
+        clock,
         caPem: tls.caPem,
         maxWorkersPerFunction: options.maxWorkersPerFunction,
         log: options.functionLog,
@@ -181,6 +199,10 @@ export class LocalCloud {
       });
       stoppables.push(mappings);
       await mappings.start();
+      clock.register({
+        name: 'DynamoDB stream mappings',
+        isIdle: () => mappings.idle({ timeoutMs: 5_000 }).then(() => true, () => false),
+      });
 
       const diagnostics = model.diagnostics.format();
       if (diagnostics) log(`Template coverage:\n${diagnostics}`);
@@ -207,7 +229,7 @@ export class LocalCloud {
         mkdirSync(dirname(options.endpointsFile), { recursive: true });
         writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
       }
-      return new LocalCloud(model, endpoints, lambda, tables, mappings, stoppables);
+      return new LocalCloud(model, endpoints, lambda, tables, mappings, clock, targets, stoppables);
     } catch (error) {
       await stopAll();
       throw error;

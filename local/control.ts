@@ -5,16 +5,22 @@
  * instead of reaching a real AWS account.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { AwsError, readBody, sendJson, serveJson, serveRest, type JsonService, type RequestContext, type RestService } from './aws-protocol';
+import type { VirtualClock } from './clock';
 import { listen } from './net';
 
 export interface ControlServerOptions {
   readonly host: string;
   readonly port: number;
+  readonly clock: VirtualClock;
+  readonly context: RequestContext;
 }
 
 export class ControlServer {
-  private readonly server = createServer((req, res) => this.handle(req, res));
+  private readonly server = createServer((req, res) => void this.handle(req, res));
   private endpoints: unknown = {};
+  private readonly jsonServices = new Map<string, JsonService>();
+  private readonly restServices: RestService[] = [];
   private readonly failures: Array<{ destination: string; record: unknown; at: string }> = [];
 
   constructor(private readonly options: ControlServerOptions) {
@@ -30,6 +36,16 @@ export class ControlServer {
     this.endpoints = endpoints;
   }
 
+  /** Serves an AWS JSON-protocol service (dispatched on `X-Amz-Target`) on this port. */
+  registerJson(service: JsonService): void {
+    this.jsonServices.set(service.targetPrefix, service);
+  }
+
+  /** Serves an AWS REST-JSON service (dispatched on the path) on this port. */
+  registerRest(service: RestService): void {
+    this.restServices.push(service);
+  }
+
   recordFailure(destination: string, record: unknown): void {
     this.failures.push({ destination, record, at: new Date().toISOString() });
   }
@@ -39,26 +55,85 @@ export class ControlServer {
     await new Promise((r) => this.server.close(r));
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
-    req.resume();
-    if (url.pathname.startsWith('/unsupported-service')) {
-      // Shaped like an AWS JSON-protocol error so SDK clients surface the message.
-      const target = String(req.headers['x-amz-target'] ?? req.headers.host ?? 'unknown');
-      return send(res, 501, {
-        __type: 'NotImplemented',
-        message: `The local cloud does not emulate this AWS service (request ${req.method} ${url.pathname} ${target}). Add it to local/ or avoid calling it locally.`,
-      });
+    const { context, clock } = this.options;
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      const [prefix, operation] = target.split('.', 2) as [string, string | undefined];
+      const service = this.jsonServices.get(prefix);
+      if (service) return serveJson(service, operation ?? '', req, res, context);
+      req.resume();
+      return send(res, 501, notEmulated(`${target}`));
     }
-    if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && url.pathname === '/endpoints') return send(res, 200, this.endpoints);
-    if (req.method === 'GET' && url.pathname === '/failures') return send(res, 200, { failures: this.failures });
-    send(res, 404, { message: `No control route ${req.method} ${url.pathname}` });
+    const rest = this.restServices.find((s) => s.matches(req.method ?? 'GET', url.pathname));
+    if (rest) return serveRest(rest, req, res, url, context);
+
+    try {
+      if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok' });
+      if (req.method === 'GET' && url.pathname === '/endpoints') return send(res, 200, this.endpoints);
+      if (req.method === 'GET' && url.pathname === '/failures') return send(res, 200, { failures: this.failures });
+      if (req.method === 'GET' && url.pathname === '/clock') return send(res, 200, this.clockState());
+      if (req.method === 'GET' && url.pathname === '/settled') {
+        await clock.settle();
+        return send(res, 200, this.clockState());
+      }
+      if (req.method === 'POST' && url.pathname === '/clock/advance') {
+        const body = await jsonBody(req);
+        if (typeof body.to === 'string') {
+          const to = Date.parse(body.to);
+          if (Number.isNaN(to)) throw new AwsError('ValidationError', `"to" must be an ISO time, got ${JSON.stringify(body.to)}`);
+          await clock.advanceTo(to);
+        } else if (typeof body.seconds === 'number') {
+          await clock.advance(body.seconds);
+        } else {
+          throw new AwsError('ValidationError', 'body must be {"seconds": N} or {"to": ISO time}');
+        }
+        return send(res, 200, this.clockState());
+      }
+      if (req.method === 'POST' && url.pathname === '/clock/scale') {
+        const body = await jsonBody(req);
+        if (typeof body.factor !== 'number') throw new AwsError('ValidationError', 'body must be {"factor": F} with F ≥ 0');
+        clock.scale(body.factor);
+        return send(res, 200, this.clockState());
+      }
+      if (url.pathname.startsWith('/unsupported-service')) {
+        req.resume();
+        return send(res, 501, notEmulated(`${req.method} ${url.pathname} (host ${String(req.headers.host)})`));
+      }
+      req.resume();
+      send(res, 404, { message: `No control route ${req.method} ${url.pathname}` });
+    } catch (error) {
+      if (error instanceof AwsError) return send(res, error.status, { message: error.message });
+      send(res, error instanceof RangeError ? 400 : 500, { message: (error as Error).message });
+    }
+  }
+
+  private clockState() {
+    const { clock } = this.options;
+    return { now: clock.date().toISOString(), factor: clock.factor, pendingTimers: clock.pending().length };
   }
 }
 
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, 64 * 1024);
+  try {
+    const parsed = JSON.parse(body.toString('utf8') || '{}') as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    /* reported below */
+  }
+  throw new AwsError('ValidationError', 'body must be a JSON object');
+}
+
+/** Shaped like an AWS JSON-protocol error so SDK clients surface the message. */
+function notEmulated(what: string) {
+  return {
+    __type: 'NotImplemented',
+    message: `The local cloud does not emulate this AWS service or operation (${what}). Add it to local/ or avoid calling it locally.`,
+  };
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  sendJson(res, status, body);
 }

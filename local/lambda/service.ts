@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { CloudModel } from '../model';
+import type { VirtualClock } from '../clock';
 import { functionSpecs, type FunctionSpec } from './functions';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker.mjs', import.meta.url));
@@ -39,6 +40,8 @@ export interface InvokeFailure {
 export type InvokeResult = InvokeSuccess | InvokeFailure;
 
 export interface LambdaServiceOptions {
+  /** The shared virtual clock: handlers see it as `Date`, and invocations count as work in flight. */
+  readonly clock?: VirtualClock;
   /** Variables every function gets (service endpoints, credentials, region). */
   readonly baseEnvironment: () => Record<string, string>;
   /** PEM of a CA the functions must trust (the local cloud's TLS endpoints). */
@@ -128,10 +131,11 @@ export class LocalFunction {
     if (this.spec.reservedConcurrency === 0) {
       return Promise.resolve(this.failure(randomUUID(), 'TooManyRequestsException', 'Rate Exceeded.', 'Unhandled'));
     }
-    return new Promise((resolve) => {
+    const result = new Promise<InvokeResult>((resolve) => {
       this.queue.push({ eventJson: JSON.stringify(event ?? null), resolve });
       this.dispatch();
     });
+    return this.options.clock ? this.options.clock.track(result) : result;
   }
 
   async stop(): Promise<void> {
@@ -164,6 +168,7 @@ export class LocalFunction {
         functionArn: this.spec.arn,
         memoryMb: this.spec.memoryMb,
         caPem: this.options.caPem,
+        clock: this.options.clock?.shared,
         sourceMaps: (this.environmentVariables.NODE_OPTIONS ?? '').includes('--enable-source-maps'),
       },
       resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryMb },

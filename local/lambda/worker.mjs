@@ -10,9 +10,32 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 
-const { taskRoot, handler, functionName, functionArn, memoryMb, caPem, sourceMaps } = workerData;
+const { taskRoot, handler, functionName, functionArn, memoryMb, caPem, sourceMaps, clock } = workerData;
 
 if (sourceMaps) process.setSourceMapsEnabled(true);
+
+// Business time is the local cloud's virtual clock: `Date` reads it from shared memory, written by
+// the parent as [anchorVirtualMs, anchorRealMs, factor] under a sequence counter (a seqlock).
+// Timers (setTimeout) stay in real time: handlers use them for back-off, not for business time.
+if (clock) {
+  const values = new Float64Array(clock);
+  const seq = new Int32Array(clock, 24, 2);
+  const RealDate = Date;
+  const virtualNow = () => {
+    for (;;) {
+      const before = Atomics.load(seq, 0);
+      const [anchorVirtual, anchorReal, factor] = values;
+      if (before % 2 === 0 && Atomics.load(seq, 0) === before) {
+        return Math.floor(anchorVirtual + (performance.timeOrigin + performance.now() - anchorReal) * factor);
+      }
+    }
+  };
+  globalThis.Date = new Proxy(RealDate, {
+    construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [virtualNow()] : args, newTarget),
+    apply: () => new RealDate(virtualNow()).toString(),
+    get: (target, property, receiver) => (property === 'now' ? virtualNow : Reflect.get(target, property, receiver)),
+  });
+}
 
 // Forward stdout/stderr to the parent, which tags lines with the function name.
 for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
