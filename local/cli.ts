@@ -23,6 +23,7 @@ const USAGE = `Usage: npm start -- [options]
   --persist DIR        keep DynamoDB data in DIR between runs (default: in memory)
   --state-dir DIR      certificates and endpoints.json (default: .local)
   --max-workers N      execution environments per function (default 8)
+  --clock-factor F     speed of the virtual clock: 1 real time (default), 0 frozen, 86400 a day per second
   --help`;
 
 async function main(): Promise<void> {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       persist: { type: 'string' },
       'state-dir': { type: 'string', default: join(PROJECT_ROOT, '.local') },
       'max-workers': { type: 'string', default: '8' },
+      'clock-factor': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
       stateDir,
       endpointsFile: join(stateDir, 'endpoints.json'),
       maxWorkersPerFunction: Number(values['max-workers']),
+      clockFactor: Number(values['clock-factor']),
     });
   } catch (error) {
     await (await dynamodb.catch(() => undefined))?.stop();

@@ -11,6 +11,8 @@ import { CloudModel } from './model';
 import { DynamoDbServer } from './dynamodb/server';
 import { createTables, type LocalTable } from './dynamodb/tables';
 import { LambdaService } from './lambda/service';
+import { AsyncInvoker } from './lambda/async';
+import { lambdaInvokeApi } from './lambda/invoke-api';
 import { HttpApiServer } from './apigw/http-api';
 import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocket-api';
 import { StreamEventSourceMappings } from './streams/stream-mappings';
@@ -55,6 +57,21 @@ export interface LocalCloudOptions {
   /** An already-running DynamoDB Local to use instead of starting one. */
   readonly dynamodb?: DynamoDbServer | Promise<DynamoDbServer>;
 }
+
+/**
+ * endpoints.json's service keys → the SDK's `AWS_ENDPOINT_URL_<SERVICE_ID>` suffix (the SDK's
+ * service id, upper-cased, spaces as underscores).
+ */
+const SDK_SERVICE_IDS: Record<string, string> = {
+  dynamodb: 'DYNAMODB',
+  dynamodbstreams: 'DYNAMODB_STREAMS',
+  apigatewaymanagementapi: 'APIGATEWAYMANAGEMENTAPI',
+  lambda: 'LAMBDA',
+  sqs: 'SQS',
+  events: 'EVENTBRIDGE',
+  states: 'SFN',
+  scheduler: 'SCHEDULER',
+};
 
 export interface ResourceEndpoint {
   readonly type: string;
@@ -136,10 +153,19 @@ export class LocalCloud {
           AWS_SESSION_TOKEN: 'local-cloud-session-token',
           // Any service the local cloud does not emulate answers with a clear error, never real AWS.
           AWS_ENDPOINT_URL: `${controlUrl}/unsupported-service`,
-          ...Object.fromEntries(Object.entries(services).map(([id, url]) => [`AWS_ENDPOINT_URL_${id.toUpperCase()}`, url])),
+          ...Object.fromEntries(Object.entries(services).map(([key, url]) => [`AWS_ENDPOINT_URL_${SDK_SERVICE_IDS[key] ?? key.toUpperCase()}`, url])),
         }),
       });
       stoppables.push(lambda);
+      const asyncInvoker = new AsyncInvoker(model, lambda, clock, targets, log);
+      control.registerRest(lambdaInvokeApi(lambda, asyncInvoker));
+      services.lambda = controlUrl;
+      // Rules, schedules and destinations invoke functions asynchronously, as in AWS.
+      targets.register('arn:aws:lambda:', async (delivery) => {
+        const fn = lambda.get(delivery.arn);
+        if (!fn) throw new Error(`no such function: ${delivery.arn}`);
+        return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
+      });
 
       // APIs: the first of each kind on the well-known port, further ones on free ports.
       const httpApis = model.ofType('AWS::ApiGatewayV2::Api').filter((a) => model.properties(a).ProtocolType === 'HTTP');
@@ -177,7 +203,7 @@ export class LocalCloud {
 
       const dynamodb = await dynamodbPromise;
       services.dynamodb = dynamodb.endpoint;
-      services.dynamodb_streams = dynamodb.endpoint;
+      services.dynamodbstreams = dynamodb.endpoint;
       const ddbClient = new DynamoDBClient({
         endpoint: dynamodb.endpoint,
         region: model.region,

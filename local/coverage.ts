@@ -11,6 +11,7 @@ export const EMULATED_TYPES = new Set([
   'AWS::DynamoDB::GlobalTable',
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
+  'AWS::Lambda::EventInvokeConfig',
   'AWS::ApiGatewayV2::Api',
   'AWS::ApiGatewayV2::Stage',
   'AWS::ApiGatewayV2::Route',
