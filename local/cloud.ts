@@ -12,6 +12,8 @@ import { DynamoDbServer } from './dynamodb/server';
 import { createTables, type LocalTable } from './dynamodb/tables';
 import { LambdaService } from './lambda/service';
 import { AsyncInvoker } from './lambda/async';
+import { EventBridgeService } from './events/service';
+import { SchedulerService } from './scheduler/service';
 import { lambdaInvokeApi } from './lambda/invoke-api';
 import { HttpApiServer } from './apigw/http-api';
 import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocket-api';
@@ -19,7 +21,7 @@ import { StreamEventSourceMappings } from './streams/stream-mappings';
 import { loadOrCreateTls } from './tls';
 import { ControlServer } from './control';
 import { VirtualClock } from './clock';
-import { Targets } from './targets';
+import { AwsError, Targets } from './targets';
 import { reportTemplateCoverage } from './coverage';
 
 export interface LocalCloudOptions {
@@ -163,9 +165,22 @@ export class LocalCloud {
       // Rules, schedules and destinations invoke functions asynchronously, as in AWS.
       targets.register('arn:aws:lambda:', async (delivery) => {
         const fn = lambda.get(delivery.arn);
-        if (!fn) throw new Error(`no such function: ${delivery.arn}`);
+        if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${delivery.arn}`, 404);
         return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
       });
+      const serviceContext = { model, clock, targets, lambda, log };
+      const events = new EventBridgeService(serviceContext);
+      control.registerJson(events.jsonService);
+      services.events = controlUrl;
+      stoppables.push({ stop: async () => events.stop() });
+      const scheduler = new SchedulerService(serviceContext);
+      control.registerRest(scheduler.restService);
+      services.scheduler = controlUrl;
+      clock.register({ name: 'EventBridge Scheduler', isIdle: () => scheduler.isIdle() });
+      stoppables.push({ stop: async () => scheduler.stop() });
+      // Services report template errors while they load: stop here if there are any.
+      model.assertValid();
+      events.start();
 
       // APIs: the first of each kind on the well-known port, further ones on free ports.
       const httpApis = model.ofType('AWS::ApiGatewayV2::Api').filter((a) => model.properties(a).ProtocolType === 'HTTP');
@@ -229,6 +244,9 @@ export class LocalCloud {
         name: 'DynamoDB stream mappings',
         isIdle: () => mappings.idle({ timeoutMs: 5_000 }).then(() => true, () => false),
       });
+
+      // Last: a template rate() schedule fires at once, and every target handler is registered now.
+      scheduler.start();
 
       const diagnostics = model.diagnostics.format();
       if (diagnostics) log(`Template coverage:\n${diagnostics}`);

@@ -414,7 +414,8 @@ export class CloudModel {
       case 'AWS::Scheduler::ScheduleGroup':
       case 'AWS::Scheduler::Schedule': {
         const scheduleName = name(64, 'Name');
-        const kind = raw.Type === 'AWS::Scheduler::Schedule' ? 'schedule/default' : 'schedule-group';
+        const group = typeof props.GroupName === 'string' ? props.GroupName : 'default';
+        const kind = raw.Type === 'AWS::Scheduler::Schedule' ? `schedule/${group}` : 'schedule-group';
         const scheduleArn = arn('scheduler', `${kind}/${scheduleName}`);
         return { ...base, ref: scheduleName, physicalId: scheduleName, arn: scheduleArn, attributes: { Arn: scheduleArn } };
       }

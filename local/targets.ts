@@ -5,6 +5,8 @@
  */
 import { AwsError } from './aws-protocol';
 
+export { AwsError };
+
 export interface Delivery {
   readonly arn: string;
   /** The payload as the target receives it (JSON text for Lambda/Step Functions, the message body for SQS). */
@@ -14,6 +16,8 @@ export interface Delivery {
   readonly messageDeduplicationId?: string;
   /** Step Functions: an execution name; Lambda: the invocation type (default Event). */
   readonly name?: string;
+  /** SQS targets: message attributes (`{DataType, StringValue}`), e.g. on dead-letter messages. */
+  readonly messageAttributes?: Record<string, { DataType: string; StringValue?: string }>;
 }
 
 export type DeliveryHandler = (delivery: Delivery) => Promise<unknown>;
