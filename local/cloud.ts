@@ -14,6 +14,8 @@ import { LambdaService } from './lambda/service';
 import { AsyncInvoker } from './lambda/async';
 import { EventBridgeService } from './events/service';
 import { SchedulerService } from './scheduler/service';
+import { SqsService } from './sqs/service';
+import { SqsEventSourceMappings } from './sqs/event-source';
 import { lambdaInvokeApi } from './lambda/invoke-api';
 import { HttpApiServer } from './apigw/http-api';
 import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocket-api';
@@ -169,6 +171,16 @@ export class LocalCloud {
         return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
       });
       const serviceContext = { model, clock, targets, lambda, log };
+      const sqs = new SqsService(serviceContext, { endpoint: controlUrl });
+      control.registerJson(sqs.jsonService);
+      services.sqs = controlUrl;
+      stoppables.push(sqs);
+      await sqs.start();
+      clock.register({ name: 'SQS', isIdle: () => sqs.isIdle() });
+      // Queue URLs in function environments and outputs point at the local SQS, not at AWS.
+      model.addLocalizer((text) => sqs.localizeUrls(text));
+      const sqsMappings = new SqsEventSourceMappings(serviceContext, sqs);
+      stoppables.push(sqsMappings);
       const events = new EventBridgeService(serviceContext);
       control.registerJson(events.jsonService);
       services.events = controlUrl;
@@ -233,9 +245,9 @@ export class LocalCloud {
         tables,
         dynamodbEndpoint: dynamodb.endpoint,
         log,
-        onFailure: (destination, record) => {
-          log(`on-failure destination ${destination} received:\n${JSON.stringify(record, null, 2)}`);
+        onFailure: async (destination, record) => {
           control.recordFailure(destination, record);
+          await targets.deliver({ arn: destination, input: JSON.stringify(record) });
         },
       });
       stoppables.push(mappings);
@@ -245,6 +257,8 @@ export class LocalCloud {
         isIdle: () => mappings.idle({ timeoutMs: 5_000 }).then(() => true, () => false),
       });
 
+      await sqsMappings.start();
+      clock.register({ name: 'SQS event-source mappings', isIdle: () => sqsMappings.isIdle() });
       // Last: a template rate() schedule fires at once, and every target handler is registered now.
       scheduler.start();
 
@@ -258,6 +272,7 @@ export class LocalCloud {
           physicalId: r.physicalId,
           ...(r.arn ? { arn: r.arn } : {}),
           ...(apiUrls.has(r.where) ? { url: apiUrls.get(r.where) } : {}),
+          ...(r.type === 'AWS::SQS::Queue' ? { url: sqs.queueUrl(r.physicalId) } : {}),
         };
       }
       const endpoints: Endpoints = {

@@ -19,6 +19,11 @@ export const EMULATED_TYPES = new Set([
   'AWS::ApiGatewayV2::Integration',
   'AWS::ApiGatewayV2::IntegrationResponse',
   'AWS::ApiGatewayV2::Authorizer',
+  'AWS::SQS::Queue',
+  'AWS::Events::EventBus',
+  'AWS::Events::Rule',
+  'AWS::Scheduler::Schedule',
+  'AWS::Scheduler::ScheduleGroup',
 ]);
 
 /** Types with no behaviour to reproduce locally: permissions, logging, metrics, bookkeeping. */
@@ -33,6 +38,9 @@ export const NO_LOCAL_EFFECT_TYPES: Record<string, string> = {
   'AWS::CloudWatch::Dashboard': 'CloudWatch is not emulated; dashboards have no local effect',
   'AWS::ApiGatewayV2::Deployment': 'stages deploy automatically locally',
   'AWS::ApiGateway::Account': 'account-level logging role',
+  'AWS::SQS::QueuePolicy': 'IAM is not enforced locally',
+  'AWS::SQS::QueueInlinePolicy': 'IAM is not enforced locally',
+  'AWS::Events::EventBusPolicy': 'IAM is not enforced locally (event bus permissions)',
 };
 
 export function reportTemplateCoverage(model: CloudModel): void {

@@ -54,6 +54,7 @@ export class CloudModel {
   private readonly conditionCache = new Map<string, boolean>();
   private readonly propertyCache = new Map<ModelResource, Record<string, unknown>>();
   private readonly apiEndpoints = new Map<string, LocalApiEndpoints>();
+  private readonly localizers: Array<(text: string) => string> = [];
 
   constructor(readonly stacks: AssemblyStack[], options: ModelOptions = {}) {
     this.region = options.region ?? 'us-east-1';
@@ -126,6 +127,11 @@ export class CloudModel {
     this.apiEndpoints.set(apiId, endpoints);
   }
 
+  /** Adds a rewrite of AWS URLs to local ones (e.g. SQS queue URLs), applied by `localize`. */
+  addLocalizer(localizer: (text: string) => string): void {
+    this.localizers.push(localizer);
+  }
+
   /**
    * Rewrites `https://{apiId}.execute-api.{region}.amazonaws.com` (and `wss://`) inside strings to
    * the local endpoint of that API, recursively: the code reads the same variables as in AWS and
@@ -133,7 +139,8 @@ export class CloudModel {
    */
   localize<T>(value: T): T {
     if (typeof value === 'string') {
-      return value.replace(
+      const text = this.localizers.reduce<string>((t, localizer) => localizer(t), value);
+      return text.replace(
         /(https|wss):\/\/([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/g,
         (match, scheme: string, apiId: string) => {
           const local = this.apiEndpoints.get(apiId);

@@ -381,7 +381,7 @@ function readMapping(model: CloudModel, resource: ModelResource, options: Stream
   const sourceArn = typeof props.EventSourceArn === 'string' ? props.EventSourceArn : '';
   const streamMatch = DYNAMODB_STREAM_ARN.exec(sourceArn);
   if (!streamMatch) {
-    model.diagnostics.unsupported(where, `event source ${describeSource(sourceArn, props)} is not emulated (only DynamoDB streams are)`);
+    if (!/^arn:[^:]+:sqs:/.test(sourceArn)) model.diagnostics.unsupported(where, `event source ${describeSource(sourceArn, props)} is not emulated (only DynamoDB streams and SQS queues are)`);
     return undefined;
   }
   const diagnostics = model.diagnostics;
