@@ -14,6 +14,7 @@ import { LambdaService } from './lambda/service';
 import { AsyncInvoker } from './lambda/async';
 import { EventBridgeService } from './events/service';
 import { SchedulerService } from './scheduler/service';
+import { StepFunctionsService } from './stepfunctions/service';
 import { SqsService } from './sqs/service';
 import { SqsEventSourceMappings } from './sqs/event-source';
 import { lambdaInvokeApi } from './lambda/invoke-api';
@@ -185,6 +186,11 @@ export class LocalCloud {
       control.registerJson(events.jsonService);
       services.events = controlUrl;
       stoppables.push({ stop: async () => events.stop() });
+      const stepFunctions = new StepFunctionsService(serviceContext);
+      control.registerJson(stepFunctions.jsonService);
+      services.states = controlUrl;
+      stoppables.push(stepFunctions);
+      stepFunctions.start();
       const scheduler = new SchedulerService(serviceContext);
       control.registerRest(scheduler.restService);
       services.scheduler = controlUrl;
@@ -231,6 +237,7 @@ export class LocalCloud {
       const dynamodb = await dynamodbPromise;
       services.dynamodb = dynamodb.endpoint;
       services.dynamodbstreams = dynamodb.endpoint;
+      stepFunctions.setDynamoDbEndpoint(dynamodb.endpoint);
       const ddbClient = new DynamoDBClient({
         endpoint: dynamodb.endpoint,
         region: model.region,

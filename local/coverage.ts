@@ -24,6 +24,7 @@ export const EMULATED_TYPES = new Set([
   'AWS::Events::Rule',
   'AWS::Scheduler::Schedule',
   'AWS::Scheduler::ScheduleGroup',
+  'AWS::StepFunctions::StateMachine',
 ]);
 
 /** Types with no behaviour to reproduce locally: permissions, logging, metrics, bookkeeping. */

@@ -11,6 +11,8 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
 import { ReceiveMessageCommand, SQSClient, DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { startCloud, synthFixture, type TestCloud } from '../support/cloud';
 
 const START = Date.parse('2027-01-01T00:00:00Z');
@@ -20,6 +22,7 @@ let queueUrl: string;
 let queueArn: string;
 let sqsClient: SQSClient;
 let scheduler: SchedulerClient;
+let states: SFNClient;
 
 beforeAll(async () => {
   const dir = synthFixture((app) => {
@@ -29,6 +32,11 @@ beforeAll(async () => {
       schedule: ScheduleExpression.cron({ minute: '0', hour: '9', timeZone: TimeZone.EUROPE_LONDON }),
       target: new SqsSendMessage(queue),
     });
+    new sfn.StateMachine(stack, 'Grace', {
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new sfn.Wait(stack, 'ThreeDays', { time: sfn.WaitTime.duration(Duration.days(3)) }).next(new sfn.Succeed(stack, 'Done')),
+      ),
+    });
   });
   t = await startCloud(dir, { clockFactor: 0, clockStart: START });
   const queueResource = t.cloud.model.ofType('AWS::SQS::Queue')[0]!;
@@ -36,11 +44,13 @@ beforeAll(async () => {
   queueUrl = t.cloud.endpoints.resources.TimeTravel![queueResource.logicalId]!.url!;
   sqsClient = new SQSClient({ endpoint: t.cloud.endpoints.services.sqs, region: 'us-east-1', credentials });
   scheduler = new SchedulerClient({ endpoint: t.cloud.endpoints.services.scheduler, region: 'us-east-1', credentials });
+  states = new SFNClient({ endpoint: t.cloud.endpoints.services.states, region: 'us-east-1', credentials });
 });
 
 afterAll(async () => {
   sqsClient?.destroy();
   scheduler?.destroy();
+  states?.destroy();
   await t?.stop();
 });
 
@@ -84,5 +94,19 @@ describe('advancing the virtual clock 30 days', () => {
     expect(daily[0]).toBe('2027-01-01T09:00:00Z'); // 09:00 in London is 09:00 UTC in winter
     expect(new Set(daily).size).toBe(30);
     await expect(scheduler.send(new GetScheduleCommand({ Name: 'once' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+describe('a state machine waiting 3 days', () => {
+  it('finishes after advancing 3 days, not before', async () => {
+    const machine = t.cloud.model.ofType('AWS::StepFunctions::StateMachine')[0]!;
+    const { executionArn } = await states.send(new StartExecutionCommand({ stateMachineArn: machine.arn!, name: 'grace-1', input: '{}' }));
+    const advance = (seconds: number) => fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds }) });
+    await advance(3 * 86_400 - 60);
+    expect((await states.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+    await advance(60);
+    const done = await states.send(new DescribeExecutionCommand({ executionArn }));
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.stopDate!.getTime() - done.startDate!.getTime()).toBe(3 * 86_400_000);
   });
 });
