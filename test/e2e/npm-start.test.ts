@@ -36,6 +36,9 @@ describe('npm start', () => {
     expect(e.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/local$/);
     expect(e.controlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(e.services.dynamodb).toMatch(/^http:\/\//);
+    for (const service of ['sqs', 'events', 'states', 'scheduler', 'lambda', 'apigatewaymanagementapi']) {
+      expect(e.services[service], service).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    }
     expect(Object.keys(e.resources)).toEqual(expect.arrayContaining(['Realtime-local-Stateful', 'Realtime-local-Stateless']));
     // Outputs point at the local endpoints, not at execute-api hosts.
     expect(JSON.stringify(e.outputs)).not.toContain('execute-api');
