@@ -23,10 +23,11 @@
  * that has an enabled mapping. A poller gathering during a batching window waits on a clock timer,
  * which counts as idle: advancing the clock ends the window.
  */
+import { MappingProperties } from '../lambda/mapping-properties';
 import type { ServiceContext } from '../context';
 import type { ModelResource } from '../model';
 import type { InvokeResult, LocalFunction } from '../lambda/service';
-import { parsePattern, type CompiledPattern } from '../events/pattern';
+import type { CompiledPattern } from '../events/pattern';
 import type { TimerHandle } from '../clock';
 import { md5OfAttributes } from './md5';
 import type { Queue, ReceivedMessage } from './queue';
@@ -437,88 +438,32 @@ const SQS_ARN = /^arn:[^:]+:sqs:[^:]*:[^:]*:[^:]+$/;
 
 /** Validates one mapping with an SQS source; reports what cannot run or is not emulated. Undefined when it does not run here. */
 function readMapping(context: ServiceContext, sqs: SqsService, resource: ModelResource, defaultPollers: number): SqsMappingConfig | undefined {
-  const { model } = context;
-  const props = model.properties(resource);
-  const where = resource.where;
-  const sourceArn = typeof props.EventSourceArn === 'string' ? props.EventSourceArn : '';
+  const p = new MappingProperties(context.model, resource);
+  const sourceArn = typeof p.props.EventSourceArn === 'string' ? p.props.EventSourceArn : '';
   if (!SQS_ARN.test(sourceArn)) return undefined; // other sources belong to other emulations
-  const diagnostics = model.diagnostics;
-  let valid = true;
-  const error = (key: string, message: string) => {
-    diagnostics.error(`${where}/${key}`, message);
-    valid = false;
-  };
-  const integer = (value: unknown, key: string, fallback: number, min: number, max: number): number => {
-    if (value === undefined || value === null) return fallback;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      error(key, `${JSON.stringify(value)} is not an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return n;
-  };
-
-  for (const key of Object.keys(props)) {
-    if (HANDLED.has(key)) continue;
-    if (NO_LOCAL_EFFECT[key]) diagnostics.ignored(`${where}/${key}`, NO_LOCAL_EFFECT[key]!);
-    else if (NOT_FOR_SQS.has(key)) error(key, `${key} is not valid for an SQS event source (Lambda rejects it)`);
-    else diagnostics.unsupported(`${where}/${key}`, `${key} is not emulated for SQS event-source mappings (ignored)`);
-  }
+  p.checkKeys(HANDLED, NO_LOCAL_EFFECT, 'an SQS', NOT_FOR_SQS);
 
   const queue = sqs.queueByArn(sourceArn);
   if (!queue) {
-    diagnostics.unsupported(`${where}/EventSourceArn`, `queue ${sourceArn} is not defined in the templates: the mapping is not started`);
+    p.unsupported('EventSourceArn', `queue ${sourceArn} is not defined in the templates: the mapping is not started`);
     return undefined;
   }
-  const enabledRaw = props.Enabled;
-  let enabled = true;
-  if (enabledRaw === false || enabledRaw === 'false') enabled = false;
-  else if (enabledRaw !== undefined && enabledRaw !== true && enabledRaw !== 'true') error('Enabled', `${JSON.stringify(enabledRaw)} is not a boolean`);
-
-  const batchingWindow = integer(props.MaximumBatchingWindowInSeconds, 'MaximumBatchingWindowInSeconds', 0, 0, 300);
-  if (queue.fifo && props.MaximumBatchingWindowInSeconds !== undefined && batchingWindow > 0) {
-    error('MaximumBatchingWindowInSeconds', 'batching windows are not supported for FIFO queues');
+  const enabled = p.flag('Enabled', true);
+  const batchingWindow = p.integer('MaximumBatchingWindowInSeconds', 0, 0, 300);
+  if (queue.fifo && p.props.MaximumBatchingWindowInSeconds !== undefined && batchingWindow > 0) {
+    p.error('MaximumBatchingWindowInSeconds', 'batching windows are not supported for FIFO queues');
   }
-  const batchSize = integer(props.BatchSize, 'BatchSize', 10, 1, queue.fifo ? 10 : 10_000);
-  if (batchSize > 10 && batchingWindow < 1) error('BatchSize', `a batch size above 10 (${batchSize}) needs MaximumBatchingWindowInSeconds of at least 1`);
+  const batchSize = p.integer('BatchSize', 10, 1, queue.fifo ? 10 : 10_000);
+  if (batchSize > 10 && batchingWindow < 1) p.error('BatchSize', `a batch size above 10 (${batchSize}) needs MaximumBatchingWindowInSeconds of at least 1`);
+  const pollers = p.integer('ScalingConfig/MaximumConcurrency', defaultPollers, 2, 1000);
+  const reportBatchItemFailures = p.reportBatchItemFailures();
+  const filters = p.filters();
 
-  const scaling = props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
-  const pollers = integer(scaling?.MaximumConcurrency, 'ScalingConfig/MaximumConcurrency', defaultPollers, 2, 1000);
-
-  const responseTypes = props.FunctionResponseTypes ?? [];
-  let reportBatchItemFailures = false;
-  if (!Array.isArray(responseTypes)) error('FunctionResponseTypes', 'must be a list');
-  else {
-    for (const type of responseTypes) {
-      if (type === 'ReportBatchItemFailures') reportBatchItemFailures = true;
-      else error('FunctionResponseTypes', `unknown response type ${JSON.stringify(type)}`);
-    }
-  }
-
-  const filters: CompiledPattern[] = [];
-  const filterList = (props.FilterCriteria as { Filters?: unknown } | undefined)?.Filters ?? [];
-  if (!Array.isArray(filterList)) error('FilterCriteria', 'Filters must be a list');
-  else {
-    for (const [i, filter] of filterList.entries()) {
-      const pattern = (filter as { Pattern?: unknown } | null)?.Pattern;
-      try {
-        filters.push(parsePattern(typeof pattern === 'string' ? pattern : JSON.stringify(pattern ?? null)));
-      } catch (e) {
-        error(`FilterCriteria/Filters/${i}/Pattern`, `invalid filter pattern: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  const functionName = typeof props.FunctionName === 'string' ? props.FunctionName : '';
-  const fn = resolveFunction(context, functionName, where);
-  if (!fn) {
-    diagnostics.unsupported(`${where}/FunctionName`, `function ${functionName || '(none)'} does not run locally: the mapping is not started`);
-    return undefined;
-  }
-  if (!valid || !enabled) return undefined;
+  const fn = p.function(context.lambda);
+  if (!fn || !p.valid || !enabled) return undefined;
   return {
     resource,
-    where,
+    where: p.where,
     fn,
     queueArn: queue.arn,
     batchSize,
@@ -527,27 +472,4 @@ function readMapping(context: ServiceContext, sqs: SqsService, resource: ModelRe
     reportBatchItemFailures,
     pollers,
   };
-}
-
-/**
- * The function a mapping invokes: by name or ARN, or through a qualified ARN or an alias/version
- * resource of the templates (locally every function has one version, which is then invoked).
- */
-function resolveFunction(context: ServiceContext, name: string, where: string): LocalFunction | undefined {
-  const { model, lambda } = context;
-  const direct = lambda.get(name);
-  if (direct) return direct;
-  let target: string | undefined;
-  const qualified = /^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):([^:]+)$/.exec(name);
-  if (qualified) target = qualified[1];
-  else {
-    const pointer = model.resources.find((r) => (r.type === 'AWS::Lambda::Alias' || r.type === 'AWS::Lambda::Version') && r.ref === name);
-    const pointed = pointer ? model.properties(pointer).FunctionName : undefined;
-    if (typeof pointed === 'string') target = pointed;
-  }
-  const fn = target ? lambda.get(target) : undefined;
-  if (fn) {
-    model.diagnostics.unsupported(`${where}/FunctionName`, `versions and aliases are not emulated: the mapping invokes the current code of ${fn.spec.name}`);
-  }
-  return fn;
 }

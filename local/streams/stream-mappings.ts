@@ -19,11 +19,12 @@
  *    assigned: it works with the local Streams API and has the usual `table/<name>/stream/<label>`
  *    form; it differs from the template's `Fn::GetAtt Table.StreamArn` in region and label.
  */
+import { MappingProperties } from '../lambda/mapping-properties';
 import { DescribeStreamCommand, DynamoDBStreamsClient, ResourceNotFoundException, type Shard } from '@aws-sdk/client-dynamodb-streams';
 import type { CloudModel, ModelResource } from '../model';
 import type { LambdaService, LocalFunction } from '../lambda/service';
 import type { LocalTable } from '../dynamodb/tables';
-import { parsePattern, type CompiledPattern } from '../events/pattern';
+import type { CompiledPattern } from '../events/pattern';
 import { BatchDelivery, type DeliveryContext } from './delivery';
 import { ShardConsumer } from './shard-consumer';
 import { Clock, ShardTail, type StartPosition, type TailContext } from './shard-tail';
@@ -376,125 +377,62 @@ const NO_LOCAL_EFFECT: Record<string, string> = {
 
 /** Validates one mapping; reports what cannot run or is not emulated. Undefined when it does not run here. */
 function readMapping(model: CloudModel, resource: ModelResource, options: StreamMappingsOptions): StreamMappingConfig | undefined {
-  const props = model.properties(resource);
-  const where = resource.where;
-  const sourceArn = typeof props.EventSourceArn === 'string' ? props.EventSourceArn : '';
+  const p = new MappingProperties(model, resource);
+  const where = p.where;
+  const sourceArn = typeof p.props.EventSourceArn === 'string' ? p.props.EventSourceArn : '';
   const streamMatch = DYNAMODB_STREAM_ARN.exec(sourceArn);
   if (!streamMatch) {
-    if (!/^arn:[^:]+:sqs:/.test(sourceArn)) model.diagnostics.unsupported(where, `event source ${describeSource(sourceArn, props)} is not emulated (only DynamoDB streams and SQS queues are)`);
+    if (!/^arn:[^:]+:sqs:/.test(sourceArn)) model.diagnostics.unsupported(where, `event source ${describeSource(sourceArn, p.props)} is not emulated (only DynamoDB streams and SQS queues are)`);
     return undefined;
   }
-  const diagnostics = model.diagnostics;
-  let valid = true;
-  const error = (key: string, message: string) => {
-    diagnostics.error(`${where}/${key}`, message);
-    valid = false;
-  };
-  const integer = (key: string, fallback: number, min: number, max: number): number => {
-    const raw = props[key];
-    if (raw === undefined || raw === null) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      error(key, `${JSON.stringify(raw)} is not an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
-  const flag = (key: string, fallback: boolean): boolean => {
-    const raw = props[key];
-    if (raw === undefined || raw === null) return fallback;
-    if (raw === true || raw === 'true') return true;
-    if (raw === false || raw === 'false') return false;
-    error(key, `${JSON.stringify(raw)} is not a boolean`);
-    return fallback;
-  };
+  p.checkKeys(HANDLED, NO_LOCAL_EFFECT, 'DynamoDB stream');
 
-  for (const key of Object.keys(props)) {
-    if (HANDLED.has(key)) continue;
-    if (NO_LOCAL_EFFECT[key]) diagnostics.ignored(`${where}/${key}`, NO_LOCAL_EFFECT[key]!);
-    else diagnostics.unsupported(`${where}/${key}`, `${key} is not emulated for DynamoDB stream mappings (ignored)`);
-  }
-
-  const enabled = flag('Enabled', true);
-  const batchSize = integer('BatchSize', 100, 1, 10_000);
-  const batchingWindow = integer('MaximumBatchingWindowInSeconds', 0, 0, 300);
-  const maximumRetryAttempts = integer('MaximumRetryAttempts', -1, -1, 10_000);
-  const maximumRecordAgeInSeconds = integer('MaximumRecordAgeInSeconds', -1, -1, 604_800);
-  if (maximumRecordAgeInSeconds >= 0 && maximumRecordAgeInSeconds < 60) {
-    error('MaximumRecordAgeInSeconds', `${maximumRecordAgeInSeconds} is below the minimum of 60 (or -1 for infinite)`);
-  }
-  const bisectBatchOnFunctionError = flag('BisectBatchOnFunctionError', false);
-  const parallelization = integer('ParallelizationFactor', 1, 1, 10);
-  if (parallelization > 1) {
-    diagnostics.unsupported(
-      `${where}/ParallelizationFactor`,
-      `ParallelizationFactor ${parallelization} runs as 1 locally: one batch per shard at a time (order kept, less concurrency)`,
-    );
-  }
-  const tumblingWindow = integer('TumblingWindowInSeconds', 0, 0, 900);
-  if (tumblingWindow > 0) {
-    diagnostics.unsupported(
-      `${where}/TumblingWindowInSeconds`,
-      'tumbling windows are not emulated: batches are delivered without window or state fields',
-    );
-  }
-
-  const startingPosition = props.StartingPosition;
+  const startingPosition = p.props.StartingPosition;
   if (startingPosition !== 'LATEST' && startingPosition !== 'TRIM_HORIZON') {
-    error('StartingPosition', `${JSON.stringify(startingPosition)}: a DynamoDB stream mapping needs LATEST or TRIM_HORIZON`);
+    p.error('StartingPosition', `${JSON.stringify(startingPosition)}: a DynamoDB stream mapping needs LATEST or TRIM_HORIZON`);
+  }
+  const reportBatchItemFailures = p.reportBatchItemFailures();
+  const filters = p.filters();
+  const enabled = p.flag('Enabled', true);
+  const batchSize = p.integer('BatchSize', 100, 1, 10_000);
+  const batchingWindow = p.integer('MaximumBatchingWindowInSeconds', 0, 0, 300);
+  const maximumRetryAttempts = p.integer('MaximumRetryAttempts', -1, -1, 10_000);
+  const maximumRecordAgeInSeconds = p.integer('MaximumRecordAgeInSeconds', -1, -1, 604_800);
+  if (maximumRecordAgeInSeconds >= 0 && maximumRecordAgeInSeconds < 60) {
+    p.error('MaximumRecordAgeInSeconds', `${maximumRecordAgeInSeconds} is below the minimum of 60 (or -1 for infinite)`);
+  }
+  const bisectBatchOnFunctionError = p.flag('BisectBatchOnFunctionError', false);
+  const parallelization = p.integer('ParallelizationFactor', 1, 1, 10);
+  if (parallelization > 1) {
+    p.unsupported('ParallelizationFactor', `ParallelizationFactor ${parallelization} runs as 1 locally: one batch per shard at a time (order kept, less concurrency)`);
+  }
+  const tumblingWindow = p.integer('TumblingWindowInSeconds', 0, 0, 900);
+  if (tumblingWindow > 0) {
+    p.unsupported('TumblingWindowInSeconds', 'tumbling windows are not emulated: batches are delivered without window or state fields');
   }
 
-  const responseTypes = props.FunctionResponseTypes ?? [];
-  let reportBatchItemFailures = false;
-  if (!Array.isArray(responseTypes)) error('FunctionResponseTypes', 'must be a list');
-  else {
-    for (const type of responseTypes) {
-      if (type === 'ReportBatchItemFailures') reportBatchItemFailures = true;
-      else error('FunctionResponseTypes', `unknown response type ${JSON.stringify(type)}`);
-    }
-  }
-
-  const filters: CompiledPattern[] = [];
-  const filterList = (props.FilterCriteria as { Filters?: unknown } | undefined)?.Filters ?? [];
-  if (!Array.isArray(filterList)) error('FilterCriteria', 'Filters must be a list');
-  else {
-    for (const [i, filter] of filterList.entries()) {
-      const pattern = (filter as { Pattern?: unknown } | null)?.Pattern;
-      try {
-        filters.push(parsePattern(typeof pattern === 'string' ? pattern : JSON.stringify(pattern ?? null)));
-      } catch (e) {
-        error(`FilterCriteria/Filters/${i}/Pattern`, `invalid filter pattern: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  const destinationConfig = props.DestinationConfig as { OnFailure?: { Destination?: unknown }; OnSuccess?: unknown } | undefined;
+  const destinationConfig = p.props.DestinationConfig as { OnFailure?: { Destination?: unknown }; OnSuccess?: unknown } | undefined;
   const destination = destinationConfig?.OnFailure?.Destination;
   if (destination !== undefined && (typeof destination !== 'string' || !destination.startsWith('arn:'))) {
-    error('DestinationConfig/OnFailure/Destination', `${JSON.stringify(destination)} is not an ARN`);
+    p.error('DestinationConfig/OnFailure/Destination', `${JSON.stringify(destination)} is not an ARN`);
   }
   if (destinationConfig?.OnSuccess !== undefined) {
-    diagnostics.unsupported(`${where}/DestinationConfig/OnSuccess`, 'on-success destinations do not apply to stream mappings');
+    p.unsupported('DestinationConfig/OnSuccess', 'on-success destinations do not apply to stream mappings');
   }
 
   const tableName = streamMatch[1]!;
   const table = options.tables.find((t) => t.name === tableName);
   if (!table) {
-    diagnostics.unsupported(`${where}/EventSourceArn`, `table ${tableName} is not defined in the templates, so its stream cannot be read locally`);
+    p.unsupported('EventSourceArn', `table ${tableName} is not defined in the templates, so its stream cannot be read locally`);
     return undefined;
   }
   if (!table.streamArn) {
-    error('EventSourceArn', `table ${tableName} has no stream (StreamSpecification)`);
+    p.error('EventSourceArn', `table ${tableName} has no stream (StreamSpecification)`);
     return undefined;
   }
 
-  const functionName = typeof props.FunctionName === 'string' ? props.FunctionName : '';
-  const fn = resolveFunction(model, options.lambda, functionName, where);
-  if (!fn) {
-    diagnostics.unsupported(`${where}/FunctionName`, `function ${functionName || '(none)'} does not run locally: the mapping is not started`);
-    return undefined;
-  }
-  if (!valid || !enabled) return undefined;
+  const fn = p.function(options.lambda);
+  if (!fn || !p.valid || !enabled) return undefined;
   return {
     resource,
     where,
@@ -511,31 +449,6 @@ function readMapping(model: CloudModel, resource: ModelResource, options: Stream
     maximumRecordAgeInSeconds,
     onFailureDestination: typeof destination === 'string' ? destination : undefined,
   };
-}
-
-/**
- * The function a mapping invokes: by name or ARN, or through a qualified ARN or an alias/version
- * resource of the templates (locally every function has one version, which is then invoked).
- */
-function resolveFunction(model: CloudModel, lambda: LambdaService, name: string, where: string): LocalFunction | undefined {
-  const direct = lambda.get(name);
-  if (direct) return direct;
-  let target: string | undefined;
-  const qualified = /^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):([^:]+)$/.exec(name);
-  if (qualified) target = qualified[1];
-  else {
-    const pointer = model.resources.find((r) => (r.type === 'AWS::Lambda::Alias' || r.type === 'AWS::Lambda::Version') && r.ref === name);
-    const pointed = pointer ? model.properties(pointer).FunctionName : undefined;
-    if (typeof pointed === 'string') target = pointed;
-  }
-  const fn = target ? lambda.get(target) : undefined;
-  if (fn) {
-    model.diagnostics.unsupported(
-      `${where}/FunctionName`,
-      `versions and aliases are not emulated: the mapping invokes the current code of ${fn.spec.name}`,
-    );
-  }
-  return fn;
 }
 
 function describeSource(arn: string, props: Record<string, unknown>): string {
