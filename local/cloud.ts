@@ -16,6 +16,7 @@ import { EventBridgeService } from './events/service';
 import { SchedulerService } from './scheduler/service';
 import { StepFunctionsService } from './stepfunctions/service';
 import { SqsService } from './sqs/service';
+import { SecretsManagerService } from './secretsmanager/service';
 import { SqsEventSourceMappings } from './sqs/event-source';
 import { lambdaInvokeApi } from './lambda/invoke-api';
 import { HttpApiServer } from './apigw/http-api';
@@ -76,6 +77,7 @@ const SDK_SERVICE_IDS: Record<string, string> = {
   events: 'EVENTBRIDGE',
   states: 'SFN',
   scheduler: 'SCHEDULER',
+  secretsmanager: 'SECRETS_MANAGER',
 };
 
 export interface ResourceEndpoint {
@@ -172,6 +174,12 @@ export class LocalCloud {
         return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
       });
       const serviceContext = { model, clock, targets, lambda, log };
+      // Generated secrets (e.g. a token-signing key) persist in the state directory across restarts.
+      const secretsManager = new SecretsManagerService(serviceContext, { stateDir });
+      control.registerJson(secretsManager.jsonService);
+      services.secretsmanager = controlUrl;
+      stoppables.push(secretsManager);
+      await secretsManager.start();
       const sqs = new SqsService(serviceContext, { endpoint: controlUrl });
       control.registerJson(sqs.jsonService);
       services.sqs = controlUrl;

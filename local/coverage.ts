@@ -25,6 +25,7 @@ export const EMULATED_TYPES = new Set([
   'AWS::Scheduler::Schedule',
   'AWS::Scheduler::ScheduleGroup',
   'AWS::StepFunctions::StateMachine',
+  'AWS::SecretsManager::Secret',
 ]);
 
 /** Types with no behaviour to reproduce locally: permissions, logging, metrics, bookkeeping. */
@@ -42,6 +43,7 @@ export const NO_LOCAL_EFFECT_TYPES: Record<string, string> = {
   'AWS::SQS::QueuePolicy': 'IAM is not enforced locally',
   'AWS::SQS::QueueInlinePolicy': 'IAM is not enforced locally',
   'AWS::Events::EventBusPolicy': 'IAM is not enforced locally (event bus permissions)',
+  'AWS::SecretsManager::ResourcePolicy': 'IAM is not enforced locally (secret resource policies)',
 };
 
 export function reportTemplateCoverage(model: CloudModel): void {
