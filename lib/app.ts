@@ -50,7 +50,7 @@ export function buildApp(props: BuildAppProps = {}): App {
 
   // No env: the stacks are environment-agnostic and deploy to the CLI's account and region.
   const stateful = new StatefulStack(app, ids.stateful, {
-    description: `Realtime platform (${stage}): tables`,
+    description: `Realtime platform (${stage}): tables and secrets`,
     ephemeral,
   });
   new StatelessStack(app, ids.stateless, {
@@ -59,6 +59,7 @@ export function buildApp(props: BuildAppProps = {}): App {
     ephemeral,
     domainTable: stateful.domainTable,
     realtimeTable: stateful.realtimeTable,
+    signingSecret: stateful.signingSecret,
   });
 
   return app;

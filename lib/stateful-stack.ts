@@ -1,11 +1,13 @@
 /**
  * The stateful stack: resources that hold data and outlive deployments of the code (DESIGN.md
- * section 2). Today the tables; later the queues, the event bus and the signing secret. Kept apart
+ * section 2). Today the tables and the token-signing secret; later the queues and the event bus. Kept apart
  * so the stateless stack can be destroyed and recreated freely.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { SigningKey } from './constructs/signing-key';
 import { Storage } from './constructs/storage';
 
 export interface StatefulStackProps extends StackProps {
@@ -20,6 +22,8 @@ export interface StatefulStackProps extends StackProps {
 export class StatefulStack extends Stack {
   public readonly domainTable: ITable;
   public readonly realtimeTable: ITable;
+  /** The token-signing key (JSON `{"key": ...}`). */
+  public readonly signingSecret: ISecret;
 
   constructor(scope: Construct, id: string, { ephemeral = false, ...stackProps }: StatefulStackProps = {}) {
     super(scope, id, { terminationProtection: !ephemeral, ...stackProps });
@@ -29,6 +33,9 @@ export class StatefulStack extends Stack {
     });
     this.domainTable = storage.domainTable;
     this.realtimeTable = storage.realtimeTable;
+    this.signingSecret = new SigningKey(this, 'SigningKey', {
+      removalPolicy: ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    }).secret;
 
     new CfnOutput(this, 'DomainTableName', { value: storage.domainTable.tableName });
     new CfnOutput(this, 'RealtimeTableName', { value: storage.realtimeTable.tableName });

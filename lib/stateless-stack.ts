@@ -4,14 +4,17 @@
  */
 import { CfnOutput, CrossStackReferences, ReferenceStrength, RemovalPolicies, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HttpApi } from './constructs/http-api';
+import { Identity } from './constructs/identity';
 import { RealtimeGateway } from './constructs/realtime-gateway';
 
 export interface StatelessStackProps extends StackProps {
   readonly stage: string;
   readonly domainTable: ITable;
   readonly realtimeTable: ITable;
+  readonly signingSecret: ISecret;
   /**
    * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
    * @default false
@@ -21,7 +24,7 @@ export interface StatelessStackProps extends StackProps {
 
 export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
-    const { stage, domainTable, realtimeTable, ephemeral = false, ...stackProps } = props;
+    const { stage, domainTable, realtimeTable, signingSecret, ephemeral = false, ...stackProps } = props;
     super(scope, id, stackProps);
     // Strong references (Export / Fn::ImportValue): CloudFormation then refuses to remove a table
     // from the stateful stack while a function here still uses it. Set explicitly because CDK's
@@ -29,7 +32,12 @@ export class StatelessStack extends Stack {
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
 
     const httpApi = new HttpApi(this, 'HttpApi', { stage });
-    const realtime = new RealtimeGateway(this, 'RealtimeGateway', { stage, realtimeTable });
+    const identity = new Identity(this, 'Identity', { httpApi, domainTable, realtimeTable, signingSecret });
+    const realtime = new RealtimeGateway(this, 'RealtimeGateway', {
+      stage,
+      realtimeTable,
+      connectAuthorizer: identity.connectAuthorizer,
+    });
 
     if (ephemeral) {
       RemovalPolicies.of(this).destroy({ applyToResourceTypes: ['AWS::Logs::LogGroup'] });

@@ -1,8 +1,9 @@
 /**
- * WebSocket `$connect`: records the connection (with a TTL) in the realtime table so fan-out can
- * find it. Answering 200 accepts the upgrade; throwing makes API Gateway refuse it, which is right
- * when the record cannot be written (an unrecorded connection would never receive anything).
- * The ticket authorizer that guards this route arrives with the identity issue.
+ * WebSocket `$connect`: records the connection (with a TTL and its user) in the realtime table so
+ * fan-out can find it. Answering 200 accepts the upgrade; throwing makes API Gateway refuse it,
+ * which is right when the record cannot be written (an unrecorded connection would never receive
+ * anything). The ticket authorizer (`connect-authorizer.ts`) runs first and puts the user in
+ * `requestContext.authorizer`; a connect without it is refused, never recorded anonymously.
  *
  * Relies on: REALTIME_TABLE_NAME (write access).
  */
@@ -22,6 +23,7 @@ const store = new ConnectionStore(createDocumentClient(), requireEnv('REALTIME_T
 const connectEventSchema = z.object({
   requestContext: z.object({
     connectionId: z.string().min(1),
+    authorizer: z.object({ userId: z.string().min(1), role: z.string().min(1) }),
     identity: z
       .object({
         sourceIp: z.string().optional(),
@@ -33,9 +35,10 @@ const connectEventSchema = z.object({
 
 export const handler = instrument<unknown, APIGatewayProxyStructuredResultV2>(
   async (event) => {
-    const { connectionId, identity } = connectEventSchema.parse(event).requestContext;
-    await store.put(connectionId, { sourceIp: identity?.sourceIp, userAgent: identity?.userAgent });
-    logger.info('Connection opened', { connectionId });
+    const { connectionId, authorizer, identity } = connectEventSchema.parse(event).requestContext;
+    const { userId, role } = authorizer;
+    await store.put(connectionId, { userId, role, sourceIp: identity?.sourceIp, userAgent: identity?.userAgent });
+    logger.info('Connection opened', { connectionId, userId });
     metrics.addMetric('ConnectionOpened', MetricUnit.Count, 1);
     return { statusCode: 200 };
   },

@@ -10,6 +10,7 @@ import { fieldIssues, type FieldIssue } from './validation';
 export const APP_ERROR_CODES = [
   'bad_request',
   'unauthorized',
+  'invalid_credentials',
   'forbidden',
   'not_found',
   'conflict',
@@ -38,5 +39,25 @@ export class BadRequestError extends AppError {
 
   static fromZod(error: z.ZodError, message = 'Request is invalid'): BadRequestError {
     return new BadRequestError(message, fieldIssues(error));
+  }
+}
+
+/** The caller is not authenticated (no, bad or expired token). */
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Authentication required') {
+    super('unauthorized', message);
+  }
+}
+
+/**
+ * Too many requests of one kind; the client may retry after `retryAfterSeconds`. The HTTP mapping
+ * turns it into 429 with a `Retry-After` header.
+ */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', message);
   }
 }

@@ -11,10 +11,14 @@ export interface FieldIssue {
 }
 
 export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)',
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const prefix = issue.path.map(String);
+    // A strict object reports all unknown keys in one issue on the object itself; name each key.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...prefix, key].join('.'), message: 'Unknown field' }));
+    }
+    return [{ field: prefix.length > 0 ? prefix.join('.') : '(root)', message: issue.message }];
+  });
 }
 
 /** One line for places that carry a single message, e.g. `type: Invalid input: expected string`. */

@@ -2,8 +2,9 @@
  * RealtimeGateway: the WebSocket API clients hold open (DESIGN.md sections 2 and 3). Frames are
  * routed on their `type` (`$request.body.type`); this issue wires the three built-in routes:
  *
- * - `$connect` records the connection in the realtime table (the ticket authorizer comes with the
- *   identity issue),
+ * - `$connect` records the connection and its user in the realtime table; it is guarded by the
+ *   ticket authorizer (`connectAuthorizer`, identity source `route.request.querystring.ticket`), so
+ *   a connect without a valid ticket is refused before the route runs,
  * - `$disconnect` removes it,
  * - `$default` answers unroutable frames with an error frame. It is a two-way route: API Gateway
  *   returns the function's `body` to the sender, so the function needs no `@connections` access.
@@ -18,6 +19,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -31,6 +33,12 @@ export interface RealtimeGatewayProps {
   readonly stage: string;
   /** Table that holds connection records. */
   readonly realtimeTable: ITable;
+  /**
+   * The `$connect` authorizer: a Lambda REQUEST authorizer that receives the `ticket` query
+   * parameter and answers an IAM policy with context `{userId, role}`. Required: the WebSocket
+   * contract refuses connections without a ticket (DESIGN.md section 3).
+   */
+  readonly connectAuthorizer: IFunction;
   /**
    * Default throttling of every route (messages per second, and burst).
    * @default { rateLimit: 500, burstLimit: 1000 }
@@ -95,13 +103,13 @@ export class RealtimeGateway extends Construct {
       routeSelectionExpression: '$request.body.type',
     });
     // API Gateway runs an authorizer only on $connect; every later frame travels on a connection
-    // that already passed it. So only $connect will carry one (the ticket authorizer).
+    // that already passed it. So only $connect carries one (the ticket authorizer).
     const onlyConnectAuthorizes =
       'API Gateway accepts an authorizer only on $connect; this route runs on a connection that already passed it.';
     this.addRoute(api, '$connect', connect, {
-      authorizationReason:
-        'Open until the identity issue adds the ticket authorizer (DESIGN.md section 3: a short-lived, ' +
-        'single-use ticket checked on $connect). Until then the route only records the connection.',
+      authorizer: new WebSocketLambdaAuthorizer('Ticket', props.connectAuthorizer, {
+        identitySource: ['route.request.querystring.ticket'],
+      }),
     });
     this.addRoute(api, '$disconnect', disconnect, { authorizationReason: onlyConnectAuthorizes });
     this.addRoute(api, '$default', fallback, { authorizationReason: onlyConnectAuthorizes, returnResponse: true });
@@ -150,14 +158,17 @@ export class RealtimeGateway extends Construct {
     api: apigwv2.WebSocketApi,
     routeKey: string,
     handler: IFunction,
-    options: { authorizationReason: string; returnResponse?: boolean },
+    options: ({ authorizer: apigwv2.IWebSocketRouteAuthorizer } | { authorizationReason: string }) & { returnResponse?: boolean },
   ): apigwv2.WebSocketRoute {
     const route = api.addRoute(routeKey, {
       // Created inside the route's scope, so this id only has to be unique per route.
       integration: new WebSocketLambdaIntegration('Integration', handler),
+      authorizer: 'authorizer' in options ? options.authorizer : undefined,
       returnResponse: options.returnResponse,
     });
-    Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: options.authorizationReason });
+    if ('authorizationReason' in options) {
+      Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: options.authorizationReason });
+    }
     return route;
   }
 }

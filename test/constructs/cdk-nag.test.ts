@@ -53,15 +53,23 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
       [
         // Node.js 22 is the project runtime, not the newest Lambda offers.
         'AwsSolutions-L1 Realtime-dev-Stateless/HttpApi/Health',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Identity/Auth',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Identity/Authorizer',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Identity/ConnectAuthorizer',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Identity/Ticket',
         'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Connect',
         'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Default',
         'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Disconnect',
-        // Public health check; WebSocket routes that cannot carry an authorizer, and $connect
-        // until the ticket authorizer lands.
+        // Public health check and the routes that hand out tokens (the caller has none yet);
+        // WebSocket routes that cannot carry an authorizer ($connect has the ticket authorizer).
         'AwsSolutions-APIG4 Realtime-dev-Stateless/HttpApi/Api/GET--api--v1--health',
-        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$connect-Route',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/HttpApi/Api/POST--api--v1--auth--signup',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/HttpApi/Api/POST--api--v1--auth--login',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/HttpApi/Api/POST--api--v1--auth--refresh',
         'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$default-Route',
         'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$disconnect-Route',
+        // HMAC signing key: rotation needs dual-key verification first (docs/auth.md).
+        'AwsSolutions-SMG4 Realtime-dev-Stateful/SigningKey/Secret',
       ].sort(),
     );
     for (const { id, path, reason } of found) {

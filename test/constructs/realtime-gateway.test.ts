@@ -129,7 +129,8 @@ describe('RealtimeGateway.bindConnectionsApi', { timeout: SYNTH_TIMEOUT }, () =>
     partitionKey: { name: 'pk', type: AttributeType.STRING },
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
   });
-  const gateway = new RealtimeGateway(stack, 'Gateway', { stage: 'test', realtimeTable: table });
+  const connectAuthorizer = new AppFunction(stack, 'Authorizer', { entry: 'realtime/connect-authorizer.ts', serviceName: 'test' });
+  const gateway = new RealtimeGateway(stack, 'Gateway', { stage: 'test', realtimeTable: table, connectAuthorizer });
   const pusher = new AppFunction(stack, 'Pusher', { entry: 'realtime/default.ts', serviceName: 'test' });
   gateway.bindConnectionsApi(pusher);
   const pusherTemplate = Template.fromStack(stack);
@@ -164,6 +165,9 @@ describe('RealtimeGateway props', () => {
   it('rejects a stage name API Gateway cannot use in the URL', () => {
     const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
     const table = new Table(stack, 'Table', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-    expect(() => new RealtimeGateway(stack, 'Gateway', { stage: 'dev/1', realtimeTable: table })).toThrow(/stage must be/);
+    const connectAuthorizer = new AppFunction(stack, 'Authorizer', { entry: 'realtime/connect-authorizer.ts', serviceName: 'test' });
+    expect(() => new RealtimeGateway(stack, 'Gateway', { stage: 'dev/1', realtimeTable: table, connectAuthorizer })).toThrow(
+      /stage must be/,
+    );
   });
 });

@@ -52,8 +52,27 @@ describe('npm start', () => {
     expect(await res.json()).toMatchObject({ status: 'ok', stage: 'local' });
   });
 
-  it('accepts a WebSocket, answers an unknown frame with unknown_type, and forgets the connection on close', async () => {
+  it('refuses a WebSocket without a ticket with 401', async () => {
     const ws = new WebSocket(cloud.endpoints.wsUrl!);
+    // terminate() after a refused upgrade reports an error; it is the expected outcome here.
+    ws.on('error', () => undefined);
+    const status = await new Promise<number | undefined>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode));
+      ws.once('open', () => resolve(undefined));
+    });
+    ws.terminate();
+    expect(status).toBe(401);
+  });
+
+  it('accepts a WebSocket with a ticket, answers an unknown frame with unknown_type, and forgets the connection on close', async () => {
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${cloud.endpoints.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const signup = await post('/api/v1/auth/signup', { email: 'npm-start@example.com', password: 'correct-horse-battery', name: 'E2E' });
+    expect(signup.status).toBe(201);
+    const { accessToken } = (await signup.json()) as { accessToken: string };
+    const ticket = await post('/api/v1/realtime/ticket', {}, { authorization: `Bearer ${accessToken}` });
+    expect(ticket.status).toBe(201);
+    const ws = new WebSocket(`${cloud.endpoints.wsUrl!}?ticket=${((await ticket.json()) as { ticket: string }).ticket}`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

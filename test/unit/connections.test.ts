@@ -48,6 +48,12 @@ describe('ConnectionStore', () => {
     expect(record.expiresAt - NOW_SECONDS).toBeGreaterThan(MAX_CONNECTION_SECONDS);
   });
 
+  it('records the user the $connect authorizer let in', async () => {
+    const client = new FakeClient();
+    const record = await new ConnectionStore(client, 't', () => NOW).put('c1', { userId: 'u1', role: 'user' });
+    expect(record).toMatchObject({ pk: 'conn#c1', userId: 'u1', role: 'user' });
+  });
+
   it('leaves out identity fields API Gateway did not report', async () => {
     const client = new FakeClient();
     await new ConnectionStore(client, 't', () => NOW).put('c1', { sourceIp: undefined });

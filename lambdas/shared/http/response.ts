@@ -6,7 +6,7 @@
  * Errors always have the body `{"error":{"code","message","details"}}` (DESIGN.md section 4), and
  * `toErrorResponse` is the one place that maps error classes to HTTP statuses.
  */
-import { AppError, type AppErrorCode } from '../errors';
+import { AppError, RateLimitedError, type AppErrorCode } from '../errors';
 import type { FieldIssue } from '../validation';
 
 export interface HttpResponse {
@@ -26,6 +26,7 @@ export interface ErrorBody {
 export const HTTP_STATUS_BY_CODE: Readonly<Record<AppErrorCode, number>> = {
   bad_request: 400,
   unauthorized: 401,
+  invalid_credentials: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
@@ -43,6 +44,11 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** 204 No Content: no body, still not cacheable. */
+export function noContent(): HttpResponse {
+  return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+}
+
 export function errorBody(code: AppErrorCode, message: string, details: readonly FieldIssue[] = []): ErrorBody {
   return { error: { code, message, details } };
 }
@@ -56,6 +62,11 @@ export function errorResponse(code: AppErrorCode, message: string, details: read
  * message and stack may contain internals, so they go to the log, never to the client.
  */
 export function toErrorResponse(error: unknown): HttpResponse {
+  if (error instanceof RateLimitedError) {
+    // Whole seconds, at least 1: `Retry-After: 0` would invite an immediate retry.
+    const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+    return json(429, errorBody(error.code, error.message, error.details), { 'retry-after': retryAfter });
+  }
   if (error instanceof AppError) {
     return errorResponse(error.code, error.message, error.details);
   }

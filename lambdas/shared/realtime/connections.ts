@@ -1,8 +1,9 @@
 /**
  * Connection records in the realtime table. One item per open WebSocket:
  *
- *   pk = `conn#${connectionId}`, sk = `meta`, connectedAt (ISO), expiresAt (epoch seconds, the
- *   table's TTL attribute), sourceIp / userAgent when API Gateway reported them.
+ *   pk = `conn#${connectionId}`, sk = `meta`, userId and role (from the `$connect` ticket
+ *   authorizer), connectedAt (ISO), expiresAt (epoch seconds, the table's TTL attribute),
+ *   sourceIp / userAgent when API Gateway reported them.
  *
  * API Gateway closes every connection after 2 hours, and `$disconnect` is best-effort, so each
  * record expires on its own shortly after the longest possible connection.
@@ -21,6 +22,9 @@ export const CONNECTION_TTL_MARGIN_SECONDS = 10 * 60;
 export const CONNECTION_TTL_SECONDS = MAX_CONNECTION_SECONDS + CONNECTION_TTL_MARGIN_SECONDS;
 
 export interface ConnectionMeta {
+  /** The user the `$connect` authorizer let in. */
+  readonly userId?: string;
+  readonly role?: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
 }
@@ -61,6 +65,8 @@ export class ConnectionStore {
     const record: ConnectionRecord = {
       ...connectionKey(connectionId),
       connectionId,
+      ...(meta.userId ? { userId: meta.userId } : {}),
+      ...(meta.role ? { role: meta.role } : {}),
       connectedAt: now.toISOString(),
       expiresAt: epochSeconds(now) + ttlSeconds,
       ...(meta.sourceIp ? { sourceIp: meta.sourceIp } : {}),

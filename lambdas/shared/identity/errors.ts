@@ -1,0 +1,36 @@
+/**
+ * Domain errors of identity. Each is an `AppError`, so `http/response.ts` maps it to its status
+ * without knowing about identity.
+ */
+import { AppError, RateLimitedError, UnauthorizedError } from '../errors';
+
+/** Sign-up with an email (in any letter case) that already has an account. → 409 */
+export class EmailTaken extends AppError {
+  constructor() {
+    super('conflict', 'An account with this email already exists', [{ field: 'email', message: 'Already registered' }]);
+  }
+}
+
+/**
+ * Wrong email or wrong password; deliberately the same error for both, so a response never tells
+ * whether an email has an account. → 401
+ */
+export class InvalidCredentials extends AppError {
+  constructor() {
+    super('invalid_credentials', 'Email or password is incorrect');
+  }
+}
+
+/** Too many failed logins for one email in the window. → 429 with Retry-After */
+export class TooManyAttempts extends RateLimitedError {
+  constructor(retryAfterSeconds: number) {
+    super('Too many failed login attempts; try again later', retryAfterSeconds);
+  }
+}
+
+/** An access token, refresh token or ticket that is missing, forged, expired, used or revoked. → 401 */
+export class InvalidToken extends UnauthorizedError {
+  constructor(message = 'Token is invalid or expired') {
+    super(message);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Users in the domain table (single-table design):
+ *
+ *   pk `USER#<id>`              sk `PROFILE`  id, email, name, role, passwordHash, createdAt
+ *   pk `EMAIL#<lowercased email>` sk `EMAIL`  userId
+ *
+ * Both items are written in one TransactWriteItems, each with `attribute_not_exists(pk)`: the email
+ * item is the uniqueness constraint, so of N concurrent sign-ups with one email exactly one commits
+ * (no read-then-write race). Emails are compared lower-cased; the profile keeps that form too.
+ */
+import { randomUUID } from 'node:crypto';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../clock';
+import { cancellationReasons, type DocumentClientLike } from './dynamo';
+import { EmailTaken } from './errors';
+import { ROLES, type Role } from './tokens';
+
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: string;
+}
+
+export interface UserWithHash extends User {
+  readonly passwordHash: string;
+}
+
+export interface NewUser {
+  readonly email: string;
+  readonly name: string;
+  readonly passwordHash: string;
+  /** @default 'user' */
+  readonly role?: Role;
+}
+
+export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: 'PROFILE' });
+export const emailKey = (email: string) => ({ pk: `EMAIL#${normalizeEmail(email)}`, sk: 'EMAIL' });
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+const profileSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  createdAt: z.string(),
+  passwordHash: z.string(),
+});
+const emailItemSchema = z.object({ userId: z.string() });
+
+/** Attempts of a sign-up transaction that DynamoDB cancelled because another one held the email. */
+const MAX_CONFLICT_ATTEMPTS = 5;
+
+export class UserStore {
+  constructor(
+    private readonly client: DocumentClientLike,
+    private readonly tableName: string,
+    private readonly clock: Clock = systemClock,
+    private readonly pause: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** Creates the user; `EmailTaken` when the email (in any case) already has an account. */
+  async create(input: NewUser): Promise<User> {
+    const user: UserWithHash = {
+      id: randomUUID(),
+      email: normalizeEmail(input.email),
+      name: input.name,
+      role: input.role ?? 'user',
+      createdAt: this.clock().toISOString(),
+      passwordHash: input.passwordHash,
+    };
+    const command = new TransactWriteCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...emailKey(user.email), entity: 'UserEmail', userId: user.id },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...userKey(user.id), entity: 'User', ...user },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(command);
+        return withoutHash(user);
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons?.[0] === 'ConditionalCheckFailed') throw new EmailTaken();
+        // Another transaction on the same email item was in flight: retry and the condition decides.
+        if (reasons?.includes('TransactionConflict') && attempt < MAX_CONFLICT_ATTEMPTS) {
+          await this.pause(10 * 2 ** attempt + Math.random() * 20);
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  async findByEmail(email: string): Promise<UserWithHash | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: emailKey(email), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const { userId } = emailItemSchema.parse(out.Item);
+    return this.findById(userId);
+  }
+
+  async findById(id: string): Promise<UserWithHash | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: userKey(id), ConsistentRead: true }));
+    return out.Item ? profileSchema.parse(out.Item) : undefined;
+  }
+}
+
+export function withoutHash({ passwordHash: _hash, ...user }: UserWithHash): User {
+  return user;
+}
