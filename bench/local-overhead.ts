@@ -11,7 +11,9 @@
  * wrk, a Node.js keep-alive client is used and the result says so.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { launchLocalCloud } from '../local/launch';
 import { summarize, writeResult } from './harness';
@@ -28,7 +30,8 @@ export async function localOverhead(): Promise<void> {
     // The floor of this machine: a bare Node.js server answering the same JSON, same load generator.
     const floor = await withBareServer((url) => (hasWrk() ? runWrk(url) : runNodeHttpLoad(url)));
 
-    const ws = await runWebSocketRoundTrips(cloud.endpoints.wsUrl!, WS_ROUND_TRIPS);
+    const ticket = await ticketFor(cloud.endpoints.httpUrl!, cloud.stateDir);
+    const ws = await runWebSocketRoundTrips(`${cloud.endpoints.wsUrl!}?ticket=${encodeURIComponent(ticket)}`, WS_ROUND_TRIPS);
 
     const figures = {
       startupSeconds: Math.round(cloud.startupSeconds * 10) / 10,
@@ -137,6 +140,22 @@ async function runHttpLoad(url: URL, agent: Agent, concurrency: number, seconds:
     }),
   );
   return { latencies, count: latencies.length, errors };
+}
+
+/** A WebSocket ticket for the local admin that npm start created (login, then POST /realtime/ticket). */
+async function ticketFor(httpUrl: string, stateDir: string): Promise<string> {
+  const admin = JSON.parse(readFileSync(join(stateDir, 'admin.json'), 'utf8')) as { email: string; password: string };
+  const post = async (path: string, body: unknown, token?: string) => {
+    const res = await fetch(`${httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, string>;
+  };
+  const { accessToken } = await post('/api/v1/auth/login', admin);
+  return (await post('/api/v1/realtime/ticket', {}, accessToken)).ticket!;
 }
 
 async function runWebSocketRoundTrips(wsUrl: string, count: number): Promise<number[]> {

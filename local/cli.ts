@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LocalCloud } from './cloud';
 import { DynamoDbServer } from './dynamodb/server';
+import { ensureLocalAdmin } from './admin';
 
 const PROJECT_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -103,6 +104,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+  // This project's app gets a local administrator; a foreign assembly is run as it is.
+  const admin = values.assembly ? undefined : await ensureLocalAdmin(cloud.endpoints, stateDir, cloud.model.region);
+
   const e = cloud.endpoints;
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
       `  Control    ${e.controlUrl}`,
       `  DynamoDB   ${e.services.dynamodb}`,
       `  Endpoints  ${join(stateDir, 'endpoints.json')}`,
+      admin ? `  Admin      ${admin.email} / ${admin.password}  (${join(stateDir, 'admin.json')})` : undefined,
       'Ctrl-C to stop.',
     ]
       .filter(Boolean)

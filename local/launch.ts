@@ -15,6 +15,8 @@ export interface LaunchedCloud {
   readonly endpoints: Endpoints;
   /** Seconds from spawning the entry point to "ready". */
   readonly startupSeconds: number;
+  /** The state directory (certificates, endpoints.json, admin.json). */
+  readonly stateDir: string;
   /** PID of the local cloud process. */
   readonly pid: number;
   /** Everything the process printed so far. */
@@ -50,6 +52,7 @@ export async function launchLocalCloud(args: string[] = [], timeoutMs = 120_000)
   return {
     endpoints,
     startupSeconds,
+    stateDir,
     pid: child.pid!,
     exited,
     output: () => output,
