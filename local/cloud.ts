@@ -24,6 +24,7 @@ import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocke
 import { StreamEventSourceMappings } from './streams/stream-mappings';
 import { loadOrCreateTls } from './tls';
 import { ControlServer } from './control';
+import type { JsonService, RestService } from './aws-protocol';
 import { VirtualClock } from './clock';
 import { AwsError, Targets } from './targets';
 import { reportTemplateCoverage } from './coverage';
@@ -68,7 +69,7 @@ export interface LocalCloudOptions {
  * endpoints.json's service keys → the SDK's `AWS_ENDPOINT_URL_<SERVICE_ID>` suffix (the SDK's
  * service id, upper-cased, spaces as underscores).
  */
-const SDK_SERVICE_IDS: Record<string, string> = {
+const SDK_SERVICE_IDS = {
   dynamodb: 'DYNAMODB',
   dynamodbstreams: 'DYNAMODB_STREAMS',
   apigatewaymanagementapi: 'APIGATEWAYMANAGEMENTAPI',
@@ -78,7 +79,7 @@ const SDK_SERVICE_IDS: Record<string, string> = {
   states: 'SFN',
   scheduler: 'SCHEDULER',
   secretsmanager: 'SECRETS_MANAGER',
-};
+} as const;
 
 export interface ResourceEndpoint {
   readonly type: string;
@@ -148,7 +149,7 @@ export class LocalCloud {
       stoppables.push(control);
       const controlUrl = await control.start();
 
-      const services: Record<string, string> = {};
+      const services: Partial<Record<keyof typeof SDK_SERVICE_IDS, string>> = {};
       const lambda = new LambdaService(model, {
         clock,
         caPem: tls.caPem,
@@ -160,7 +161,7 @@ export class LocalCloud {
           AWS_SESSION_TOKEN: 'local-cloud-session-token',
           // Any service the local cloud does not emulate answers with a clear error, never real AWS.
           AWS_ENDPOINT_URL: `${controlUrl}/unsupported-service`,
-          ...Object.fromEntries(Object.entries(services).map(([key, url]) => [`AWS_ENDPOINT_URL_${SDK_SERVICE_IDS[key] ?? key.toUpperCase()}`, url])),
+          ...Object.fromEntries(Object.entries(services).map(([key, url]) => [`AWS_ENDPOINT_URL_${SDK_SERVICE_IDS[key as keyof typeof SDK_SERVICE_IDS]}`, url])),
         }),
       });
       stoppables.push(lambda);
@@ -174,36 +175,37 @@ export class LocalCloud {
         return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
       });
       const serviceContext = { model, clock, targets, lambda, log };
+      /** Serves a service on the control port, points functions' SDK at it, and stops it on exit. */
+      const mount = (
+        key: keyof typeof SDK_SERVICE_IDS,
+        service: { stop(): unknown; isIdle?(): boolean },
+        api: { json?: JsonService; rest?: RestService; settles?: string },
+      ) => {
+        if (api.json) control.registerJson(api.json);
+        if (api.rest) control.registerRest(api.rest);
+        services[key] = controlUrl;
+        stoppables.push({ stop: async () => void (await service.stop()) });
+        if (api.settles && service.isIdle) clock.register({ name: api.settles, isIdle: () => service.isIdle!() });
+      };
       // Generated secrets (e.g. a token-signing key) persist in the state directory across restarts.
       const secretsManager = new SecretsManagerService(serviceContext, { stateDir });
-      control.registerJson(secretsManager.jsonService);
-      services.secretsmanager = controlUrl;
-      stoppables.push(secretsManager);
+      mount('secretsmanager', secretsManager, { json: secretsManager.jsonService });
       await secretsManager.start();
       const sqs = new SqsService(serviceContext, { endpoint: controlUrl });
-      control.registerJson(sqs.jsonService);
-      services.sqs = controlUrl;
-      stoppables.push(sqs);
+      mount('sqs', sqs, { json: sqs.jsonService, settles: 'SQS' });
       await sqs.start();
-      clock.register({ name: 'SQS', isIdle: () => sqs.isIdle() });
       // Queue URLs in function environments and outputs point at the local SQS, not at AWS.
       model.addLocalizer((text) => sqs.localizeUrls(text));
       const sqsMappings = new SqsEventSourceMappings(serviceContext, sqs);
       stoppables.push(sqsMappings);
+      // EventBridge and Step Functions register their own settle checks and target prefixes in start().
       const events = new EventBridgeService(serviceContext);
-      control.registerJson(events.jsonService);
-      services.events = controlUrl;
-      stoppables.push({ stop: async () => events.stop() });
+      mount('events', events, { json: events.jsonService });
       const stepFunctions = new StepFunctionsService(serviceContext);
-      control.registerJson(stepFunctions.jsonService);
-      services.states = controlUrl;
-      stoppables.push(stepFunctions);
+      mount('states', stepFunctions, { json: stepFunctions.jsonService });
       stepFunctions.start();
       const scheduler = new SchedulerService(serviceContext);
-      control.registerRest(scheduler.restService);
-      services.scheduler = controlUrl;
-      clock.register({ name: 'EventBridge Scheduler', isIdle: () => scheduler.isIdle() });
-      stoppables.push({ stop: async () => scheduler.stop() });
+      mount('scheduler', scheduler, { rest: scheduler.restService, settles: 'EventBridge Scheduler' });
       // Services report template errors while they load: stop here if there are any.
       model.assertValid();
       events.start();
