@@ -48,6 +48,12 @@ export interface LambdaServiceOptions {
   readonly caPem?: string;
   /** Most workers one function may have at once. @default 8 */
   readonly maxWorkersPerFunction?: number;
+  /**
+   * Scheduling niceness of worker threads relative to the local cloud's own (Linux). Under load on
+   * a 2-core machine, 10 raised HTTP throughput through a function by about a quarter. 0 = equal.
+   * @default 10
+   */
+  readonly workerNiceness?: number;
   /** Where function output goes. @default tagged lines on the process's stdout/stderr */
   readonly log?: (functionName: string, fd: 1 | 2, text: string) => void;
 }
@@ -169,6 +175,7 @@ export class LocalFunction {
         memoryMb: this.spec.memoryMb,
         caPem: this.options.caPem,
         clock: this.options.clock?.shared,
+        niceness: this.options.workerNiceness ?? 10,
         sourceMaps: (this.environmentVariables.NODE_OPTIONS ?? '').includes('--enable-source-maps'),
       },
       resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryMb },

@@ -6,13 +6,27 @@
 // answers one invocation at a time, as a Lambda execution environment does.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 
-const { taskRoot, handler, functionName, functionArn, memoryMb, caPem, sourceMaps, clock } = workerData;
+const { taskRoot, handler, functionName, functionArn, memoryMb, caPem, sourceMaps, clock, niceness } = workerData;
 
 if (sourceMaps) process.setSourceMapsEnabled(true);
+
+// Function code runs at a lower scheduling priority than the local cloud's own threads (the API
+// gateways, queues, the clock), as Lambda's compute is separate from API Gateway's: on a small
+// machine a woken worker then does not preempt the thread that parses and routes requests.
+// Linux only (a thread's id is read from /proc); elsewhere this is a no-op.
+if (niceness > 0) {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid)) setPriority(tid, niceness);
+  } catch {
+    // not Linux, or not permitted: run at normal priority
+  }
+}
 
 // Business time is the local cloud's virtual clock: `Date` reads it from shared memory, written by
 // the parent as [anchorVirtualMs, anchorRealMs, factor] under a sequence counter (a seqlock).
