@@ -183,11 +183,15 @@ export class HttpApiServer {
     const { stage, path } = this.splitStage(url.pathname);
     if (stage === undefined) return this.reply(res, 404, { message: 'Not Found' }, origin);
 
-    let body: Buffer;
-    try {
-      body = await readBody(req, MAX_BODY_BYTES);
-    } catch {
-      return this.reply(res, 413, { message: 'Request Entity Too Large' }, origin);
+    let body: Buffer = EMPTY;
+    if (hasBody(req)) {
+      try {
+        body = await readBody(req, MAX_BODY_BYTES);
+      } catch {
+        return this.reply(res, 413, { message: 'Request Entity Too Large' }, origin);
+      }
+    } else {
+      req.resume(); // nothing to read: no need to wait a turn of the event loop for 'end'
     }
 
     const match = this.match(method, path);
@@ -495,6 +499,14 @@ function originAllowed(cors: Cors, origin: string): boolean {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Whether the request declares a body (HTTP/1.1: a non-zero Content-Length or chunked encoding). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
