@@ -189,36 +189,20 @@ export class Queue {
     const md5OfBody = md5Hex(input.body);
     const md5OfMessageAttributes = md5OfAttributes(input.messageAttributes ?? {});
     const md5OfSystemAttributes = md5OfAttributes(input.systemAttributes ?? {});
-    let deduplicationId = input.deduplicationId;
+    let fifo: { deduplicationId: string; sequenceNumber: string } | undefined;
+    let deduplicationKey = '';
     if (this.fifo) {
-      deduplicationId ??= createHash('sha256').update(input.body, 'utf8').digest('hex');
-      const key = this.attributes.DeduplicationScope === 'messageGroup' ? `${input.groupId}\u0000${deduplicationId}` : deduplicationId;
+      const deduplicationId = input.deduplicationId ?? createHash('sha256').update(input.body, 'utf8').digest('hex');
+      deduplicationKey = this.attributes.DeduplicationScope === 'messageGroup' ? `${input.groupId}\u0000${deduplicationId}` : deduplicationId;
       for (const [k, entry] of this.deduplication) if (entry.expiresAt <= now) this.deduplication.delete(k);
-      const seen = this.deduplication.get(key);
+      const seen = this.deduplication.get(deduplicationKey);
       if (seen) {
         return { messageId: seen.messageId, md5OfBody, md5OfMessageAttributes, md5OfSystemAttributes, sequenceNumber: seen.sequenceNumber, duplicate: true };
       }
-      const messageId = randomUUID();
-      const sequenceNumber = this.nextSequenceNumber();
-      this.deduplication.set(key, { messageId, sequenceNumber, expiresAt: now + FIFO_DEDUPLICATION_WINDOW_MS });
-      this.store({
-        messageId,
-        body: input.body,
-        md5OfBody,
-        messageAttributes: input.messageAttributes ?? {},
-        systemAttributes: input.systemAttributes ?? {},
-        senderId: input.senderId,
-        sentTimestamp: now,
-        groupId: input.groupId,
-        deduplicationId: input.deduplicationId ?? deduplicationId,
-        enqueuedAt: now,
-        sequenceNumber,
-        visibleAt: now + this.delaySeconds * 1000,
-        receiveCount: 0,
-      });
-      return { messageId, md5OfBody, md5OfMessageAttributes, md5OfSystemAttributes, sequenceNumber, duplicate: false };
+      fifo = { deduplicationId, sequenceNumber: this.nextSequenceNumber() };
     }
     const messageId = randomUUID();
+    if (fifo) this.deduplication.set(deduplicationKey, { messageId, sequenceNumber: fifo.sequenceNumber, expiresAt: now + FIFO_DEDUPLICATION_WINDOW_MS });
     this.store({
       messageId,
       body: input.body,
@@ -229,10 +213,12 @@ export class Queue {
       sentTimestamp: now,
       groupId: input.groupId,
       enqueuedAt: now,
+      // FIFO queues take no per-message delay (the service rejects it), so this is the queue's.
       visibleAt: now + (input.delaySeconds ?? this.delaySeconds) * 1000,
       receiveCount: 0,
+      ...fifo,
     });
-    return { messageId, md5OfBody, md5OfMessageAttributes, md5OfSystemAttributes, duplicate: false };
+    return { messageId, md5OfBody, md5OfMessageAttributes, md5OfSystemAttributes, sequenceNumber: fifo?.sequenceNumber, duplicate: false };
   }
 
   /** Takes a message moved from another queue's redrive (same id, body, attributes, sent time). */
