@@ -437,7 +437,8 @@ export class StepFunctionsService {
     };
   }
 
-  private describeExecution(e: ExecutionRecord) {
+  /** The fields ListExecutions returns per execution; DescribeExecution adds to them. */
+  private executionSummary(e: ExecutionRecord) {
     return {
       executionArn: e.executionArn,
       stateMachineArn: e.machine.arn,
@@ -445,6 +446,12 @@ export class StepFunctionsService {
       status: e.status,
       startDate: seconds(e.startDate),
       ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
+    };
+  }
+
+  private describeExecution(e: ExecutionRecord) {
+    return {
+      ...this.executionSummary(e),
       input: e.input,
       inputDetails: { included: true },
       ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),
@@ -467,14 +474,7 @@ export class StepFunctionsService {
       .sort((a, b) => b.startDate - a.startDate);
     const { items, nextToken } = page(all, input, 100);
     return {
-      executions: items.map((e) => ({
-        executionArn: e.executionArn,
-        stateMachineArn: e.machine.arn,
-        name: e.name,
-        status: e.status,
-        startDate: seconds(e.startDate),
-        ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
-      })),
+      executions: items.map((e) => this.executionSummary(e)),
       ...(nextToken ? { nextToken } : {}),
     };
   }
