@@ -32,7 +32,7 @@ import {
   TestEventPatternCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { synthFixture } from '../support/cloud';
+import { synthFixture, rejection } from '../support/cloud';
 import { loadAssembly } from '../../local/assembly';
 import { CloudModel } from '../../local/model';
 import { VirtualClock } from '../../local/clock';
@@ -84,15 +84,6 @@ async function put(...entries: PutEventsRequestEntry[]) {
   const result = await client.send(new PutEventsCommand({ Entries: entries }));
   expect(result.FailedEntryCount).toBe(0);
   return result.Entries!.map((e) => e.EventId!);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { name: string; message: string };
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(async () => {

@@ -28,7 +28,7 @@ import {
   type CreateScheduleCommandInput,
   type Target,
 } from '@aws-sdk/client-scheduler';
-import { synthFixture, type FixtureApp } from '../support/cloud';
+import { synthFixture, type FixtureApp, rejection } from '../support/cloud';
 import { loadAssembly } from '../../local/assembly';
 import { CloudModel } from '../../local/model';
 import { VirtualClock } from '../../local/clock';
@@ -116,16 +116,6 @@ function schedule(name: string, expression: string, target: Partial<Target> = {}
     Target: { Arn: QUEUE, RoleArn: ROLE, ...target },
     ...extra,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
 }
 
 const iso = (s: string) => new Date(s).toISOString();

@@ -29,7 +29,7 @@ import {
   UpdateSecretCommand,
   type GetRandomPasswordCommandInput,
 } from '@aws-sdk/client-secrets-manager';
-import { synthFixture } from '../support/cloud';
+import { synthFixture, rejection } from '../support/cloud';
 import { loadAssembly } from '../../local/assembly';
 import { CloudModel, type ModelResource } from '../../local/model';
 import { VirtualClock } from '../../local/clock';
@@ -83,15 +83,6 @@ async function boot(dir: string | undefined, m: CloudModel = new CloudModel(load
 
 const secret = (logicalPrefix: string): ModelResource =>
   model.resources.find((r) => r.type === 'AWS::SecretsManager::Secret' && r.logicalId.startsWith(logicalPrefix))!;
-
-async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { name: string; message: string };
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function signingKey(c: SecretsManagerClient): Promise<string> {
   const out = await c.send(new GetSecretValueCommand({ SecretId: secret('SigningKey').arn }));

@@ -62,3 +62,14 @@ export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 10_
   }
   throw new Error(`condition not met within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
+
+/** The error a call fails with (name, HTTP status, message); fails the test when the call succeeds. */
+export async function rejection(promise: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
