@@ -60,25 +60,29 @@ export interface LambdaServiceOptions {
 
 export class LambdaService {
   readonly functions: ReadonlyMap<string, LocalFunction>;
+  /** Every way a function is referred to (name, ARN, `Stack/LogicalId`) → the function: `get` is on hot paths. */
+  private readonly byReference = new Map<string, LocalFunction>();
 
   constructor(
     private readonly model: CloudModel,
     private readonly options: LambdaServiceOptions,
   ) {
     const map = new Map<string, LocalFunction>();
-    for (const spec of functionSpecs(model)) map.set(spec.name, new LocalFunction(spec, this.model, this.options));
+    for (const spec of functionSpecs(model)) {
+      const fn = new LocalFunction(spec, this.model, this.options);
+      map.set(spec.name, fn);
+      for (const key of [spec.name, spec.arn, spec.resource.where]) this.byReference.set(key, fn);
+    }
     this.functions = map;
   }
 
-  /** A function by name, ARN (also qualified `:$LATEST`), or `Stack/LogicalId`. */
+  /** A function by name, ARN (also qualified `:$LATEST`), `Stack/LogicalId`, or API Gateway integration URI. */
   get(nameOrArn: string): LocalFunction | undefined {
-    const key = nameOrArn.replace(/:\$LATEST$/, '');
-    for (const fn of this.functions.values()) {
-      if (fn.spec.name === key || fn.spec.arn === key || fn.spec.resource.where === key) return fn;
-    }
+    const found = this.byReference.get(nameOrArn);
+    if (found) return found;
     // API Gateway integration URIs wrap the ARN: arn:aws:apigateway:...:lambda:path/2015-03-31/functions/ARN/invocations
-    const wrapped = /functions\/(arn:[^/]+)\/invocations/.exec(key);
-    return wrapped ? this.get(wrapped[1]!) : undefined;
+    const wrapped = /functions\/(arn:[^/]+)\/invocations/.exec(nameOrArn);
+    return this.byReference.get((wrapped ? wrapped[1]! : nameOrArn).replace(/:\$LATEST$/, ''));
   }
 
   async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
