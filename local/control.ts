@@ -9,6 +9,8 @@ import { AwsError, readBody, sendJson, serveJson, serveRest, type JsonService, t
 import type { VirtualClock } from './clock';
 import { listen } from './net';
 
+const MAX_FAILURES = 1_000;
+
 export interface ControlServerOptions {
   readonly host: string;
   readonly port: number;
@@ -47,7 +49,9 @@ export class ControlServer {
   }
 
   recordFailure(destination: string, record: unknown): void {
-    this.failures.push({ destination, record, at: new Date().toISOString() });
+    this.failures.push({ destination, record, at: this.options.clock.date().toISOString() });
+    // A debugging aid, not a store: keep the most recent ones only.
+    if (this.failures.length > MAX_FAILURES) this.failures.splice(0, this.failures.length - MAX_FAILURES);
   }
 
   async stop(): Promise<void> {
