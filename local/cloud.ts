@@ -10,6 +10,7 @@ import { loadAssembly } from './assembly';
 import { CloudModel } from './model';
 import { DynamoDbServer } from './dynamodb/server';
 import { createTables, type LocalTable } from './dynamodb/tables';
+import { TtlSweeper } from './dynamodb/ttl-sweeper';
 import { LambdaService } from './lambda/service';
 import { AsyncInvoker } from './lambda/async';
 import { EventBridgeService } from './events/service';
@@ -52,7 +53,18 @@ export interface LocalCloudOptions {
   readonly region?: string;
   /** @default 8 */
   readonly maxWorkersPerFunction?: number;
-  readonly websocket?: { readonly idleTimeoutMs?: number; readonly maxConnectionMs?: number };
+  /** WebSocket API limits (defaults: API Gateway's; see `WebSocketApiServerOptions`). */
+  readonly websocket?: {
+    readonly idleTimeoutMs?: number;
+    readonly maxConnectionMs?: number;
+    readonly maxFrameBytes?: number;
+    readonly maxMessageBytes?: number;
+  };
+  /**
+   * Virtual seconds between sweeps deleting TTL-expired items (DynamoDB Local never does).
+   * @default 30
+   */
+  readonly ttlSweepSeconds?: number;
   /** Start-up messages (diagnostics). @default console.error */
   readonly log?: (line: string) => void;
   /** Function output. @default tagged lines on stdout/stderr */
@@ -108,6 +120,8 @@ export class LocalCloud {
     /** The virtual clock every part shares. */
     readonly clock: VirtualClock,
     readonly targets: Targets,
+    /** Deletes TTL-expired items on the virtual clock (`sweep()` forces a sweep). */
+    readonly ttlSweeper: TtlSweeper,
     private readonly stoppables: Array<{ stop(): Promise<void> }>,
   ) {}
 
@@ -235,6 +249,8 @@ export class LocalCloud {
           tls,
           idleTimeoutMs: options.websocket?.idleTimeoutMs,
           maxConnectionMs: options.websocket?.maxConnectionMs,
+          maxFrameBytes: options.websocket?.maxFrameBytes,
+          maxMessageBytes: options.websocket?.maxMessageBytes,
         });
         stoppables.push(server);
         const endpoints: WebSocketApiEndpoints = await server.start();
@@ -255,6 +271,20 @@ export class LocalCloud {
       });
       const tables = await createTables(model, ddbClient);
       ddbClient.destroy();
+      // TTL, which DynamoDB Local lacks: swept every ttlSweepSeconds of virtual time, and whenever
+      // the clock settles (so advancing deletes what expired on the way, and settling then waits
+      // for the stream mappings to deliver the REMOVE records).
+      const ttlSweeper = new TtlSweeper({
+        model,
+        tables,
+        clock,
+        endpoint: dynamodb.endpoint,
+        region: model.region,
+        periodSeconds: options.ttlSweepSeconds,
+        log,
+      });
+      stoppables.push(ttlSweeper);
+      clock.register({ name: 'DynamoDB TTL sweeper', isIdle: () => ttlSweeper.isIdle() });
 
       const mappings = new StreamEventSourceMappings({
         model,
@@ -278,6 +308,7 @@ export class LocalCloud {
       clock.register({ name: 'SQS event-source mappings', isIdle: () => sqsMappings.isIdle() });
       // Last: a template rate() schedule fires at once, and every target handler is registered now.
       scheduler.start();
+      ttlSweeper.start();
 
       const diagnostics = model.diagnostics.format();
       if (diagnostics) log(`Template coverage:\n${diagnostics}`);
@@ -305,7 +336,7 @@ export class LocalCloud {
         mkdirSync(dirname(options.endpointsFile), { recursive: true });
         writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
       }
-      return new LocalCloud(model, endpoints, lambda, tables, mappings, clock, targets, stoppables);
+      return new LocalCloud(model, endpoints, lambda, tables, mappings, clock, targets, ttlSweeper, stoppables);
     } catch (error) {
       await stopAll();
       throw error;

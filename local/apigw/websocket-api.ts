@@ -17,8 +17,14 @@
  * - The idle timer (10 min by default) is reset by data frames in either direction (client
  *   messages, route responses, @connections POSTs); ping/pong control frames do not reset it,
  *   which is AWS's behaviour (keep-alive needs a data message, e.g. `{"type":"ping"}`).
- * - The 32 KB limit is applied per message (`ws` maxPayload), which equals AWS's per-frame limit
- *   for the usual unfragmented messages; the client sees close code 1009.
+ * - Size limits as AWS applies them: a frame carries at most 32 KB, a message (its frames summed)
+ *   at most 128 KB. A message of up to 128 KB sent in frames of at most 32 KB each reaches its
+ *   route like any other (the application decides what to make of it); a single frame over 32 KB,
+ *   or a message over 128 KB in total, closes the connection with 1009 (and `$disconnect` runs).
+ *   The message limit is `ws`'s `maxPayload`; the frame limit is a small per-socket hook
+ *   (`./ws-frame-limit.ts`, which explains the choice). Outgoing messages (route responses,
+ *   @connections POSTs) over 32 KB are sent the same way, split into frames of at most 32 KB; a
+ *   PostToConnection over 128 KB is refused with 413 `PayloadTooLargeException`.
  * - An integration that fails (throws, times out, is missing) answers the client with AWS's
  *   `{"message": "Internal server error", "connectionId":..., "requestId":...}` frame, on one-way
  *   routes too (as AWS does); a message no route (and no `$default`) takes gets the
@@ -34,6 +40,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { CloudModel, ModelResource } from '../model';
 import type { LambdaService, InvokeResult } from '../lambda/service';
 import type { TlsMaterial } from '../tls';
+import { assertFrameLimitSupported, FRAME_TOO_LARGE, limitFrameSize } from './ws-frame-limit';
 import { listen } from '../net';
 
 export interface WebSocketApiServerOptions {
@@ -51,8 +58,13 @@ export interface WebSocketApiServerOptions {
   readonly idleTimeoutMs?: number;
   /** @default 7_200_000 (2 hours, as API Gateway) */
   readonly maxConnectionMs?: number;
-  /** @default 32 * 1024 */
+  /** Largest payload of one WebSocket frame, either way (AWS: 32 KB). @default 32 * 1024 */
   readonly maxFrameBytes?: number;
+  /**
+   * Largest message, its frames' payloads summed (AWS: 128 KB); also the PostToConnection limit.
+   * @default 128 * 1024
+   */
+  readonly maxMessageBytes?: number;
   /** Unexpected internal errors (never a function's own failure). @default console.error */
   readonly log?: (line: string) => void;
 }
@@ -84,8 +96,8 @@ export interface ConnectionInfo {
 const DEFAULT_IDLE_MS = 10 * 60 * 1000;
 const DEFAULT_MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
 const DEFAULT_MAX_FRAME_BYTES = 32 * 1024;
-/** PostToConnection payload limit. */
-const MAX_POST_BYTES = 128 * 1024;
+/** Message payload limit, fragments summed; also the PostToConnection payload limit. */
+const DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024;
 /** Integration timeout when the template sets none (WebSocket APIs: 29 s). */
 const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
 /** How long `stop()` waits for close handshakes and `$disconnect` invocations. */
@@ -163,6 +175,8 @@ export class WebSocketApiServer {
   private readonly disconnects = new Set<Promise<void>>();
   private readonly idleTimeoutMs: number;
   private readonly maxConnectionMs: number;
+  private readonly maxFrameBytes: number;
+  private readonly maxMessageBytes: number;
   private readonly log: (line: string) => void;
   private domainName = '';
   private stopping = false;
@@ -172,14 +186,18 @@ export class WebSocketApiServer {
     this.apiId = options.api.ref;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
     this.maxConnectionMs = options.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS;
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.log = options.log ?? ((line) => console.error(line));
     this.selectionPath = this.readTemplate();
+    assertFrameLimitSupported();
 
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
-      maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      // The whole message, fragments summed; each frame is checked by `limitFrameSize` on accept.
+      maxPayload: this.maxMessageBytes,
       handleProtocols: (_protocols, req) => this.selectedProtocols.get(req) ?? false,
     });
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -488,7 +506,11 @@ export class WebSocketApiServer {
         return;
       }
       if (subprotocol) this.selectedProtocols.set(req, subprotocol.split(',')[0]!.trim());
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, connected));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // Before any frame is read (ws reads on a later tick): the per-frame limit on this socket.
+        limitFrameSize(ws, this.maxFrameBytes);
+        this.accept(ws, connected);
+      });
     } finally {
       this.pending.delete(socket);
     }
@@ -550,7 +572,10 @@ export class WebSocketApiServer {
     ws.on('error', (error) => {
       // Protocol errors (a frame over the limit, invalid UTF-8, ...): ws closes with their code.
       const code = statusCodeOf(error);
-      if (code !== undefined && !conn.closedBy) conn.closedBy = { code, reason: code === 1009 ? 'Message too big' : error.message };
+      if (code !== undefined && !conn.closedBy) {
+        const tooBig = (error as { code?: unknown }).code === FRAME_TOO_LARGE ? 'Frame too big' : 'Message too big';
+        conn.closedBy = { code, reason: code === 1009 ? tooBig : error.message };
+      }
     });
     ws.on('close', (code, reason) => this.onClose(conn, code, reason.toString('utf8')));
     conn.maxTimer = setTimeout(() => this.close(conn, 1001, 'Going away'), this.maxConnectionMs);
@@ -614,10 +639,19 @@ export class WebSocketApiServer {
     return key === '$connect' || key === '$disconnect' ? '$default' : key;
   }
 
+  /** Sends one message, in frames of at most `maxFrameBytes` each, as API Gateway does. */
   private send(conn: Connection, data: string | Buffer, binary = false): void {
     if (!conn.open || conn.ws.readyState !== WebSocket.OPEN) return;
     this.touch(conn);
-    conn.ws.send(data, { binary });
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (bytes.length <= this.maxFrameBytes) return void conn.ws.send(bytes, { binary, fin: true });
+    // Continuation frames carry no type of their own: ws sends the first with the message's
+    // opcode and the rest as continuations. The calls are synchronous, so no other message of
+    // this connection can be interleaved between the fragments.
+    for (let offset = 0; offset < bytes.length; offset += this.maxFrameBytes) {
+      const end = Math.min(offset + this.maxFrameBytes, bytes.length);
+      conn.ws.send(bytes.subarray(offset, end), { binary, fin: end === bytes.length });
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -719,9 +753,9 @@ export class WebSocketApiServer {
       req.resume();
       return sendJson(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
     }
-    const body = method === 'POST' ? await readBody(req, MAX_POST_BYTES) : (req.resume(), Buffer.alloc(0));
+    const body = method === 'POST' ? await readBody(req, this.maxMessageBytes) : (req.resume(), Buffer.alloc(0));
     if (body === undefined) {
-      return sendJson(res, 413, { message: `Request entity too large: PostToConnection data is limited to ${MAX_POST_BYTES} bytes` }, 'PayloadTooLargeException');
+      return sendJson(res, 413, { message: `Request entity too large: PostToConnection data is limited to ${this.maxMessageBytes} bytes` }, 'PayloadTooLargeException');
     }
     const conn = this.connections.get(connectionId);
     if (!conn?.open || (stageName !== undefined && conn.stage.name !== stageName)) {

@@ -6,8 +6,20 @@
  * in the service's JSON form instead, so everything is turned back into it here: attribute values
  * in DynamoDB JSON with base64 binaries, `ApproximateCreationDateTime` in epoch seconds, keys in
  * the order Lambda sends them.
+ *
+ * Time to Live deletions are made REMOVE records with AWS's TTL `userIdentity`
+ * (`{type: "Service", principalId: "dynamodb.amazonaws.com"}`), whoever made them:
+ * - DynamoDB Local's own TTL job (it has one, on the *wall clock*) writes its deletions with the
+ *   event name `UNKNOWN_TO_SDK_VERSION` (an operation type its SDK has no name for) and no
+ *   identity: the name would break every consumer that expects INSERT, MODIFY or REMOVE;
+ * - the local cloud's sweeper (`../dynamodb/ttl-sweeper.ts`, on the *virtual* clock) makes
+ *   ordinary deletes, recognised through `./ttl-deletions.ts`.
  */
 import type { _Record as SdkRecord, AttributeValue } from '@aws-sdk/client-dynamodb-streams';
+import { TTL_USER_IDENTITY, ttlDeletions } from './ttl-deletions';
+
+/** The event name DynamoDB Local gives the stream records of its own TTL deletions. */
+const DYNAMODB_LOCAL_TTL_EVENT_NAME = 'UNKNOWN_TO_SDK_VERSION';
 
 /** One attribute value in DynamoDB JSON (`{"S": "x"}`, `{"B": "<base64>"}`, `{"M": {...}}`, ...). */
 export type AttributeJson = Record<string, unknown>;
@@ -57,26 +69,33 @@ export function toShardRecord(sdk: SdkRecord, context: RecordContext): ShardReco
   const stream = sdk.dynamodb ?? {};
   const sequenceNumber = String(stream.SequenceNumber ?? '');
   const createdAtSeconds = creationSeconds(stream.ApproximateCreationDateTime, context.readAtMs);
+  const keys = toImage(stream.Keys) ?? {};
+  const oldImage = stream.OldImage ? toImage(stream.OldImage) : undefined;
+  const localTtl = (sdk.eventName as string | undefined) === DYNAMODB_LOCAL_TTL_EVENT_NAME;
+  const eventName = localTtl ? 'REMOVE' : (sdk.eventName as DynamoDBStreamEventRecord['eventName']);
+  const userIdentity = sdk.userIdentity
+    ? { type: String(sdk.userIdentity.Type ?? ''), principalId: String(sdk.userIdentity.PrincipalId ?? '') }
+    : localTtl || ttlDeletions.isTtlRemoval(context.streamArn, sequenceNumber, eventName, keys, oldImage)
+      ? { ...TTL_USER_IDENTITY }
+      : undefined;
   const event: DynamoDBStreamEventRecord = {
     // Lambda's event ids are 32 hex digits; DynamoDB Local hands out dashed UUIDs.
     eventID: String(sdk.eventID ?? '').replaceAll('-', ''),
-    eventName: sdk.eventName as DynamoDBStreamEventRecord['eventName'],
+    eventName,
     eventVersion: sdk.eventVersion ?? '1.1',
     eventSource: 'aws:dynamodb',
     awsRegion: context.region,
     dynamodb: {
       ApproximateCreationDateTime: createdAtSeconds,
-      Keys: toImage(stream.Keys) ?? {},
+      Keys: keys,
       ...(stream.NewImage ? { NewImage: toImage(stream.NewImage) } : {}),
-      ...(stream.OldImage ? { OldImage: toImage(stream.OldImage) } : {}),
+      ...(oldImage ? { OldImage: oldImage } : {}),
       SequenceNumber: sequenceNumber,
       SizeBytes: Number(stream.SizeBytes ?? 0),
       StreamViewType: String(stream.StreamViewType ?? ''),
     },
     eventSourceARN: context.streamArn,
-    ...(sdk.userIdentity
-      ? { userIdentity: { type: String(sdk.userIdentity.Type ?? ''), principalId: String(sdk.userIdentity.PrincipalId ?? '') } }
-      : {}),
+    ...(userIdentity ? { userIdentity } : {}),
   };
   return { sequenceNumber, event, payloadBytes: Buffer.byteLength(JSON.stringify(event)) + 1, createdAtSeconds };
 }
@@ -116,6 +135,9 @@ export function toAttributeJson(value: AttributeValue): AttributeJson {
   if (v.BOOL !== undefined) return { BOOL: v.BOOL };
   if (v.NULL !== undefined) return { NULL: v.NULL };
   const { $unknown: _unknown, ...rest } = v;
+  // The SDK's streams client deserialises an empty map (`{"M":{}}`) to `{}`: no other attribute
+  // value can come out empty, so that is what it was (checked against DynamoDB Local 3.3.1).
+  if (Object.keys(rest).length === 0 && _unknown === undefined) return { M: {} };
   return rest;
 }
 

@@ -402,12 +402,76 @@ describe('WebSocket API (local cloud)', () => {
     }
   });
 
-  it('closes with 1009 on a frame over 32 KB, and runs $disconnect', async () => {
+  it('closes with 1009 on a single frame over 32 KB, and runs $disconnect', async () => {
     const client = await Client.open(`${wsUrl}?ticket=gina`);
     const { connectionId } = await client.request<{ connectionId: string }>('small is fine');
     client.ws.send('x'.repeat(33 * 1024));
     expect((await client.closed).code).toBe(1009);
-    expect(await disconnectOf(main, connectionId)).toMatchObject({ code: 1009 });
+    expect(await disconnectOf(main, connectionId)).toMatchObject({ code: 1009, reason: 'Frame too big' });
+  });
+
+  it('closes with 1009 on a 40 KB message sent as one frame', async () => {
+    const client = await Client.open(`${wsUrl}?ticket=ivan`);
+    const { connectionId } = await client.request<{ connectionId: string }>('small is fine');
+    client.ws.send(JSON.stringify({ type: 'echo', pad: 'x'.repeat(40 * 1024) }));
+    expect((await client.closed).code).toBe(1009);
+    expect(await disconnectOf(main, connectionId)).toMatchObject({ code: 1009, reason: 'Frame too big' });
+  });
+
+  it('delivers a 40 KB message sent in two 20 KB frames to its route, answers it in frames of at most 32 KB, and stays open', async () => {
+    const client = await Client.open(`${wsUrl}?ticket=judy`);
+    // What the client receives, frame by frame: ws reassembles fragments, so look at its receiver.
+    const frames: number[] = [];
+    const receiver = (client.ws as unknown as { _receiver: { haveLength(cb: unknown): void; _payloadLength: number } })._receiver;
+    const haveLength = receiver.haveLength;
+    receiver.haveLength = function (this: typeof receiver, cb: unknown) {
+      frames.push(this._payloadLength);
+      haveLength.call(this, cb);
+    };
+    const message = 'y'.repeat(40 * 1024); // not JSON: $default
+    client.ws.send(message.slice(0, 20 * 1024), { fin: false });
+    client.ws.send(message.slice(20 * 1024), { fin: true });
+    const reply = await client.next<Record<string, unknown>>();
+    expect(reply).toMatchObject({ route: '$default', isBase64Encoded: false });
+    expect(reply.body).toBe(message);
+    // The reply (over 40 KB) came back in several frames, none over 32 KB.
+    expect(frames.length).toBeGreaterThan(1);
+    expect(Math.max(...frames)).toBeLessThanOrEqual(32 * 1024);
+
+    // Route selection applies to fragmented messages too, and the connection is still open.
+    const json = JSON.stringify({ type: 'echo', pad: 'z'.repeat(60 * 1024) });
+    for (let i = 0; i < json.length; i += 30 * 1024) client.ws.send(json.slice(i, i + 30 * 1024), { fin: i + 30 * 1024 >= json.length });
+    expect(await client.next()).toMatchObject({ route: 'echo', body: json });
+    expect(await client.request({ type: 'echo', n: 2 })).toMatchObject({ route: 'echo' });
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    client.ws.close();
+  });
+
+  it('closes with 1009 on a message over 128 KB even in frames of at most 32 KB, and runs $disconnect', async () => {
+    const client = await Client.open(`${wsUrl}?ticket=kurt`);
+    client.ws.on('error', () => {}); // the server may close while the client is still writing
+    const { connectionId } = await client.request<{ connectionId: string }>('small is fine');
+    const part = 'w'.repeat(26 * 1024);
+    for (let i = 0; i < 5; i++) client.ws.send(part, { fin: i === 4 }); // 130 KB in 26 KB frames
+    expect((await client.closed).code).toBe(1009);
+    expect(await disconnectOf(main, connectionId)).toMatchObject({ code: 1009, reason: 'Message too big' });
+    expect(logged(main, 'DISCONNECT').filter((d) => d.connectionId === connectionId)).toHaveLength(1);
+  });
+
+  it('posts @connections messages up to 128 KB (in frames of at most 32 KB) and refuses larger ones with 413 PayloadTooLargeException', async () => {
+    const client = await Client.open(`${wsUrl}?ticket=lena`);
+    const { connectionId } = await client.request<{ connectionId: string }>('who am i');
+    const sdk = managementClient();
+    const big = JSON.stringify({ pad: 'p'.repeat(120 * 1024) });
+    await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: big }));
+    expect(await client.next()).toEqual(JSON.parse(big));
+
+    const tooBig = 'q'.repeat(128 * 1024 + 1);
+    const error = await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: tooBig })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'PayloadTooLargeException', $metadata: { httpStatusCode: 413 } });
+    // The refusal does not touch the connection.
+    expect(await client.request({ type: 'echo' })).toMatchObject({ route: 'echo', connectionId });
+    client.ws.close();
   });
 
   it('runs $disconnect when the client just drops', async () => {
