@@ -60,6 +60,10 @@ export function buildApp(props: BuildAppProps = {}): App {
     domainTable: stateful.domainTable,
     realtimeTable: stateful.realtimeTable,
     signingSecret: stateful.signingSecret,
+    eventBus: stateful.eventBus,
+    domainEventsDeadLetterQueue: stateful.domainEventsDeadLetterQueue,
+    fanoutJobQueue: stateful.fanoutJobQueue,
+    fanoutStreamFailures: stateful.fanoutStreamFailures,
   });
 
   return app;

@@ -1,12 +1,16 @@
 /**
  * The stateful stack: resources that hold data and outlive deployments of the code (DESIGN.md
- * section 2). Today the tables and the token-signing secret; later the queues and the event bus. Kept apart
+ * section 2). Today the tables, the token-signing secret and the domain-event bus; later the queues. Kept apart
  * so the stateless stack can be destroyed and recreated freely.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DomainEventBus } from './constructs/domain-event-bus';
+import { FanoutQueues } from './constructs/fanout-queues';
 import { SigningKey } from './constructs/signing-key';
 import { Storage } from './constructs/storage';
 
@@ -24,6 +28,12 @@ export class StatefulStack extends Stack {
   public readonly realtimeTable: ITable;
   /** The token-signing key (JSON `{"key": ...}`). */
   public readonly signingSecret: ISecret;
+  /** The domain-event bus, and the dead-letter queue of the stream mapping that publishes to it. */
+  public readonly eventBus: IEventBus;
+  public readonly domainEventsDeadLetterQueue: IQueue;
+  /** Fan-out's FIFO job queue (hot topics) and the on-failure destination of its stream mapping. */
+  public readonly fanoutJobQueue: IQueue;
+  public readonly fanoutStreamFailures: IQueue;
 
   constructor(scope: Construct, id: string, { ephemeral = false, ...stackProps }: StatefulStackProps = {}) {
     super(scope, id, { terminationProtection: !ephemeral, ...stackProps });
@@ -36,8 +46,15 @@ export class StatefulStack extends Stack {
     this.signingSecret = new SigningKey(this, 'SigningKey', {
       removalPolicy: ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     }).secret;
+    const domainEvents = new DomainEventBus(this, 'DomainEvents');
+    this.eventBus = domainEvents.bus;
+    this.domainEventsDeadLetterQueue = domainEvents.publisherDeadLetterQueue;
+    const fanoutQueues = new FanoutQueues(this, 'FanoutQueues');
+    this.fanoutJobQueue = fanoutQueues.jobs;
+    this.fanoutStreamFailures = fanoutQueues.streamFailures;
 
     new CfnOutput(this, 'DomainTableName', { value: storage.domainTable.tableName });
     new CfnOutput(this, 'RealtimeTableName', { value: storage.realtimeTable.tableName });
+    new CfnOutput(this, 'EventBusName', { value: domainEvents.bus.eventBusName });
   }
 }

@@ -4,17 +4,26 @@
  */
 import { CfnOutput, CrossStackReferences, ReferenceStrength, RemovalPolicies, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DomainEvents } from './constructs/domain-events';
+import { Fanout } from './constructs/fanout';
 import { HttpApi } from './constructs/http-api';
 import { Identity } from './constructs/identity';
 import { RealtimeGateway } from './constructs/realtime-gateway';
+import { TopicProducers } from './constructs/topic-producers';
 
 export interface StatelessStackProps extends StackProps {
   readonly stage: string;
   readonly domainTable: ITable;
   readonly realtimeTable: ITable;
   readonly signingSecret: ISecret;
+  readonly eventBus: IEventBus;
+  readonly domainEventsDeadLetterQueue: IQueue;
+  readonly fanoutJobQueue: IQueue;
+  readonly fanoutStreamFailures: IQueue;
   /**
    * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
    * @default false
@@ -24,7 +33,8 @@ export interface StatelessStackProps extends StackProps {
 
 export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
-    const { stage, domainTable, realtimeTable, signingSecret, ephemeral = false, ...stackProps } = props;
+    const { stage, domainTable, realtimeTable, signingSecret, eventBus, domainEventsDeadLetterQueue, fanoutJobQueue, fanoutStreamFailures, ephemeral = false, ...stackProps } =
+      props;
     super(scope, id, stackProps);
     // Strong references (Export / Fn::ImportValue): CloudFormation then refuses to remove a table
     // from the stateful stack while a function here still uses it. Set explicitly because CDK's
@@ -38,6 +48,9 @@ export class StatelessStack extends Stack {
       realtimeTable,
       connectAuthorizer: identity.connectAuthorizer,
     });
+    new Fanout(this, 'Fanout', { domainTable, realtimeTable, gateway: realtime, jobQueue: fanoutJobQueue, streamFailureQueue: fanoutStreamFailures });
+    new TopicProducers(this, 'TopicProducers', { httpApi, authorizer: identity.authorizer, domainTable });
+    new DomainEvents(this, 'DomainEvents', { domainTable, bus: eventBus, deadLetterQueue: domainEventsDeadLetterQueue });
 
     if (ephemeral) {
       RemovalPolicies.of(this).destroy({ applyToResourceTypes: ['AWS::Logs::LogGroup'] });

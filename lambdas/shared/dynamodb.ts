@@ -12,3 +12,24 @@ export function createDocumentClient(): DynamoDBDocumentClient {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
+
+/**
+ * What stores need from DynamoDB: the `send` of a `DynamoDBDocumentClient`. Stores take it as a
+ * parameter, so a unit test can pass a small fake and an integration test the real client.
+ */
+export interface DocumentClientLike {
+  // Outputs are validated (zod) by each store, so the loose type never leaks into domain values.
+  send(command: object): Promise<Record<string, unknown>>;
+}
+
+/** The name the SDK gives a failed condition, on single writes and inside transactions. */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** Reasons of a cancelled transaction, one per item (`None` for those that were fine). */
+export function cancellationReasons(error: unknown): string[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code ?? 'None');
+}

@@ -15,6 +15,7 @@ export const APP_ERROR_CODES = [
   'not_found',
   'conflict',
   'rate_limited',
+  'too_many_subscriptions',
   'internal',
 ] as const;
 
@@ -46,6 +47,20 @@ export class BadRequestError extends AppError {
 export class UnauthorizedError extends AppError {
   constructor(message = 'Authentication required') {
     super('unauthorized', message);
+  }
+}
+
+/** The caller is authenticated but may not do this (another user's topic, a non-admin producer). */
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed') {
+    super('forbidden', message);
+  }
+}
+
+/** A connection that already holds the most subscriptions it may (DESIGN.md section 3). */
+export class TooManySubscriptionsError extends AppError {
+  constructor(readonly limit: number) {
+    super('too_many_subscriptions', `A connection may hold at most ${limit} subscriptions; unsubscribe first`);
   }
 }
 

@@ -13,7 +13,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { TableGrants, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -58,12 +60,24 @@ export interface AppFunctionProps {
   readonly metricsNamespace?: string;
 }
 
+const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'];
+
+/** What each access level allows on a table (never Scan: see `bindTable`). */
+export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  R: READ_ACTIONS,
+  W: WRITE_ACTIONS,
+  RW: [...new Set([...READ_ACTIONS, ...WRITE_ACTIONS])],
+};
+
 /** Variables AppFunction owns; props may not set them. */
 const MANAGED_ENV = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];
 const ENV_NAME_PATTERN = /^[A-Z][A-Z0-9_]*$/;
 
 export class AppFunction extends NodejsFunction {
   private readonly boundEnv = new Set<string>();
+  private readonly serviceName: string;
+  private readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     const entry = join(LAMBDAS_DIR, props.entry);
@@ -73,6 +87,7 @@ export class AppFunction extends NodejsFunction {
     if (props.serviceName.trim() === '') {
       throw new Error(`AppFunction ${id}: serviceName must not be empty`);
     }
+    const metricsNamespace = props.metricsNamespace ?? 'RealtimePlatform';
     const memorySize = props.memorySize ?? 256;
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
       throw new Error(`AppFunction ${id}: memorySize must be an integer from 128 to 10240 MB, got ${memorySize}`);
@@ -109,7 +124,7 @@ export class AppFunction extends NodejsFunction {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'RealtimePlatform',
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       },
       projectRoot: PROJECT_ROOT,
@@ -143,6 +158,9 @@ export class AppFunction extends NodejsFunction {
       },
     });
 
+    this.serviceName = props.serviceName;
+    this.metricsNamespace = metricsNamespace;
+
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -155,24 +173,15 @@ export class AppFunction extends NodejsFunction {
   /**
    * Gives the function access to a table and tells it the table's name in `envName`.
    *
-   * The grant covers the table, not its indexes: writes never need index ARNs, and a function
-   * that queries an index says which one with `grantIndexQuery`. That keeps policies free of the
-   * `index/*` wildcard the built-in `grant*Data` methods add.
+   * The actions are listed here rather than taken from the built-in `grant*Data` methods, for two
+   * reasons. Those grant `dynamodb:Scan`, and no handler scans (DESIGN.md: subscribers and
+   * everything else are found by key, never by a scan), so a scan is refused by IAM, not just
+   * absent from the code. And they add index ARNs (`index/*`): writes never need them, and a
+   * function that queries an index says which one with `grantIndexQuery`.
    */
   public bindTable(table: ITable, access: TableAccess, envName = 'TABLE_NAME'): this {
     this.bindEnvironment(envName, table.tableName);
-    const grants = TableGrants.fromTable(table, undefined, false);
-    switch (access) {
-      case 'R':
-        grants.readData(this);
-        break;
-      case 'W':
-        grants.writeData(this);
-        break;
-      case 'RW':
-        grants.readWriteData(this);
-        break;
-    }
+    TableGrants.fromTable(table, undefined, false).actions(this, ...TABLE_ACTIONS[access]);
     return this;
   }
 
@@ -191,6 +200,26 @@ export class AppFunction extends NodejsFunction {
       }),
     );
     return this;
+  }
+
+  /** Lets the function put events on `bus` (events:PutEvents on that bus only) and names it in `envName`. */
+  public bindEventBus(bus: IEventBus, envName = 'EVENT_BUS_NAME'): this {
+    this.bindEnvironment(envName, bus.eventBusName);
+    bus.grantPutEventsTo(this);
+    return this;
+  }
+
+  /**
+   * A metric the handler records with `metrics.addMetric` (lambdas/shared/observability.ts):
+   * Powertools writes it as EMF in this function's namespace with the `service` dimension.
+   */
+  public appMetric(metricName: string, options: MetricOptions = {}): Metric {
+    return new Metric({
+      namespace: this.metricsNamespace,
+      metricName,
+      dimensionsMap: { service: this.serviceName },
+      ...options,
+    });
   }
 
   /**

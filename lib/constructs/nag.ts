@@ -45,3 +45,19 @@ function flattenReference(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * Acknowledges the `Resource::*` of `dynamodb:ListStreams` on a stream consumer's role.
+ * `DynamoEventSource` grants it with the stream actions because it has no resource-level
+ * permissions (IAM Service Authorization Reference) and Lambda checks it when it creates the
+ * mapping; DescribeStream, GetShardIterator and GetRecords stay scoped to the stream's ARN.
+ */
+export function acknowledgeListStreams(role: IRole): void {
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'dynamodb:ListStreams, which DynamoEventSource grants with the stream actions: it has no resource-level ' +
+      'permissions (IAM Service Authorization Reference), and Lambda checks for it when it creates a stream mapping. ' +
+      "DescribeStream, GetShardIterator and GetRecords are granted on the domain table's stream ARN only.",
+  });
+}

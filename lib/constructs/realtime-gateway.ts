@@ -1,18 +1,20 @@
 /**
- * RealtimeGateway: the WebSocket API clients hold open (DESIGN.md sections 2 and 3). Frames are
- * routed on their `type` (`$request.body.type`); this issue wires the three built-in routes:
+ * RealtimeGateway: the WebSocket API clients hold open (DESIGN.md sections 2 and 3;
+ * docs/protocol.md). Frames are routed on their `type` (`$request.body.type`):
  *
  * - `$connect` records the connection and its user in the realtime table; it is guarded by the
  *   ticket authorizer (`connectAuthorizer`, identity source `route.request.querystring.ticket`), so
  *   a connect without a valid ticket is refused before the route runs,
- * - `$disconnect` removes it,
- * - `$default` answers unroutable frames with an error frame. It is a two-way route: API Gateway
- *   returns the function's `body` to the sender, so the function needs no `@connections` access.
+ * - `$disconnect` forgets the connection and its subscriptions,
+ * - `subscribe` registers a subscription and sends `subscribed` and any replay through
+ *   `@connections` (so they arrive before live data),
+ * - `unsubscribe` and `ping` answer through the two-way route response (`unsubscribed`, `pong`),
+ * - `$default` answers unroutable frames with an error frame (two-way).
  *
- * None of these functions posts to other connections, so none holds ManageConnections; functions
- * that push frames (subscribe replay, fan-out) get it through `bindConnectionsApi`.
+ * Two-way routes need no `@connections` access; functions that push frames (subscribe, fan-out)
+ * get it through `bindConnectionsApi`.
  *
- * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/connections.ts`).
+ * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/registry.ts`).
  * Deploying relies on API Gateway's account-level CloudWatch Logs role (Settings -> CloudWatch log
  * role ARN) in the target account and region: WebSocket stages cannot write access logs without it.
  */
@@ -31,7 +33,7 @@ import { acknowledgeWildcardResources } from './nag';
 export interface RealtimeGatewayProps {
   /** Deployment stage; also the WebSocket stage name, so the URL is `wss://…/{stage}`. */
   readonly stage: string;
-  /** Table that holds connection records. */
+  /** Table that holds connections, subscriptions, topic heads and the replay log. */
   readonly realtimeTable: ITable;
   /**
    * The `$connect` authorizer: a Lambda REQUEST authorizer that receives the `ticket` query
@@ -76,6 +78,9 @@ export class RealtimeGateway extends Construct {
   public readonly connectFunction: IFunction;
   public readonly disconnectFunction: IFunction;
   public readonly defaultFunction: IFunction;
+  public readonly subscribeFunction: IFunction;
+  public readonly unsubscribeFunction: IFunction;
+  public readonly pingFunction: IFunction;
 
   private readonly webSocketStage: apigwv2.WebSocketStage;
 
@@ -93,8 +98,13 @@ export class RealtimeGateway extends Construct {
     const connect = fn('Connect', 'realtime/connect.ts', 'WebSocket $connect: records the connection');
     connect.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
     const disconnect = fn('Disconnect', 'realtime/disconnect.ts', 'WebSocket $disconnect: forgets the connection');
-    disconnect.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
+    disconnect.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
     const fallback = fn('Default', 'realtime/default.ts', 'WebSocket $default: answers unroutable frames');
+    const subscribe = fn('Subscribe', 'realtime/subscribe.ts', 'WebSocket subscribe: registers, replays, goes live');
+    subscribe.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
+    const unsubscribe = fn('Unsubscribe', 'realtime/unsubscribe.ts', 'WebSocket unsubscribe: removes a subscription');
+    unsubscribe.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
+    const ping = fn('Ping', 'realtime/ping.ts', 'WebSocket ping: answers pong');
 
     const api = new apigwv2.WebSocketApi(this, 'Api', {
       // A label for the console, not an identifier: API names need not be unique.
@@ -113,6 +123,9 @@ export class RealtimeGateway extends Construct {
     });
     this.addRoute(api, '$disconnect', disconnect, { authorizationReason: onlyConnectAuthorizes });
     this.addRoute(api, '$default', fallback, { authorizationReason: onlyConnectAuthorizes, returnResponse: true });
+    this.addRoute(api, 'subscribe', subscribe, { authorizationReason: onlyConnectAuthorizes });
+    this.addRoute(api, 'unsubscribe', unsubscribe, { authorizationReason: onlyConnectAuthorizes, returnResponse: true });
+    this.addRoute(api, 'ping', ping, { authorizationReason: onlyConnectAuthorizes, returnResponse: true });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: logRetention });
     this.webSocketStage = new apigwv2.WebSocketStage(this, 'Stage', {
@@ -133,6 +146,11 @@ export class RealtimeGateway extends Construct {
     this.connectFunction = connect;
     this.disconnectFunction = disconnect;
     this.defaultFunction = fallback;
+    this.subscribeFunction = subscribe;
+    this.unsubscribeFunction = unsubscribe;
+    this.pingFunction = ping;
+    // After webSocketStage exists: the grant is scoped to the stage.
+    this.bindConnectionsApi(subscribe);
   }
 
   /**

@@ -93,7 +93,7 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('gives every log group a retention, and lets only ephemeral stages delete them', () => {
     const devGroups = Object.values(dev.statelessTemplate.findResources('AWS::Logs::LogGroup'));
-    expect(devGroups).toHaveLength(10); // 8 functions + 2 access logs
+    expect(devGroups).toHaveLength(17); // 15 functions + 2 access logs
     for (const group of devGroups) {
       expect(group.Properties.RetentionInDays).toBe(30);
       expect(group.DeletionPolicy).toBe('Delete');
@@ -106,7 +106,7 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('runs every function on Node.js 22 / ARM64 with source maps and the index.handler of an ESM bundle', () => {
     const functions = resourcesOf(dev.statelessTemplate, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(15); // 12 behind the APIs, fan-out's two, the domain-event publisher
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -121,12 +121,12 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
     }
   });
 
-  it('outputs the API URLs and table names', () => {
+  it('outputs the API URLs, table names and event bus name', () => {
     expect(Object.keys(dev.statelessTemplate.findOutputs('*'))).toEqual(
       expect.arrayContaining(['HttpApiUrl', 'WebSocketUrl']),
     );
     expect(Object.keys(dev.statefulTemplate.findOutputs('*'))).toEqual(
-      expect.arrayContaining(['DomainTableName', 'RealtimeTableName']),
+      expect.arrayContaining(['DomainTableName', 'RealtimeTableName', 'EventBusName']),
     );
   });
 });

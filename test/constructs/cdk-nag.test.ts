@@ -46,6 +46,8 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
     expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 
+  const CONNECTIONS = 'arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<RealtimeGatewayApiEE6FD42E>/dev/*/@connections/*';
+
   it('acknowledges only the findings we decided on, each with a reason', () => {
     const found = acknowledgments(dev.app);
     const summary = found.map(({ path, id }) => `${id} ${path}`).sort();
@@ -70,6 +72,29 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
         'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/$disconnect-Route',
         // HMAC signing key: rotation needs dual-key verification first (docs/auth.md).
         'AwsSolutions-SMG4 Realtime-dev-Stateful/SigningKey/Secret',
+        // Domain events: the publisher's runtime; dynamodb:ListStreams, which has no resource-level
+        // permissions; and its stream mapping's on-failure queue, itself a dead-letter queue.
+        'AwsSolutions-L1 Realtime-dev-Stateless/DomainEvents/Publisher',
+        'AwsSolutions-IAM5[Resource::*] Realtime-dev-Stateless/DomainEvents/PublisherRole',
+        'AwsSolutions-SQS3 Realtime-dev-Stateful/DomainEvents/PublisherDeadLetterQueue/Queue',
+        // Real-time core: the protocol routes (only $connect can authorize), the functions that
+        // push frames (@connections/* of this stage: connection ids are known at run time only),
+        // fan-out's stream read (ListStreams) and its dead-letter queues.
+        'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Subscribe',
+        'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Unsubscribe',
+        'AwsSolutions-L1 Realtime-dev-Stateless/RealtimeGateway/Ping',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Fanout/Stream',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Fanout/Worker',
+        'AwsSolutions-L1 Realtime-dev-Stateless/TopicProducers/Publish',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/subscribe-Route',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/unsubscribe-Route',
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/RealtimeGateway/Api/ping-Route',
+        `AwsSolutions-IAM5[Resource::${CONNECTIONS}] Realtime-dev-Stateless/RealtimeGateway/SubscribeRole`,
+        `AwsSolutions-IAM5[Resource::${CONNECTIONS}] Realtime-dev-Stateless/Fanout/StreamRole`,
+        `AwsSolutions-IAM5[Resource::${CONNECTIONS}] Realtime-dev-Stateless/Fanout/WorkerRole`,
+        'AwsSolutions-IAM5[Resource::*] Realtime-dev-Stateless/Fanout/StreamRole',
+        'AwsSolutions-SQS3 Realtime-dev-Stateful/FanoutQueues/JobsDeadLetterQueue',
+        'AwsSolutions-SQS3 Realtime-dev-Stateful/FanoutQueues/StreamFailures/Queue',
       ].sort(),
     );
     for (const { id, path, reason } of found) {

@@ -46,7 +46,7 @@ describe('RealtimeGateway', { timeout: SYNTH_TIMEOUT }, () => {
     });
   });
 
-  it('has exactly $connect, $disconnect and $default, each on its own function', () => {
+  it('has the built-in routes $connect, $disconnect and $default, each on its own function', () => {
     const keys = resourcesOf(template, 'AWS::ApiGatewayV2::Route')
       .map(([, r]) => r.Properties?.RouteKey)
       .filter((key) => String(key).startsWith('$'));
@@ -63,8 +63,9 @@ describe('RealtimeGateway', { timeout: SYNTH_TIMEOUT }, () => {
       RouteId: { Ref: routeId },
       RouteResponseKey: '$default',
     });
-    // Only $default answers on the socket.
-    template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', 1);
+    // $default, unsubscribe and ping answer on the route response; subscribe posts its frames.
+    template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', 3);
+    expect(route('subscribe').props.RouteResponseSelectionExpression).toBeUndefined();
   });
 
   it('deploys a stage named after the app stage, with throttling and JSON access logs', () => {
@@ -118,8 +119,23 @@ describe('RealtimeGateway', { timeout: SYNTH_TIMEOUT }, () => {
     expect(Object.keys(vars).filter((name) => name.endsWith('TABLE_NAME'))).toEqual([]);
   });
 
-  it('grants ManageConnections to no function yet', () => {
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('execute-api:ManageConnections');
+  it('grants ManageConnections only to the functions that push frames, and Scan to none', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const pushing = Object.keys(policies)
+      .filter((id) => JSON.stringify(policies[id]).includes('execute-api:ManageConnections'))
+      .sort();
+    expect(pushing).toEqual([
+      expect.stringMatching(/^FanoutStreamRole/),
+      expect.stringMatching(/^FanoutWorkerRole/),
+      expect.stringMatching(/^RealtimeGatewaySubscribeRole/),
+    ]);
+    expect(JSON.stringify(policies)).not.toContain('dynamodb:Scan');
+  });
+
+  it('routes subscribe, unsubscribe and ping to their own functions', () => {
+    for (const key of ['subscribe', 'unsubscribe', 'ping']) {
+      expect(route(key).integrationUri).toContain(functionId(`WebSocket ${key}`));
+    }
   });
 });
 

@@ -31,6 +31,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<AppErrorCode, number>> = {
   not_found: 404,
   conflict: 409,
   rate_limited: 429,
+  // A WebSocket-only condition; were it ever to reach HTTP, it is a conflict with existing state.
+  too_many_subscriptions: 409,
   internal: 500,
 };
 

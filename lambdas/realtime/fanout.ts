@@ -1,0 +1,52 @@
+/**
+ * Fan-out, the domain table stream's real-time consumer: numbers, logs and delivers the topic
+ * events of each batch (lambdas/shared/realtime/fanout.ts). Its event-source mapping filters on
+ * the entities of `TOPIC_SOURCES`, so it only runs for changes that map to topics. Answers a
+ * partial batch response naming the first record to retry; records that do not parse are logged
+ * and skipped (retrying cannot fix them).
+ *
+ * Relies on: REALTIME_TABLE_NAME (read/write), WEBSOCKET_CALLBACK_URL (ManageConnections),
+ * FANOUT_QUEUE_URL (send).
+ */
+import type { DynamoDBBatchResponse } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { createDocumentClient } from '../shared/dynamodb';
+import { requireEnv } from '../shared/env';
+import { parseStreamRecord } from '../shared/events/stream-record';
+import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
+import { emptyStats, Fanout, type BatchChange } from '../shared/realtime/fanout';
+import { SqsJobQueue } from '../shared/realtime/job-queue';
+import { ApiGatewayPoster } from '../shared/realtime/poster';
+import { SubscriptionRegistry } from '../shared/realtime/registry';
+import { TopicLog } from '../shared/realtime/topic-log';
+import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
+
+const db = createDocumentClient();
+const table = requireEnv('REALTIME_TABLE_NAME');
+const fanout = new Fanout({
+  registry: new SubscriptionRegistry(db, table),
+  log: new TopicLog(db, table),
+  poster: new ApiGatewayPoster({ endpoint: requireEnv('WEBSOCKET_CALLBACK_URL') }),
+  jobs: new SqsJobQueue(new SQSClient({}), requireEnv('FANOUT_QUEUE_URL')),
+  onTopicFailure: (topic, error) => logger.error('Topic delivery failed; the batch is retried from it', { topic, error: error as Error }),
+});
+
+const eventSchema = z.object({ Records: z.array(z.unknown()) });
+
+export const handler = instrument<unknown, DynamoDBBatchResponse>(async (event) => {
+  const changes: BatchChange[] = [];
+  for (const record of eventSchema.parse(event).Records) {
+    const parsed = parseStreamRecord(record);
+    if (parsed.ok) {
+      changes.push({ sequenceNumber: parsed.sequenceNumber, change: parsed.change });
+    } else {
+      logger.error('Stream record skipped: it does not parse', { eventId: parsed.eventId, reason: parsed.reason });
+      metrics.addMetric('RecordSkipped', MetricUnit.Count, 1);
+    }
+  }
+  const stats = emptyStats();
+  const retryFrom = await fanout.handleChanges(changes, stats);
+  recordFanoutStats(stats);
+  return { batchItemFailures: retryFrom ? [{ itemIdentifier: retryFrom }] : [] };
+});

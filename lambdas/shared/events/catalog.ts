@@ -1,0 +1,176 @@
+/**
+ * The domain-event catalog (STYLE 13; docs/events.md): every event the platform publishes on its
+ * EventBridge bus, with its detail-type constant, the zod schema of its `detail`, and the change of
+ * a domain-table item that raises it. Events come from the table's stream (transactional outbox by
+ * change data capture, docs/decisions.md), never from request handlers.
+ *
+ * Adding an event: a detail-type constant, a detail schema, and one `defineEvent` entry in
+ * `CATALOG` naming the item `entity`, the change type and how the detail is built from the image.
+ * The publisher's stream filter (`lib/constructs/domain-events.ts`) is built from `CATALOG`
+ * through `STREAM_TRIGGERS`, so a new entry is delivered without touching the infrastructure.
+ *
+ * Events are broadcast to every rule on the bus: details carry identifiers, never personal data
+ * (no email, name or password hash). Consumers read more from the owning service if they need it.
+ */
+import { z } from 'zod';
+
+/** `source` of every event this platform publishes. */
+export const EVENT_SOURCE = 'realtime-platform';
+
+// Detail-types. Later issues add Subscription.Activated, Payment.Failed, Booking.Confirmed, Content.Published.
+export const USER_REGISTERED = 'User.Registered';
+export const TOPIC_EVENT_PUBLISHED = 'Realtime.TopicEventPublished';
+
+/** Every domain-table item names its kind in this attribute (`User`, `TopicEvent`, ...). */
+export const ENTITY_ATTRIBUTE = 'entity';
+
+export const CHANGE_TYPES = ['INSERT', 'MODIFY', 'REMOVE'] as const;
+export type ChangeType = (typeof CHANGE_TYPES)[number];
+
+/** A domain-table item, unmarshalled. */
+export type Item = Readonly<Record<string, unknown>>;
+
+/** One change of a domain-table item, as the stream reports it (transport-neutral). */
+export interface DomainChange {
+  /** The stream record's `eventID`: unique per change and the same on every redelivery of it. */
+  readonly id: string;
+  readonly type: ChangeType;
+  /** When DynamoDB made the change (the stream's approximate creation time), ISO 8601. */
+  readonly occurredAt: string;
+  readonly newImage?: Item;
+  readonly oldImage?: Item;
+}
+
+/** An event ready for the bus: `source` is always {@link EVENT_SOURCE}. */
+export interface DomainEvent {
+  readonly detailType: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+  /** When the change happened; becomes the EventBridge event's `time`. */
+  readonly time: Date;
+}
+
+const isoTimestamp = z.iso.datetime({ offset: true });
+
+/** Fields every detail carries, whatever its type. */
+const envelope = {
+  /**
+   * Derived from the stream record's eventID, so it is the same however often the record is
+   * delivered or the event re-sent: consumers deduplicate on it (EventBridge's own `id` is new
+   * for every PutEvents call).
+   */
+  idempotencyKey: z.string().min(1),
+  /** When the change happened in the domain table. */
+  occurredAt: isoTimestamp,
+};
+
+export const userRegisteredDetailSchema = z.strictObject({
+  ...envelope,
+  userId: z.string().min(1),
+  /** A string rather than an enum: a new role must not make the event unpublishable. */
+  role: z.string().min(1),
+  registeredAt: isoTimestamp,
+});
+export type UserRegisteredDetail = z.infer<typeof userRegisteredDetailSchema>;
+
+export const topicEventPublishedDetailSchema = z.strictObject({
+  ...envelope,
+  topic: z.string().min(1),
+  /** The producer's event name (e.g. `price.changed`); the payload stays in the topic log. */
+  event: z.string().min(1),
+  publishedAt: isoTimestamp,
+});
+export type TopicEventPublishedDetail = z.infer<typeof topicEventPublishedDetailSchema>;
+
+type Envelope = 'idempotencyKey' | 'occurredAt';
+
+interface EventDefinition<TImage, TDetail extends Record<string, unknown>> {
+  readonly detailType: string;
+  readonly detailSchema: z.ZodType<TDetail>;
+  /** The change that raises the event: an item's `entity` value and the change type. */
+  readonly on: { readonly entity: string; readonly change: ChangeType };
+  /** Parses the image of the change: the new image for INSERT and MODIFY, the old one for REMOVE. */
+  readonly image: z.ZodType<TImage>;
+  /** Further condition, e.g. for MODIFY "status became active" (compare `change.oldImage`). @default always */
+  readonly when?: (image: TImage, change: DomainChange) => boolean;
+  /** The detail's own fields; the envelope is added by the catalog. */
+  readonly toDetail: (image: TImage, change: DomainChange) => Omit<TDetail, Envelope>;
+}
+
+/** A catalog entry with its types erased, so entries of different events share one list. */
+export interface CatalogEntry {
+  readonly detailType: string;
+  readonly detailSchema: z.ZodType<Record<string, unknown>>;
+  readonly on: { readonly entity: string; readonly change: ChangeType };
+  /** Zero or one event for `change`, which must be of this entry's entity and change type. */
+  readonly map: (change: DomainChange) => DomainEvent | undefined;
+}
+
+function defineEvent<TImage, TDetail extends Record<string, unknown>>(definition: EventDefinition<TImage, TDetail>): CatalogEntry {
+  return {
+    detailType: definition.detailType,
+    detailSchema: definition.detailSchema as z.ZodType<Record<string, unknown>>,
+    on: definition.on,
+    map: (change) => {
+      const raw = definition.on.change === 'REMOVE' ? change.oldImage : change.newImage;
+      const image = definition.image.safeParse(raw ?? {});
+      if (!image.success) throw new MalformedChangeError(definition.detailType, 'image', image.error);
+      if (definition.when && !definition.when(image.data, change)) return undefined;
+      const detail = definition.detailSchema.safeParse({
+        ...definition.toDetail(image.data, change),
+        idempotencyKey: `${change.id}:${definition.detailType}`,
+        occurredAt: change.occurredAt,
+      });
+      if (!detail.success) throw new MalformedChangeError(definition.detailType, 'detail', detail.error);
+      return { detailType: definition.detailType, detail: detail.data, time: new Date(change.occurredAt) };
+    },
+  };
+}
+
+/** The change does not have the shape its event needs: retrying cannot fix it. */
+export class MalformedChangeError extends Error {
+  constructor(
+    readonly detailType: string,
+    readonly part: 'image' | 'detail',
+    readonly issues: z.ZodError,
+  ) {
+    // Field paths only: the values may be personal data.
+    super(`${detailType}: the ${part} does not match its schema (${issues.issues.map((i) => i.path.join('.') || '(root)').join(', ')})`);
+    this.name = 'MalformedChangeError';
+  }
+}
+
+export const CATALOG: readonly CatalogEntry[] = [
+  defineEvent({
+    detailType: USER_REGISTERED,
+    detailSchema: userRegisteredDetailSchema,
+    on: { entity: 'User', change: 'INSERT' },
+    image: z.object({ id: z.string(), role: z.string(), createdAt: z.string() }),
+    toDetail: (user) => ({ userId: user.id, role: user.role, registeredAt: user.createdAt }),
+  }),
+  defineEvent({
+    detailType: TOPIC_EVENT_PUBLISHED,
+    detailSchema: topicEventPublishedDetailSchema,
+    on: { entity: 'TopicEvent', change: 'INSERT' },
+    image: z.object({ topic: z.string(), event: z.string(), createdAt: z.string() }),
+    toDetail: (item) => ({ topic: item.topic, event: item.event, publishedAt: item.createdAt }),
+  }),
+];
+
+/** Every detail-type in the catalog. */
+export const DETAIL_TYPES: readonly string[] = CATALOG.map((entry) => entry.detailType);
+
+/** The changes the catalog reacts to: the stream filter of the publisher is built from this list. */
+export const STREAM_TRIGGERS: readonly { readonly entity: string; readonly change: ChangeType }[] = CATALOG.map((entry) => entry.on);
+
+/**
+ * The events a change raises (none for entities and change types the catalog does not list).
+ * Throws {@link MalformedChangeError} when the item does not have the fields its event needs.
+ */
+export function eventsForChange(change: DomainChange): DomainEvent[] {
+  const image = change.type === 'REMOVE' ? change.oldImage : change.newImage;
+  const entity = image?.[ENTITY_ATTRIBUTE];
+  return CATALOG.filter((entry) => entry.on.change === change.type && entry.on.entity === entity).flatMap((entry) => {
+    const event = entry.map(change);
+    return event ? [event] : [];
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * Pushing frames to connections through API Gateway's `@connections` API, with the two failures
+ * fan-out must treat differently (DESIGN.md section 7; STYLE counter-examples):
+ *
+ * - the connection is gone (`GoneException`, 410): not an error, the caller removes it;
+ * - API Gateway throttles (`LimitExceededException`, 429 / `TooManyRequestsException`): retried
+ *   here with exponential backoff and full jitter, then `Throttled` is thrown so the caller can
+ *   retry the whole delivery later instead of dropping it.
+ *
+ * Anything else is thrown as is. Errors are recognised by name and HTTP status, never by
+ * `e.statusCode` (SDK v3 has none).
+ */
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { serializeFrame, type ServerFrame } from './frames';
+
+export type PostOutcome = 'sent' | 'gone';
+
+export interface ConnectionPoster {
+  /** Sends one frame (or an already serialised one) to a connection. */
+  post(connectionId: string, frame: ServerFrame | string): Promise<PostOutcome>;
+}
+
+export interface BackoffPolicy {
+  /** Attempts in all, the first included. @default 5 */
+  readonly attempts: number;
+  /** @default 50 */
+  readonly baseDelayMs: number;
+  /** @default 2000 */
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 50, maxDelayMs: 2_000 };
+
+/** API Gateway kept throttling a post past the retry budget. */
+export class Throttled extends Error {
+  constructor(readonly connectionId: string, cause: unknown) {
+    super(`Posting to ${connectionId} was throttled past the retry budget`, { cause });
+    this.name = 'Throttled';
+  }
+}
+
+interface SdkError {
+  readonly name?: string;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+export function isGone(error: unknown): boolean {
+  const e = error as SdkError;
+  return e?.name === 'GoneException' || e?.$metadata?.httpStatusCode === 410;
+}
+
+export function isThrottling(error: unknown): boolean {
+  const e = error as SdkError;
+  return (
+    e?.name === 'LimitExceededException' ||
+    e?.name === 'TooManyRequestsException' ||
+    e?.name === 'ThrottlingException' ||
+    e?.$metadata?.httpStatusCode === 429
+  );
+}
+
+/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(cap, base·2^n)). */
+export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+}
+
+/** The SDK call itself, so tests can replace it. */
+export type SendFrame = (connectionId: string, data: string) => Promise<void>;
+
+export class ApiGatewayPoster implements ConnectionPoster {
+  private readonly send: SendFrame;
+
+  constructor(
+    send: SendFrame | { readonly endpoint: string },
+    private readonly policy: BackoffPolicy = DEFAULT_BACKOFF,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    if (typeof send === 'function') {
+      this.send = send;
+    } else {
+      // The client's own retries are off: throttling is retried here, with jitter, and a 410 must
+      // not be retried at all.
+      const client = new ApiGatewayManagementApiClient({ endpoint: send.endpoint, maxAttempts: 1 });
+      this.send = async (ConnectionId, data) => {
+        await client.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from(data) }));
+      };
+    }
+  }
+
+  async post(connectionId: string, frame: ServerFrame | string): Promise<PostOutcome> {
+    const data = typeof frame === 'string' ? frame : serializeFrame(frame);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.send(connectionId, data);
+        return 'sent';
+      } catch (error) {
+        if (isGone(error)) return 'gone';
+        if (!isThrottling(error)) throw error;
+        if (attempt + 1 >= this.policy.attempts) throw new Throttled(connectionId, error);
+        await this.sleep(backoffDelay(attempt, this.policy));
+      }
+    }
+  }
+}
+
+/**
+ * Runs `work` over `items` with at most `limit` in flight: bounded concurrency instead of an
+ * unbounded `Promise.all` over every connection. Rejects with the first error after the in-flight
+ * work has settled.
+ */
+export async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    for (let next = iterator.next(); !next.done && !failure; next = iterator.next()) {
+      try {
+        await work(next.value);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,403 @@
+/**
+ * The subscription registry in the realtime table (DESIGN.md sections 2, 3, 7). Who follows which
+ * topic, readable both ways, with nothing left behind for long:
+ *
+ *   pk `conn#<connectionId>`  sk `meta`            the connection (connections.ts); `subs` counts
+ *                                                   its subscriptions (the per-connection limit)
+ *   pk `conn#<connectionId>`  sk `sub#<subId>`      topic, shard: unsubscribe and $disconnect
+ *                                                   find a connection's edges from here
+ *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` connectionId, subId, mode: what fan-out reads,
+ *                                                   by a strongly consistent Query on the topic
+ *   pk `topic#<topic>`        sk `head`             seq (last assigned), shards, subscribers
+ *
+ * Every edge and subscription item expires with its connection (TTL), and fan-out deletes a
+ * connection's items on the first 410: a disconnect API Gateway never reports costs one failed
+ * post, then nothing. The topic head has no TTL on purpose: `seq` must never restart, or a client
+ * resuming from `topic:17` would take new events for the ones it missed.
+ *
+ * Why edges are base-table items, not a GSI: subscribe registers first and replays second
+ * (subscriptions.ts), and that is only gap-free if fan-out, after appending an event to the log,
+ * sees every edge written before. A strongly consistent Query gives that; a GSI is eventually
+ * consistent.
+ *
+ * Hot topics: a topic starts with one shard. When its subscriber count passes
+ * `edgesPerShard × shards`, the shard count doubles (up to `maxShards`) and new edges spread over
+ * all shards by a hash of connection and subscription id. Edges never move: every shard below the
+ * current count stays valid, so fan-out reads shards `0 … shards-1`. The count only steers
+ * sharding, so it may drift (TTL expiries do not decrement it); it is never used for delivery.
+ */
+import { BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { epochSeconds, systemClock, type Clock } from '../clock';
+import { cancellationReasons, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+import { BadRequestError, TooManySubscriptionsError } from '../errors';
+import { connectionKey, CONNECTION_TTL_SECONDS } from './connections';
+
+export interface RegistryConfig {
+  /** @default 100 */
+  readonly maxSubscriptionsPerConnection: number;
+  /** Subscribers per shard before a topic's shard count doubles. @default 500 */
+  readonly edgesPerShard: number;
+  /** @default 128 */
+  readonly maxShards: number;
+}
+
+export const DEFAULT_REGISTRY_CONFIG: RegistryConfig = {
+  maxSubscriptionsPerConnection: 100,
+  edgesPerShard: 500,
+  maxShards: 128,
+};
+
+export const subscriptionKey = (connectionId: string, subId: string) => ({ pk: `conn#${connectionId}`, sk: `sub#${subId}` });
+export const edgeKey = (topic: string, shard: number, connectionId: string, subId: string) => ({
+  pk: edgePartition(topic, shard),
+  sk: `${connectionId}#${subId}`,
+});
+export const edgePartition = (topic: string, shard: number) => `edge#${topic}#${shard}`;
+export const headKey = (topic: string) => ({ pk: `topic#${topic}`, sk: 'head' });
+
+/** One subscription of one connection: where its edge lives. */
+export interface SubscriptionRef {
+  readonly connectionId: string;
+  readonly subId: string;
+  readonly topic: string;
+  readonly shard: number;
+}
+
+/** What fan-out reads per subscriber. `pending` edges are being replayed to and get no live data. */
+export interface Edge {
+  readonly connectionId: string;
+  readonly subId: string;
+  readonly mode: 'pending' | 'live';
+}
+
+export interface TopicHead {
+  readonly seq: number;
+  readonly shards: number;
+  readonly subscribers: number;
+}
+
+export type RegisterResult =
+  | { readonly status: 'created'; readonly subscription: SubscriptionRef; readonly headSeq: number }
+  | { readonly status: 'exists'; readonly subscription: SubscriptionRef };
+
+/** The connection record is gone (closed, expired or removed after a 410). */
+export class ConnectionGone extends Error {
+  constructor(readonly connectionId: string) {
+    super(`Connection ${connectionId} is not registered`);
+    this.name = 'ConnectionGone';
+  }
+}
+
+const subscriptionItemSchema = z.object({ topic: z.string(), shard: z.number().int().nonnegative() });
+const headItemSchema = z.object({
+  seq: z.number().int().nonnegative().default(0),
+  shards: z.number().int().positive().default(1),
+  subscribers: z.number().int().default(0),
+});
+const edgeItemSchema = z.object({ connectionId: z.string(), subId: z.string(), mode: z.enum(['pending', 'live']) });
+
+/** Capacity a call consumed, for the metrics fan-out reports. */
+export type CapacitySink = (readCapacityUnits: number) => void;
+
+export class SubscriptionRegistry {
+  constructor(
+    private readonly client: DocumentClientLike,
+    private readonly tableName: string,
+    private readonly config: RegistryConfig = DEFAULT_REGISTRY_CONFIG,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /**
+   * Registers subscription `subId` of a connection to `topic` with a `pending` edge (it receives
+   * no live data until `goLive`). Subscribing again with the same id and topic is idempotent
+   * (`exists`); the same id for another topic is a `BadRequestError`. Throws
+   * `TooManySubscriptionsError` at the limit and `ConnectionGone` when the connection record is
+   * missing. `headSeq` is the topic's last seq at registration: the default resume point.
+   */
+  async register(connectionId: string, subId: string, topic: string): Promise<RegisterResult> {
+    const existing = await this.subscription(connectionId, subId);
+    if (existing) return this.existing(existing, topic);
+
+    const head = await this.countSubscriber(topic, +1);
+    const shard = shardOf(`${connectionId}#${subId}`, head.shards);
+    const now = this.clock();
+    const expiresAt = epochSeconds(now) + CONNECTION_TTL_SECONDS;
+    const subscription: SubscriptionRef = { connectionId, subId, topic, shard };
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: connectionKey(connectionId),
+                UpdateExpression: 'ADD subs :one',
+                ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(subs) OR subs < :limit)',
+                ExpressionAttributeValues: { ':one': 1, ':limit': this.config.maxSubscriptionsPerConnection },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...subscriptionKey(connectionId, subId), topic, shard, createdAt: now.toISOString(), expiresAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...edgeKey(topic, shard, connectionId, subId), connectionId, subId, mode: 'pending', expiresAt },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      await this.countSubscriber(topic, -1).catch(() => undefined);
+      const reasons = cancellationReasons(error);
+      if (!reasons) throw error;
+      if (reasons[0] === 'ConditionalCheckFailed') {
+        const old = (error as { CancellationReasons?: { Item?: unknown }[] }).CancellationReasons?.[0]?.Item;
+        if (old === undefined) throw new ConnectionGone(connectionId);
+        throw new TooManySubscriptionsError(this.config.maxSubscriptionsPerConnection);
+      }
+      if (reasons[1] === 'ConditionalCheckFailed') {
+        // The same id, registered by a concurrent frame: treat like any repeated subscribe.
+        const raced = await this.subscription(connectionId, subId);
+        if (raced) return this.existing(raced, topic);
+      }
+      throw error;
+    }
+    return { status: 'created', subscription, headSeq: head.seq };
+  }
+
+  /**
+   * Switches a pending edge to live, but only if the topic's head is still `cursorSeq`: everything
+   * up to it has been replayed, and every later event will see the live edge (fan-out appends to
+   * the log before it reads edges). `behind`: events arrived meanwhile; replay them and try again.
+   * `gone`: the subscription was removed meanwhile.
+   */
+  async goLive(subscription: SubscriptionRef, cursorSeq: number): Promise<'live' | 'behind' | 'gone'> {
+    const { topic, shard, connectionId, subId } = subscription;
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: headKey(topic),
+                ConditionExpression: 'seq = :cursor',
+                ExpressionAttributeValues: { ':cursor': cursorSeq },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: edgeKey(topic, shard, connectionId, subId),
+                UpdateExpression: 'SET #mode = :live',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#mode': 'mode' },
+                ExpressionAttributeValues: { ':live': 'live' },
+              },
+            },
+          ],
+        }),
+      );
+      return 'live';
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.[1] === 'ConditionalCheckFailed') return 'gone';
+      if (reasons?.[0] === 'ConditionalCheckFailed') return 'behind';
+      throw error;
+    }
+  }
+
+  /** Removes one subscription; idempotent (an unknown id is already removed). */
+  async unregister(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {
+    const subscription = await this.subscription(connectionId, subId);
+    if (!subscription) return undefined;
+    const { topic, shard } = subscription;
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.tableName, Key: subscriptionKey(connectionId, subId) } },
+          { Delete: { TableName: this.tableName, Key: edgeKey(topic, shard, connectionId, subId) } },
+        ],
+      }),
+    );
+    await Promise.all([
+      this.client
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: connectionKey(connectionId),
+            UpdateExpression: 'ADD subs :minusOne',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':minusOne': -1 },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionalCheckFailed(error)) throw error;
+        }),
+      this.countSubscriber(topic, -1),
+    ]);
+    return subscription;
+  }
+
+  /**
+   * Removes a connection with everything it subscribed to: on `$disconnect`, and by fan-out on the
+   * first 410. Idempotent. Returns the subscriptions removed.
+   */
+  async forget(connectionId: string): Promise<SubscriptionRef[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `conn#${connectionId}` },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((page.Items as Record<string, unknown>[] | undefined) ?? []));
+      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (startKey);
+
+    const subscriptions: SubscriptionRef[] = [];
+    const keys: { pk: string; sk: string }[] = [connectionKey(connectionId)];
+    for (const item of items) {
+      const sk = String(item.sk);
+      if (!sk.startsWith('sub#')) continue;
+      const parsed = subscriptionItemSchema.safeParse(item);
+      if (!parsed.success) continue;
+      const subscription = { connectionId, subId: sk.slice('sub#'.length), ...parsed.data };
+      subscriptions.push(subscription);
+      keys.push({ pk: String(item.pk), sk }, edgeKey(subscription.topic, subscription.shard, connectionId, subscription.subId));
+    }
+    await this.deleteAll(keys);
+    await Promise.all(subscriptions.map((s) => this.countSubscriber(s.topic, -1).catch(() => undefined)));
+    return subscriptions;
+  }
+
+  /** The topic's head, read strongly consistent; undefined for a topic nobody published to or joined. */
+  async head(topic: string): Promise<TopicHead | undefined> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: headKey(topic), ConsistentRead: true }));
+    return out.Item ? headItemSchema.parse(out.Item) : undefined;
+  }
+
+  /**
+   * The edges of one shard of a topic, a page at a time, by a strongly consistent Query (never a
+   * scan). Only the three attributes fan-out needs are returned.
+   */
+  async *edges(topic: string, shard: number, onCapacity?: CapacitySink): AsyncGenerator<Edge[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': edgePartition(topic, shard) },
+          ProjectionExpression: 'connectionId, subId, #mode',
+          ExpressionAttributeNames: { '#mode': 'mode' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+          ReturnConsumedCapacity: onCapacity ? 'TOTAL' : undefined,
+        }),
+      );
+      const capacity = (page.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits;
+      if (onCapacity && capacity !== undefined) onCapacity(capacity);
+      const edges: Edge[] = [];
+      for (const item of (page.Items as unknown[] | undefined) ?? []) {
+        const parsed = edgeItemSchema.safeParse(item);
+        if (parsed.success) edges.push(parsed.data);
+      }
+      yield edges;
+      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (startKey);
+  }
+
+  private async subscription(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: subscriptionKey(connectionId, subId), ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    return { connectionId, subId, ...subscriptionItemSchema.parse(out.Item) };
+  }
+
+  private existing(subscription: SubscriptionRef, topic: string): RegisterResult {
+    if (subscription.topic !== topic) {
+      throw new BadRequestError(
+        `Subscription id "${subscription.subId}" is already used for ${subscription.topic} on this connection; unsubscribe it first`,
+        [{ field: 'id', message: 'Already used for another topic' }],
+      );
+    }
+    return { status: 'exists', subscription };
+  }
+
+  /** Adds `delta` to the topic's subscriber count and grows its shard count when it passes the threshold. */
+  private async countSubscriber(topic: string, delta: 1 | -1): Promise<TopicHead> {
+    const out = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: headKey(topic),
+        UpdateExpression: 'ADD subscribers :delta SET seq = if_not_exists(seq, :zero), shards = if_not_exists(shards, :one)',
+        ExpressionAttributeValues: { ':delta': delta, ':zero': 0, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const head = headItemSchema.parse(out.Attributes);
+    const { edgesPerShard, maxShards } = this.config;
+    if (delta > 0 && head.subscribers > head.shards * edgesPerShard && head.shards < maxShards) {
+      const shards = Math.min(maxShards, head.shards * 2);
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: headKey(topic),
+            UpdateExpression: 'SET shards = :shards',
+            // Only one of many concurrent subscribers grows it, and never backwards.
+            ConditionExpression: 'shards = :old',
+            ExpressionAttributeValues: { ':shards': shards, ':old': head.shards },
+          }),
+        );
+        return { ...head, shards };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        return (await this.head(topic)) ?? head;
+      }
+    }
+    return head;
+  }
+
+  private async deleteAll(keys: { pk: string; sk: string }[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests: unknown[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1_000, 25 * 2 ** attempt) * Math.random());
+        if (attempt > 8) throw new Error(`Could not delete ${requests.length} registry items after ${attempt} attempts`);
+        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
+        requests = ((out.UnprocessedItems as Record<string, unknown[]> | undefined)?.[this.tableName] ?? []) as unknown[];
+      }
+    }
+  }
+}
+
+/** A stable shard in `[0, shards)` for a key (FNV-1a): the same subscription always maps the same way. */
+export function shardOf(key: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

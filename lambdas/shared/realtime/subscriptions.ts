@@ -1,0 +1,174 @@
+/**
+ * Subscribe and unsubscribe (DESIGN.md section 3): authorization, registration, replay, and the
+ * switch to live delivery, with no gap and no duplicate a client cannot drop by `seq`.
+ *
+ * The order, and why it is gap-free:
+ *
+ * 1. Register first: the edge is written `pending` (fan-out skips it) and the topic's current
+ *    head seq H is read in the same step.
+ * 2. Send `subscribed`, then replay from the log everything after the client's `lastEventId`
+ *    (or after H when it gave none), in order.
+ * 3. Go live with a transaction that flips the edge to `live` only if the head is still at the
+ *    last seq replayed. If events arrived meanwhile, replay those and try again.
+ *
+ * Fan-out numbers an event and appends it to the log before it reads edges. So an event numbered
+ * before the switch is in the log by the time the switch succeeds (the condition saw its number)
+ * and was replayed; an event numbered after it finds the edge live. Nothing falls between, and
+ * because live data only starts once replay has ended, the client sees seqs in order. A retried
+ * fan-out may send a seq again; clients drop any `seq` they already have.
+ *
+ * The log keeps 24 hours and a replay sends at most `maxReplay` events; past either, or when the
+ * client's id is unknown, the client gets `reset` (refetch over HTTP) and live data from then on.
+ */
+import { ForbiddenError } from '../errors';
+import type { DataFrame } from './frames';
+import type { ConnectionPoster } from './poster';
+import { ConnectionGone, type SubscriptionRef, type SubscriptionRegistry } from './registry';
+import type { LogEntry, TopicLog } from './topic-log';
+import { authorizeSubscription, eventIdOf, parseTopic, seqOfEventId, type Subscriber } from './topics';
+
+export interface SubscriptionServiceConfig {
+  /** Most events one replay sends before answering `reset`. @default 1000 */
+  readonly maxReplay: number;
+  /**
+   * How long to wait for numbered events to reach the log (fan-out appends right after numbering)
+   * before giving up with `reset`. @default 2000
+   */
+  readonly logWaitMs: number;
+}
+
+export const DEFAULT_SUBSCRIPTION_CONFIG: SubscriptionServiceConfig = { maxReplay: 1_000, logWaitMs: 2_000 };
+
+export interface SubscribeRequest {
+  readonly connectionId: string;
+  readonly who: Subscriber;
+  readonly id: string;
+  readonly topic: string;
+  readonly lastEventId?: string;
+}
+
+export type SubscribeOutcome = 'subscribed' | 'already_subscribed' | 'connection_gone';
+
+export class SubscriptionService {
+  constructor(
+    private readonly registry: SubscriptionRegistry,
+    private readonly log: TopicLog,
+    private readonly poster: ConnectionPoster,
+    private readonly config: SubscriptionServiceConfig = DEFAULT_SUBSCRIPTION_CONFIG,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /**
+   * Subscribes and sends `subscribed`, any replay, and `reset` when needed, to the connection.
+   * Throws `AppError`s (bad topic or event id, forbidden, too many subscriptions) for the caller
+   * to answer with an error frame.
+   */
+  async subscribe(request: SubscribeRequest): Promise<SubscribeOutcome> {
+    const { connectionId, id } = request;
+    const topic = parseTopic(request.topic);
+    if (!request.who.userId) throw new ForbiddenError('The connection has no user');
+    authorizeSubscription(request.who, topic);
+    const lastSeq = request.lastEventId === undefined ? undefined : seqOfEventId(topic.name, request.lastEventId);
+
+    let registered;
+    try {
+      registered = await this.registry.register(connectionId, id, topic.name);
+    } catch (error) {
+      if (error instanceof ConnectionGone) return 'connection_gone';
+      throw error;
+    }
+    if (registered.status === 'exists') {
+      return (await this.send(connectionId, { type: 'subscribed', id, topic: topic.name })) ? 'already_subscribed' : 'connection_gone';
+    }
+    const { subscription, headSeq } = registered;
+    if (!(await this.send(connectionId, { type: 'subscribed', id, topic: topic.name }))) return 'connection_gone';
+
+    let cursor = lastSeq ?? headSeq;
+    if (lastSeq !== undefined && (lastSeq > headSeq || headSeq - lastSeq > this.config.maxReplay)) {
+      // An id from the future is one we never issued for this topic; a gap this wide is cheaper
+      // to refetch than to replay.
+      if (!(await this.reset(subscription, lastSeq > headSeq ? 'replay_unavailable' : 'replay_window_exceeded'))) return 'connection_gone';
+      cursor = headSeq;
+    }
+    return (await this.catchUpAndGoLive(subscription, cursor, headSeq)) ? 'subscribed' : 'connection_gone';
+  }
+
+  /** Removes a subscription; idempotent. */
+  async unsubscribe(connectionId: string, id: string): Promise<void> {
+    await this.registry.unregister(connectionId, id);
+  }
+
+  /**
+   * Replays from `cursor` up to the head, then tries to go live; repeats while events keep
+   * arriving. False when the connection went away.
+   */
+  private async catchUpAndGoLive(subscription: SubscriptionRef, cursor: number, knownHead: number): Promise<boolean> {
+    const deadline = Date.now() + this.config.logWaitMs;
+    let head = knownHead;
+    for (;;) {
+      if (cursor >= head) {
+        const outcome = await this.registry.goLive(subscription, cursor);
+        if (outcome !== 'behind') return true; // live, or unsubscribed meanwhile: either way done
+        head = (await this.registry.head(subscription.topic))?.seq ?? cursor;
+        continue;
+      }
+      if (head - cursor > this.config.maxReplay) {
+        if (!(await this.reset(subscription, 'replay_window_exceeded'))) return false;
+        cursor = head;
+        continue;
+      }
+      const entries = await this.log.read(subscription.topic, cursor, head - cursor);
+      const contiguous = takeContiguous(entries, cursor);
+      if (contiguous.length === 0) {
+        if (entries.length > 0 || Date.now() > deadline) {
+          // The next event expired from the log (a gap), or numbered events never reached it.
+          const reason = entries.length > 0 ? 'replay_window_exceeded' : 'replay_unavailable';
+          if (!(await this.reset(subscription, reason))) return false;
+          cursor = head;
+        } else {
+          await this.sleep(20); // numbered, not appended yet: fan-out is mid-write
+        }
+        continue;
+      }
+      for (const entry of contiguous) {
+        if (!(await this.send(subscription.connectionId, dataFrame(subscription.subId, entry)))) return false;
+      }
+      cursor = contiguous.at(-1)!.seq;
+    }
+  }
+
+  private async reset(subscription: SubscriptionRef, reason: 'replay_window_exceeded' | 'replay_unavailable'): Promise<boolean> {
+    return this.send(subscription.connectionId, { type: 'reset', id: subscription.subId, topic: subscription.topic, reason });
+  }
+
+  /** Sends a frame; on 410 forgets the connection and answers false. */
+  private async send(connectionId: string, frame: Parameters<ConnectionPoster['post']>[1]): Promise<boolean> {
+    if ((await this.poster.post(connectionId, frame)) === 'sent') return true;
+    await this.registry.forget(connectionId);
+    return false;
+  }
+}
+
+/** The data frame for one log entry, as subscribers receive it. */
+export function dataFrame(subId: string, entry: LogEntry): DataFrame {
+  return {
+    type: 'data',
+    id: subId,
+    topic: entry.topic,
+    eventId: eventIdOf(entry.topic, entry.seq),
+    seq: entry.seq,
+    event: entry.event,
+    payload: entry.payload,
+    ts: entry.ts,
+  };
+}
+
+/** The entries that follow `cursor` without a hole. */
+function takeContiguous(entries: readonly LogEntry[], cursor: number): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const entry of entries) {
+    if (entry.seq !== cursor + out.length + 1) break;
+    out.push(entry);
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * Server-side producers (`POST /api/v1/topics/{topic}/events`, admin only): an event for a topic
+ * such as `feed:prices` is written to the domain table, and only there. Fan-out picks it up from
+ * the stream (cdc.ts); nothing calls fan-out directly, so a producer's write and its delivery can
+ * never disagree.
+ *
+ *   pk `TOPIC#<topic>`  sk `EVENT#<ISO time>#<random>`  entity `TopicEvent`, topic, event,
+ *   payload, coalesce, createdAt, publishedBy, expiresAt (1 day: the replay log holds them after)
+ *
+ * One partition key per topic keeps a topic's events in one stream shard, so they are numbered in
+ * the order they were written.
+ */
+import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { epochSeconds, systemClock, type Clock } from '../clock';
+import type { DocumentClientLike } from '../dynamodb';
+import { TOPIC_EVENT_ENTITY } from './cdc';
+
+/** A payload must leave room in the 32 KB data frame for the envelope. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+export const TOPIC_EVENT_RETENTION_SECONDS = 24 * 60 * 60;
+
+export const publishBodySchema = z.strictObject({
+  event: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z][a-z0-9_.-]*$/, 'Lower-case letters, digits, "_", "." or "-", starting with a letter'),
+  payload: z
+    .record(z.string(), z.unknown())
+    .refine((p) => Buffer.byteLength(JSON.stringify(p), 'utf8') <= MAX_PAYLOAD_BYTES, `At most ${MAX_PAYLOAD_BYTES} bytes as JSON`),
+  /** Counter-style: within one fan-out batch only the latest event of this name is delivered. */
+  coalesce: z.boolean().optional(),
+});
+export type PublishBody = z.infer<typeof publishBodySchema>;
+
+export interface AcceptedEvent {
+  readonly topic: string;
+  readonly event: string;
+  readonly acceptedAt: string;
+}
+
+export class TopicEventStore {
+  constructor(
+    private readonly client: DocumentClientLike,
+    private readonly tableName: string,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async publish(topic: string, body: PublishBody, publishedBy: string): Promise<AcceptedEvent> {
+    const now = this.clock();
+    const createdAt = now.toISOString();
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `TOPIC#${topic}`,
+          sk: `EVENT#${createdAt}#${randomUUID()}`,
+          entity: TOPIC_EVENT_ENTITY,
+          topic,
+          event: body.event,
+          payload: body.payload,
+          ...(body.coalesce ? { coalesce: true } : {}),
+          createdAt,
+          publishedBy,
+          expiresAt: epochSeconds(now) + TOPIC_EVENT_RETENTION_SECONDS,
+        },
+      }),
+    );
+    return { topic, event: body.event, acceptedAt: createdAt };
+  }
+}

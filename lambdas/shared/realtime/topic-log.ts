@@ -1,0 +1,156 @@
+/**
+ * Per-topic sequence numbers and the replay log (DESIGN.md section 3), in the realtime table:
+ *
+ *   pk `topic#<topic>` sk `head`       seq: the last number assigned; lastSrc: the source of the
+ *                                      last event it was assigned to (see `assign`)
+ *   pk `log#<topic>`   sk `<seq, 15 digits>`   seq, event, payload, ts, src; expires after 24 h
+ *
+ * Only fan-out assigns numbers and appends; subscribe reads. The order is always: assign, append,
+ * then read edges and deliver. That order is what makes "register, then replay" gap-free
+ * (registry.ts, subscriptions.ts).
+ *
+ * Retries do not renumber. A stream batch that fails after its events were numbered comes back
+ * starting at the same record; `assign` recognises the prefix it already numbered (the head
+ * remembers the source id of the last event it numbered) and returns the same numbers, so the
+ * retry re-delivers events with the seq clients already have, which they drop as duplicates.
+ */
+import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { z } from 'zod';
+import { epochSeconds, systemClock, type Clock } from '../clock';
+import { isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+import { headKey, sleep } from './registry';
+
+/** How long events stay replayable. */
+export const LOG_RETENTION_SECONDS = 24 * 60 * 60;
+
+/** DynamoDB's limit on the operands of `IN`; `assign` numbers at most this many events per call. */
+export const MAX_ASSIGN = 100;
+
+export const logKey = (topic: string, seq: number) => ({ pk: `log#${topic}`, sk: seqKey(seq) });
+const seqKey = (seq: number) => String(seq).padStart(15, '0');
+
+/** An event of a topic, before it has a number. `src` identifies its source (stream record) uniquely. */
+export interface TopicEvent {
+  readonly src: string;
+  readonly event: string;
+  readonly payload: Record<string, unknown>;
+  /** ISO 8601: when the change happened. */
+  readonly ts: string;
+}
+
+export interface LogEntry extends TopicEvent {
+  readonly topic: string;
+  readonly seq: number;
+}
+
+export interface Assignment {
+  /** The events with their numbers, in the order given. */
+  readonly entries: LogEntry[];
+  /** How many of them were numbered by an earlier attempt (a retry). */
+  readonly reused: number;
+  /** The topic's shard count, read in the same write. */
+  readonly shards: number;
+}
+
+const headSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  shards: z.number().int().positive().default(1),
+  lastSrc: z.string().optional(),
+});
+
+const entrySchema = z.object({
+  seq: z.number().int().positive(),
+  event: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  ts: z.string(),
+  src: z.string(),
+});
+
+export class TopicLog {
+  constructor(
+    private readonly client: DocumentClientLike,
+    private readonly tableName: string,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /**
+   * Gives `events` (one topic, in order, at most `MAX_ASSIGN`) consecutive numbers with one
+   * conditional update of the head. If the head's `lastSrc` is one of them, that event and the
+   * ones before it were numbered by an earlier attempt, ending at the head's seq: they get those
+   * numbers back and only the rest are numbered anew.
+   */
+  async assign(topic: string, events: readonly TopicEvent[]): Promise<Assignment> {
+    if (events.length === 0) throw new RangeError('assign needs at least one event');
+    if (events.length > MAX_ASSIGN) throw new RangeError(`assign takes at most ${MAX_ASSIGN} events, got ${events.length}`);
+    const srcValues = Object.fromEntries(events.map((e, i) => [`:s${i}`, e.src]));
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: headKey(topic),
+          UpdateExpression: 'SET seq = if_not_exists(seq, :zero) + :n, shards = if_not_exists(shards, :one), lastSrc = :last',
+          ConditionExpression: `attribute_not_exists(lastSrc) OR NOT (lastSrc IN (${Object.keys(srcValues).join(', ')}))`,
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':n': events.length, ':last': events.at(-1)!.src, ...srcValues },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const head = headSchema.parse(out.Attributes);
+      return { entries: number(topic, events, head.seq - events.length + 1), reused: 0, shards: head.shards };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // The document client does not unmarshall the item an error carries.
+      const old = headSchema.parse(unmarshall((error as { Item?: Record<string, never> }).Item ?? {}));
+      const done = events.findIndex((e) => e.src === old.lastSrc);
+      const reused = number(topic, events.slice(0, done + 1), old.seq - done);
+      const rest = events.slice(done + 1);
+      if (rest.length === 0) return { entries: reused, reused: reused.length, shards: old.shards };
+      const next = await this.assign(topic, rest);
+      return { entries: [...reused, ...next.entries], reused: reused.length + next.reused, shards: next.shards };
+    }
+  }
+
+  /** Writes numbered events to the log. Idempotent: a retry writes the same items again. */
+  async append(entries: readonly LogEntry[]): Promise<void> {
+    const expiresAt = epochSeconds(this.clock()) + LOG_RETENTION_SECONDS;
+    for (let i = 0; i < entries.length; i += 25) {
+      let requests: unknown[] = entries.slice(i, i + 25).map(({ topic, seq, event, payload, ts, src }) => ({
+        PutRequest: { Item: { ...logKey(topic, seq), seq, event, payload, ts, src, expiresAt } },
+      }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`Could not append ${requests.length} log entries after ${attempt} attempts`);
+        if (attempt > 0) await sleep(Math.min(1_000, 25 * 2 ** attempt) * Math.random());
+        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
+        requests = ((out.UnprocessedItems as Record<string, unknown[]> | undefined)?.[this.tableName] ?? []) as unknown[];
+      }
+    }
+  }
+
+  /** Entries after `afterSeq`, in order, at most `limit`, read strongly consistent. */
+  async read(topic: string, afterSeq: number, limit: number): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk > :after',
+          ExpressionAttributeValues: { ':pk': `log#${topic}`, ':after': seqKey(afterSeq) },
+          ConsistentRead: true,
+          Limit: limit - entries.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of (page.Items as unknown[] | undefined) ?? []) {
+        entries.push({ topic, ...entrySchema.parse(item) });
+      }
+      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (startKey && entries.length < limit);
+    return entries;
+  }
+}
+
+function number(topic: string, events: readonly TopicEvent[], firstSeq: number): LogEntry[] {
+  return events.map((e, i) => ({ topic, seq: firstSeq + i, src: e.src, event: e.event, payload: e.payload, ts: e.ts }));
+}

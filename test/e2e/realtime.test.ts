@@ -1,0 +1,267 @@
+/**
+ * End to end: the real-time core through the local cloud as `npm start` runs it, with real `ws`
+ * clients: the protocol (subscribe, unsubscribe, ping, errors), authorization of topics, CDC
+ * fan-out from a producer's write to exactly the topic's subscribers in `seq` order, gone
+ * connections, replay with `lastEventId`, and hot topics split into jobs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
+import { eventually } from '../support/cloud';
+import { PlatformClient, type LiveConnection, type Session } from '../support/realtime-client';
+
+const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+
+let cloud: LaunchedCloud;
+let client: PlatformClient;
+let admin: Session;
+let alice: Session;
+let bob: Session;
+let db: DynamoDBDocumentClient;
+let realtimeTable: string;
+const open: LiveConnection[] = [];
+
+beforeAll(async () => {
+  cloud = await launchLocalCloud();
+  client = new PlatformClient(cloud.endpoints.httpUrl!, cloud.endpoints.wsUrl!);
+  admin = await client.admin(cloud.stateDir);
+  [alice, bob] = await Promise.all([client.signup('alice'), client.signup('bob')]);
+  db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, ...LOCAL }));
+  realtimeTable = String(cloud.endpoints.outputs['Realtime-local-Stateful']?.RealtimeTableName);
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of open) c.ws.terminate();
+  db?.destroy();
+  await cloud?.stop();
+});
+
+async function connect(session: Session): Promise<LiveConnection> {
+  const c = await client.connect(session);
+  open.push(c);
+  return c;
+}
+
+let topicCounter = 0;
+const freshTopic = (kind = 'feed') => `${kind}:t${Date.now().toString(36)}${topicCounter++}`;
+
+async function publish(topic: string, event: string, payload: Record<string, unknown>, coalesce?: boolean) {
+  const res = await client.publish(admin, topic, event, payload, coalesce);
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+}
+
+describe('protocol', () => {
+  it('answers ping with pong', async () => {
+    const c = await connect(alice);
+    expect(await c.roundTrip({ type: 'ping' }, (f) => f.type === 'pong')).toEqual({ type: 'pong' });
+  });
+
+  it('subscribes and unsubscribes with the client id, idempotently', async () => {
+    const c = await connect(alice);
+    const topic = freshTopic('content');
+    expect(await c.subscribe('s1', topic)).toEqual({ type: 'subscribed', id: 's1', topic });
+    expect(await c.subscribe('s1', topic)).toEqual({ type: 'subscribed', id: 's1', topic });
+    expect(await c.roundTrip({ type: 'unsubscribe', id: 's1' }, (f) => f.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', id: 's1' });
+    expect(await c.roundTrip({ type: 'unsubscribe', id: 's1' }, (f) => f.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', id: 's1' });
+  });
+
+  it('refuses another user\'s private topic, allows one\'s own', async () => {
+    const c = await connect(alice);
+    expect(await c.subscribe('mine', `user:${alice.userId}`)).toMatchObject({ type: 'subscribed' });
+    expect(await c.subscribe('theirs', `user:${bob.userId}`)).toMatchObject({ type: 'error', id: 'theirs', code: 'forbidden' });
+  });
+
+  it('answers malformed frames with bad_request naming the field, and stays usable', async () => {
+    const c = await connect(alice);
+    const bad = (frame: unknown) => c.roundTrip(frame, (f) => f.type === 'error');
+    expect(await bad({ type: 'subscribe', id: 's1' })).toMatchObject({ code: 'bad_request', id: 's1', message: expect.stringContaining('topic') });
+    expect(await bad({ type: 'subscribe', id: 's1', topic: 'nope:1' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('topic') });
+    expect(await bad({ type: 'subscribe', id: 's 1', topic: 'feed:x' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('id') });
+    expect(await bad({ type: 'subscribe', id: 's2', topic: 'feed:x', extra: 1 })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('extra') });
+    expect(await bad({ type: 'subscribe', id: 's3', topic: 'feed:x', lastEventId: 'feed:y:3' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('lastEventId') });
+    expect(await bad({ type: 'unsubscribe' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('id') });
+    expect(await bad({ type: 'ping', id: 5 })).toMatchObject({ code: 'bad_request' });
+    expect(await bad({ type: 'hello' })).toMatchObject({ code: 'unknown_type' });
+    expect(await bad('[1,2]')).toMatchObject({ code: 'bad_request' });
+    expect(await bad('not json')).toMatchObject({ code: 'bad_request' });
+    expect(await c.roundTrip({ type: 'ping' }, (f) => f.type === 'pong')).toEqual({ type: 'pong' });
+  });
+
+  it('answers an oversize message (sent in 32 KB frames) with an error frame, and stays usable', async () => {
+    const c = await connect(alice);
+    const big = JSON.stringify({ type: 'subscribe', id: 'big', topic: 'feed:x', pad: 'x'.repeat(40 * 1024) });
+    const answer = new Promise((resolve) => c.ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
+    const half = Math.floor(big.length / 2);
+    c.ws.send(big.slice(0, half), { fin: false });
+    c.ws.send(big.slice(half), { fin: true });
+    expect(await answer).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringContaining('32768') });
+    expect(await c.roundTrip({ type: 'ping' }, (f) => f.type === 'pong')).toEqual({ type: 'pong' });
+  });
+
+  it('refuses the 101st subscription of a connection with too_many_subscriptions', async () => {
+    const c = await connect(bob);
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => c.subscribe(`s${i}`, `feed:many${i}`)));
+    expect(answers.every((a) => a.type === 'subscribed')).toBe(true);
+    expect(await c.subscribe('s100', 'feed:many100')).toMatchObject({ type: 'error', id: 's100', code: 'too_many_subscriptions' });
+    await c.roundTrip({ type: 'unsubscribe', id: 's0' }, (f) => f.type === 'unsubscribed');
+    expect(await c.subscribe('s100', 'feed:many100')).toMatchObject({ type: 'subscribed' });
+  }, 60_000);
+});
+
+describe('producers', () => {
+  it('lets only admins publish, and validates topic and body', async () => {
+    const topic = freshTopic();
+    expect((await client.publish(alice, topic, 'price.changed', { p: 1 })).status).toBe(403);
+    expect((await client.publish(admin, 'bad topic', 'price.changed', { p: 1 })).status).toBe(400);
+    const res = await client.request('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: 'no' }, admin.accessToken);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([expect.objectContaining({ field: 'payload' })]);
+    expect((await client.request('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: {} })).status).toBe(401);
+  });
+});
+
+describe('fan-out', () => {
+  it('delivers each event once, to exactly the topic\'s subscribers, in seq order', async () => {
+    const topic = freshTopic();
+    const other = freshTopic();
+    const [a, b, c] = await Promise.all([connect(alice), connect(bob), connect(alice)]);
+    await a.subscribe('p', topic);
+    await b.subscribe('q', topic);
+    await c.subscribe('r', other);
+    for (let i = 1; i <= 5; i++) await publish(topic, 'price.changed', { i });
+
+    for (const [conn, id] of [[a, 'p'], [b, 'q']] as const) {
+      const frames = await conn.waitForData(id, 5);
+      expect(frames.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(frames.map((f) => (f.payload as { i: number }).i)).toEqual([1, 2, 3, 4, 5]);
+      expect(frames[0]).toMatchObject({ type: 'data', id, topic, eventId: `${topic}:1`, event: 'price.changed', ts: expect.any(String) });
+    }
+    await publish(other, 'price.changed', { i: 9 });
+    await c.waitForData('r', 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.data('p')).toHaveLength(5);
+    expect(b.data('q')).toHaveLength(5);
+    expect(c.data('r')).toHaveLength(1);
+  });
+
+  it('stops delivering after unsubscribe', async () => {
+    const topic = freshTopic();
+    const [a, b] = await Promise.all([connect(alice), connect(bob)]);
+    await a.subscribe('s', topic);
+    await b.subscribe('s', topic);
+    await publish(topic, 'e', { n: 1 });
+    await Promise.all([a.waitForData('s', 1), b.waitForData('s', 1)]);
+    await a.roundTrip({ type: 'unsubscribe', id: 's' }, (f) => f.type === 'unsubscribed');
+    await publish(topic, 'e', { n: 2 });
+    await b.waitForData('s', 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.data('s')).toHaveLength(1);
+  });
+
+  it('removes a connection API Gateway never reported gone on the first 410', async () => {
+    const topic = freshTopic();
+    const live = await connect(bob);
+    await live.subscribe('s', topic);
+    // A dead connection's records, as a missed $disconnect leaves them.
+    const dead = 'ZGVhZGNvbm4=';
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'meta', connectionId: dead, userId: 'u', expiresAt } }));
+    await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'sub#x', topic, shard: 0, expiresAt } }));
+    await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `edge#${topic}#0`, sk: `${dead}#x`, connectionId: dead, subId: 'x', mode: 'live', expiresAt } }));
+
+    await publish(topic, 'e', { n: 1 });
+    await live.waitForData('s', 1);
+    await eventually(async () => {
+      const edges = await db.send(new QueryCommand({ TableName: realtimeTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `edge#${topic}#0` } }));
+      return edges.Items?.length === 1;
+    });
+    const meta = await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${dead}`, sk: 'meta' } }));
+    expect(meta.Item).toBeUndefined();
+  });
+
+  it('removes a closed client\'s subscriptions on $disconnect', async () => {
+    const topic = freshTopic();
+    const c = await connect(alice);
+    await c.subscribe('s', topic);
+    c.ws.terminate();
+    await eventually(async () => {
+      const edges = await db.send(new QueryCommand({ TableName: realtimeTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `edge#${topic}#0` } }));
+      return edges.Items?.length === 0;
+    });
+  });
+
+  it('coalesces counter-style events of one batch to the latest', async () => {
+    const topic = freshTopic('content');
+    const c = await connect(alice);
+    await c.subscribe('s', topic);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => publish(topic, 'counts.changed', { likes: i }, true)));
+    await publish(topic, 'done', {});
+    const frames = (await eventually(() => {
+      const data = c.data('s');
+      return data.at(-1)?.event === 'done' ? data : undefined;
+    }))!;
+    const counts = frames.filter((f) => f.event === 'counts.changed');
+    expect(counts.length).toBeGreaterThanOrEqual(1);
+    expect(counts.length).toBeLessThanOrEqual(20);
+    expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i + 1));
+  });
+});
+
+describe('replay', () => {
+  it('sends exactly the missed events, then live ones, on resubscribe with lastEventId', async () => {
+    const topic = freshTopic();
+    const first = await connect(alice);
+    await first.subscribe('s', topic);
+    for (let i = 1; i <= 3; i++) await publish(topic, 'e', { i });
+    const seen = await first.waitForData('s', 3);
+    first.ws.terminate();
+    for (let i = 4; i <= 7; i++) await publish(topic, 'e', { i });
+
+    const again = await connect(alice);
+    const subscribed = await again.subscribe('s', topic, String(seen.at(-1)!.eventId));
+    expect(subscribed).toMatchObject({ type: 'subscribed' });
+    const replayed = await again.waitForData('s', 4);
+    expect(replayed.map((f) => f.seq)).toEqual([4, 5, 6, 7]);
+    // `subscribed` comes before the replay.
+    expect(again.frames.findIndex((f) => f.type === 'subscribed')).toBeLessThan(again.frames.findIndex((f) => f.type === 'data'));
+    await publish(topic, 'e', { i: 8 });
+    expect((await again.waitForData('s', 5)).map((f) => f.seq)).toEqual([4, 5, 6, 7, 8]);
+  });
+
+  it('sends reset when the client is too far behind, then live data', async () => {
+    const topic = freshTopic();
+    const c = await connect(alice);
+    await publish(topic, 'e', { i: 1 });
+    await eventually(async () => {
+      const head = await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `topic#${topic}`, sk: 'head' } }));
+      return head.Item?.seq === 1;
+    });
+    await c.subscribe('s', topic, `${topic}:99`);
+    expect(await c.waitFor((f) => f.type === 'reset')).toEqual({ type: 'reset', id: 's', topic, reason: 'replay_unavailable' });
+    await publish(topic, 'e', { i: 2 });
+    expect((await c.waitForData('s', 1)).map((f) => f.seq)).toEqual([2]);
+  });
+
+  it('loses nothing and orders everything when events keep coming during resubscribe', async () => {
+    const topic = freshTopic();
+    const c = await connect(bob);
+    await c.subscribe('s', topic);
+    await publish(topic, 'e', { i: 1 });
+    await c.waitForData('s', 1);
+    c.ws.terminate();
+    const publishing = (async () => {
+      for (let i = 2; i <= 30; i++) await publish(topic, 'e', { i });
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await connect(bob);
+    await again.subscribe('s', topic, `${topic}:1`);
+    await publishing;
+    const frames = await again.waitForData('s', 29, 20_000);
+    const seqs = frames.map((f) => Number(f.seq));
+    // Duplicates are allowed (the client drops them by seq); gaps and reordering are not.
+    const distinct = seqs.filter((s, i) => i === 0 || s > seqs[i - 1]!);
+    expect(distinct).toEqual(Array.from({ length: 29 }, (_, i) => i + 2));
+    expect(seqs.every((s, i) => i === 0 || s >= seqs[i - 1]!)).toBe(true);
+  }, 60_000);
+});
