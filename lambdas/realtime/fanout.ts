@@ -13,7 +13,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createDocumentClient } from '../shared/dynamodb';
 import { requireEnv } from '../shared/env';
-import { parseStreamRecord } from '../shared/events/stream-record';
+import { parseStreamRecord } from '../shared/cdc/stream-record';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { emptyStats, Fanout, type BatchChange } from '../shared/realtime/fanout';
 import { SqsJobQueue } from '../shared/realtime/job-queue';

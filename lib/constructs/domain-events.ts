@@ -22,14 +22,15 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, TreatMissingData, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { FilterCriteria, FilterRule, StartingPosition, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { StartingPosition, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CHANGE_TYPES, ENTITY_ATTRIBUTE, STREAM_TRIGGERS, type ChangeType } from '../../lambdas/shared/events/catalog';
+import { STREAM_TRIGGERS } from '../../lambdas/shared/events/catalog';
 import { PUBLISHER_METRICS } from '../../lambdas/shared/events/metrics';
 import { AppFunction } from './app-function';
+import { streamFilters } from './stream-filters';
 
 export interface DomainEventsProps {
   /** The domain table; it must have a stream with new and old images. */
@@ -60,27 +61,6 @@ export interface DomainEventsProps {
   readonly logRetention?: RetentionDays;
 }
 
-/**
- * The stream filters for `triggers`: one per change type, matching the `entity` attribute of the
- * image that change carries (the new image, or the old one for REMOVE). At most three filters
- * however long the catalog grows (Lambda allows five per mapping by default).
- */
-export function streamFilters(
-  triggers: readonly { readonly entity: string; readonly change: ChangeType }[] = STREAM_TRIGGERS,
-): Record<string, unknown>[] {
-  return CHANGE_TYPES.flatMap((change) => {
-    const entities = [...new Set(triggers.filter((t) => t.change === change).map((t) => t.entity))].sort();
-    if (entities.length === 0) return [];
-    const image = change === 'REMOVE' ? 'OldImage' : 'NewImage';
-    return [
-      FilterCriteria.filter({
-        eventName: FilterRule.isEqual(change),
-        dynamodb: { [image]: { [ENTITY_ATTRIBUTE]: { S: FilterRule.or(...entities) } } },
-      }),
-    ];
-  });
-}
-
 export class DomainEvents extends Construct {
   public readonly publisher: IFunction;
   /** In alarm when the publisher skipped a stream record it could not map (see docs/events.md). */
@@ -103,7 +83,7 @@ export class DomainEvents extends Construct {
     if (maxRecordAge.toSeconds() < 60 || maxRecordAge.toSeconds() >= Duration.hours(24).toSeconds()) {
       throw new Error(`DomainEvents ${id}: maxRecordAge must be at least 1 minute and under the stream's 24-hour retention`);
     }
-    const filters = streamFilters();
+    const filters = streamFilters(STREAM_TRIGGERS);
     if (filters.length === 0) {
       throw new Error(`DomainEvents ${id}: the event catalog lists no stream triggers`);
     }

@@ -23,8 +23,8 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TOPIC_SOURCES } from '../../lambdas/shared/realtime/cdc';
 import { AppFunction } from './app-function';
-import { streamFilters } from './domain-events';
 import { acknowledgeListStreams } from './nag';
+import { streamFilters } from './stream-filters';
 import type { RealtimeGateway } from './realtime-gateway';
 
 export interface FanoutProps {

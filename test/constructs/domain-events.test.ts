@@ -5,7 +5,8 @@ import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { STREAM_TRIGGERS } from '../../lambdas/shared/events/catalog';
-import { DomainEvents, streamFilters } from '../../lib/constructs/domain-events';
+import { DomainEvents } from '../../lib/constructs/domain-events';
+import { streamFilters } from '../../lib/constructs/stream-filters';
 import { resourcesOf, SKIP_BUNDLING, SYNTH_TIMEOUT, synthApp } from './support';
 
 // Nothing here looks at function code.

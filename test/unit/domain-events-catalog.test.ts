@@ -12,7 +12,7 @@ import {
   userRegisteredDetailSchema,
   type DomainChange,
 } from '../../lambdas/shared/events/catalog';
-import { parseStreamRecord } from '../../lambdas/shared/events/stream-record';
+import { parseStreamRecord } from '../../lambdas/shared/cdc/stream-record';
 
 const user = {
   pk: 'USER#u-1',

@@ -13,6 +13,7 @@
  * (no email, name or password hash). Consumers read more from the owning service if they need it.
  */
 import { z } from 'zod';
+import { CHANGE_TYPES, ENTITY_ATTRIBUTE, type ChangeType, type DomainChange, type Item, type StreamTrigger } from '../cdc/change';
 
 /** `source` of every event this platform publishes. */
 export const EVENT_SOURCE = 'realtime-platform';
@@ -21,25 +22,9 @@ export const EVENT_SOURCE = 'realtime-platform';
 export const USER_REGISTERED = 'User.Registered';
 export const TOPIC_EVENT_PUBLISHED = 'Realtime.TopicEventPublished';
 
-/** Every domain-table item names its kind in this attribute (`User`, `TopicEvent`, ...). */
-export const ENTITY_ATTRIBUTE = 'entity';
 
-export const CHANGE_TYPES = ['INSERT', 'MODIFY', 'REMOVE'] as const;
-export type ChangeType = (typeof CHANGE_TYPES)[number];
-
-/** A domain-table item, unmarshalled. */
-export type Item = Readonly<Record<string, unknown>>;
-
-/** One change of a domain-table item, as the stream reports it (transport-neutral). */
-export interface DomainChange {
-  /** The stream record's `eventID`: unique per change and the same on every redelivery of it. */
-  readonly id: string;
-  readonly type: ChangeType;
-  /** When DynamoDB made the change (the stream's approximate creation time), ISO 8601. */
-  readonly occurredAt: string;
-  readonly newImage?: Item;
-  readonly oldImage?: Item;
-}
+// The change types are shared with fan-out (cdc/change.ts); re-exported for the catalog's users.
+export { CHANGE_TYPES, ENTITY_ATTRIBUTE, type ChangeType, type DomainChange, type Item };
 
 /** An event ready for the bus: `source` is always {@link EVENT_SOURCE}. */
 export interface DomainEvent {
@@ -160,7 +145,7 @@ export const CATALOG: readonly CatalogEntry[] = [
 export const DETAIL_TYPES: readonly string[] = CATALOG.map((entry) => entry.detailType);
 
 /** The changes the catalog reacts to: the stream filter of the publisher is built from this list. */
-export const STREAM_TRIGGERS: readonly { readonly entity: string; readonly change: ChangeType }[] = CATALOG.map((entry) => entry.on);
+export const STREAM_TRIGGERS: readonly StreamTrigger[] = CATALOG.map((entry) => entry.on);
 
 /**
  * The events a change raises (none for entities and change types the catalog does not list).

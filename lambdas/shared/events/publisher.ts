@@ -18,7 +18,7 @@
  */
 import { PutEventsCommand, type PutEventsCommandOutput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE, eventsForChange, MalformedChangeError, type DomainEvent } from './catalog';
-import { parseStreamRecord } from './stream-record';
+import { parseStreamRecord } from '../cdc/stream-record';
 
 /** What the publisher needs from `EventBridgeClient`. */
 export interface EventBridgeLike {

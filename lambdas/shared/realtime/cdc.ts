@@ -14,7 +14,7 @@
  * partition key per topic (the `TopicEvent` items do: `TOPIC#<topic>`).
  */
 import { z } from 'zod';
-import type { ChangeType, DomainChange } from '../events/catalog';
+import type { ChangeType, DomainChange } from '../cdc/change';
 import { topicSchema } from './topics';
 import type { TopicEvent } from './topic-log';
 

@@ -17,7 +17,7 @@
  * with 50,000 subscribers never holds up the topic with 5 behind it.
  */
 import { z } from 'zod';
-import type { DomainChange } from '../events/catalog';
+import type { DomainChange } from '../cdc/change';
 import { coalesce, topicEventsForChange, type TopicEventSpec } from './cdc';
 import { dataFrame } from './subscriptions';
 import { forEachLimited, type ConnectionPoster } from './poster';

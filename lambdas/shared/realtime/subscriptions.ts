@@ -78,7 +78,13 @@ export class SubscriptionService {
       throw error;
     }
     if (registered.status === 'exists') {
-      return (await this.send(connectionId, { type: 'subscribed', id, topic: topic.name })) ? 'already_subscribed' : 'connection_gone';
+      // A repeated subscribe: answer as the first time. Its edge may still be pending (the first
+      // attempt failed half way, and the client retried), so finish the switch to live as well,
+      // replaying from the client's position; an edge already live only gets duplicates it drops.
+      const head = (await this.registry.head(topic.name))?.seq ?? 0;
+      if (!(await this.send(connectionId, { type: 'subscribed', id, topic: topic.name }))) return 'connection_gone';
+      const from = lastSeq !== undefined && lastSeq <= head && head - lastSeq <= this.config.maxReplay ? lastSeq : head;
+      return (await this.catchUpAndGoLive(registered.subscription, from, head)) ? 'already_subscribed' : 'connection_gone';
     }
     const { subscription, headSeq } = registered;
     if (!(await this.send(connectionId, { type: 'subscribed', id, topic: topic.name }))) return 'connection_gone';

@@ -1,13 +1,13 @@
 /**
  * DynamoDB stream records as a Lambda event-source mapping delivers them, validated with zod
  * (STYLE 7) and turned into transport-neutral {@link DomainChange}s with unmarshalled images.
- * Only the fields the publisher uses are checked; Lambda's other fields are let through.
+ * Only the fields the consumers use are checked; Lambda's other fields are let through.
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { describeIssues } from '../validation';
-import { CHANGE_TYPES, type DomainChange } from './catalog';
+import { CHANGE_TYPES, type DomainChange } from './change';
 
 /** An image in DynamoDB JSON: attribute name → `{"S": "..."}`, `{"N": "..."}`, ... */
 const imageSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
