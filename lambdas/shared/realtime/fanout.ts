@@ -22,7 +22,7 @@ import { coalesce, topicEventsForChange, type TopicEventSpec } from './cdc';
 import { dataFrame } from './subscriptions';
 import { forEachLimited, type ConnectionPoster } from './poster';
 import type { SubscriptionRegistry } from './registry';
-import { MAX_ASSIGN, type LogEntry, type TopicLog } from './topic-log';
+import type { LogEntry, TopicEvent, TopicLog } from './topic-log';
 import { topicSchema } from './topics';
 
 export interface FanoutConfig {
@@ -40,7 +40,7 @@ export const fanoutJobSchema = z.strictObject({
   shard: z.number().int().nonnegative(),
   fromSeq: z.number().int().positive(),
   toSeq: z.number().int().positive(),
-});
+}).refine((job) => job.fromSeq <= job.toSeq, { message: 'fromSeq must not exceed toSeq', path: ['toSeq'] });
 export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 
 export interface JobQueue {
@@ -128,19 +128,16 @@ export class Fanout {
     await this.deliverShard(job.topic, job.shard, entries, stats);
   }
 
-  private async publish(topic: string, events: readonly TopicEventSpec[], stats: FanoutStats): Promise<void> {
-    for (let i = 0; i < events.length; i += MAX_ASSIGN) {
-      const chunk = events.slice(i, i + MAX_ASSIGN);
-      const { entries, shards } = await this.deps.log.assign(topic, chunk);
-      await this.deps.log.append(entries);
-      if (shards > 1) {
-        const range = { topic, fromSeq: entries[0]!.seq, toSeq: entries.at(-1)!.seq };
-        const jobs = Array.from({ length: shards }, (_, shard) => ({ ...range, shard }));
-        await this.deps.jobs.enqueue(jobs);
-        stats.jobsEnqueued += jobs.length;
-      } else {
-        await this.deliverShard(topic, 0, entries, stats);
-      }
+  private async publish(topic: string, events: readonly TopicEvent[], stats: FanoutStats): Promise<void> {
+    const { entries, shards } = await this.deps.log.assign(topic, events);
+    await this.deps.log.append(entries);
+    if (shards > 1) {
+      const range = { topic, fromSeq: Math.min(...entries.map((e) => e.seq)), toSeq: Math.max(...entries.map((e) => e.seq)) };
+      const jobs = Array.from({ length: shards }, (_, shard) => ({ ...range, shard }));
+      await this.deps.jobs.enqueue(jobs);
+      stats.jobsEnqueued += jobs.length;
+    } else {
+      await this.deliverShard(topic, 0, [...entries].sort((a, b) => a.seq - b.seq), stats);
     }
   }
 

@@ -120,6 +120,7 @@ export async function forEachLimited<T>(items: Iterable<T>, limit: number, work:
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  const lanes = Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : 1;
+  await Promise.all(Array.from({ length: lanes }, lane));
   if (failure) throw failure.error;
 }

@@ -125,9 +125,7 @@ export class SubscriptionRegistry {
     const expiresAt = epochSeconds(now) + CONNECTION_TTL_SECONDS;
     const subscription: SubscriptionRef = { connectionId, subId, topic, shard };
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
+      await this.transact([
             {
               Update: {
                 TableName: this.tableName,
@@ -151,9 +149,7 @@ export class SubscriptionRegistry {
                 Item: { ...edgeKey(topic, shard, connectionId, subId), connectionId, subId, mode: 'pending', expiresAt },
               },
             },
-          ],
-        }),
-      );
+          ]);
     } catch (error) {
       await this.countSubscriber(topic, -1).catch(() => undefined);
       const reasons = cancellationReasons(error);
@@ -182,9 +178,7 @@ export class SubscriptionRegistry {
   async goLive(subscription: SubscriptionRef, cursorSeq: number): Promise<'live' | 'behind' | 'gone'> {
     const { topic, shard, connectionId, subId } = subscription;
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
+      await this.transact([
             {
               ConditionCheck: {
                 TableName: this.tableName,
@@ -203,9 +197,7 @@ export class SubscriptionRegistry {
                 ExpressionAttributeValues: { ':live': 'live' },
               },
             },
-          ],
-        }),
-      );
+          ]);
       return 'live';
     } catch (error) {
       const reasons = cancellationReasons(error);
@@ -215,35 +207,49 @@ export class SubscriptionRegistry {
     }
   }
 
-  /** Removes one subscription; idempotent (an unknown id is already removed). */
+  /**
+   * Removes one subscription; idempotent (an unknown id is already removed). Of two concurrent
+   * removals of one id exactly one wins (the delete is conditional), so the connection's count
+   * and the topic's count drop once.
+   */
   async unregister(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {
     const subscription = await this.subscription(connectionId, subId);
     if (!subscription) return undefined;
     const { topic, shard } = subscription;
-    await this.client.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: { TableName: this.tableName, Key: subscriptionKey(connectionId, subId) } },
-          { Delete: { TableName: this.tableName, Key: edgeKey(topic, shard, connectionId, subId) } },
-        ],
-      }),
-    );
-    await Promise.all([
-      this.client
-        .send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: connectionKey(connectionId),
-            UpdateExpression: 'ADD subs :minusOne',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':minusOne': -1 },
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionalCheckFailed(error)) throw error;
-        }),
-      this.countSubscriber(topic, -1),
-    ]);
+    const removeSubscription = [
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: subscriptionKey(connectionId, subId),
+          ConditionExpression: 'attribute_exists(pk)',
+        },
+      },
+      { Delete: { TableName: this.tableName, Key: edgeKey(topic, shard, connectionId, subId) } },
+    ];
+    const uncount = {
+      Update: {
+        TableName: this.tableName,
+        Key: connectionKey(connectionId),
+        UpdateExpression: 'ADD subs :minusOne',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':minusOne': -1 },
+      },
+    };
+    try {
+      await this.transact([...removeSubscription, uncount]);
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.[0] === 'ConditionalCheckFailed') return undefined; // a concurrent removal won
+      if (reasons?.[2] !== 'ConditionalCheckFailed') throw error;
+      // The connection record is gone (closing): remove the subscription without counting.
+      try {
+        await this.transact(removeSubscription);
+      } catch (retryError) {
+        if (cancellationReasons(retryError)?.[0] === 'ConditionalCheckFailed') return undefined;
+        throw retryError;
+      }
+    }
+    await this.countSubscriber(topic, -1);
     return subscription;
   }
 
@@ -319,6 +325,23 @@ export class SubscriptionRegistry {
       yield edges;
       startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
     } while (startKey);
+  }
+
+  /**
+   * A transaction, retried when DynamoDB cancels it for a conflict with another one in flight on
+   * the same items (concurrent frames of one connection); other cancellations are the caller's.
+   */
+  private async transact(items: object[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items as never }));
+        return;
+      } catch (error) {
+        const conflict = cancellationReasons(error)?.includes('TransactionConflict') || (error as Error).name === 'TransactionConflictException';
+        if (!conflict || attempt >= 4) throw error;
+        await sleep(Math.random() * 25 * 2 ** attempt);
+      }
+    }
   }
 
   private async subscription(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {

@@ -77,26 +77,22 @@ export class SubscriptionService {
       if (error instanceof ConnectionGone) return 'connection_gone';
       throw error;
     }
-    if (registered.status === 'exists') {
-      // A repeated subscribe: answer as the first time. Its edge may still be pending (the first
-      // attempt failed half way, and the client retried), so finish the switch to live as well,
-      // replaying from the client's position; an edge already live only gets duplicates it drops.
-      const head = (await this.registry.head(topic.name))?.seq ?? 0;
-      if (!(await this.send(connectionId, { type: 'subscribed', id, topic: topic.name }))) return 'connection_gone';
-      const from = lastSeq !== undefined && lastSeq <= head && head - lastSeq <= this.config.maxReplay ? lastSeq : head;
-      return (await this.catchUpAndGoLive(registered.subscription, from, head)) ? 'already_subscribed' : 'connection_gone';
-    }
-    const { subscription, headSeq } = registered;
+    const { subscription } = registered;
+    // A repeated subscribe is answered as the first one, and also finishes the switch to live: the
+    // first attempt may have failed half way and left the edge pending (an edge already live only
+    // gets duplicates, which the client drops).
+    const head = registered.status === 'created' ? registered.headSeq : ((await this.registry.head(topic.name))?.seq ?? 0);
     if (!(await this.send(connectionId, { type: 'subscribed', id, topic: topic.name }))) return 'connection_gone';
 
-    let cursor = lastSeq ?? headSeq;
-    if (lastSeq !== undefined && (lastSeq > headSeq || headSeq - lastSeq > this.config.maxReplay)) {
+    let cursor = lastSeq ?? head;
+    if (lastSeq !== undefined && (lastSeq > head || head - lastSeq > this.config.maxReplay)) {
       // An id from the future is one we never issued for this topic; a gap this wide is cheaper
       // to refetch than to replay.
-      if (!(await this.reset(subscription, lastSeq > headSeq ? 'replay_unavailable' : 'replay_window_exceeded'))) return 'connection_gone';
-      cursor = headSeq;
+      if (!(await this.reset(subscription, lastSeq > head ? 'replay_unavailable' : 'replay_window_exceeded'))) return 'connection_gone';
+      cursor = head;
     }
-    return (await this.catchUpAndGoLive(subscription, cursor, headSeq)) ? 'subscribed' : 'connection_gone';
+    if (!(await this.catchUpAndGoLive(subscription, cursor, head))) return 'connection_gone';
+    return registered.status === 'created' ? 'subscribed' : 'already_subscribed';
   }
 
   /** Removes a subscription; idempotent. */
@@ -109,7 +105,8 @@ export class SubscriptionService {
    * arriving. False when the connection went away.
    */
   private async catchUpAndGoLive(subscription: SubscriptionRef, cursor: number, knownHead: number): Promise<boolean> {
-    const deadline = Date.now() + this.config.logWaitMs;
+    // Set when the log is found behind the head, cleared on progress: only waiting counts.
+    let deadline: number | undefined;
     let head = knownHead;
     for (;;) {
       if (cursor >= head) {
@@ -126,16 +123,19 @@ export class SubscriptionService {
       const entries = await this.log.read(subscription.topic, cursor, head - cursor);
       const contiguous = takeContiguous(entries, cursor);
       if (contiguous.length === 0) {
+        deadline ??= Date.now() + this.config.logWaitMs;
         if (entries.length > 0 || Date.now() > deadline) {
           // The next event expired from the log (a gap), or numbered events never reached it.
           const reason = entries.length > 0 ? 'replay_window_exceeded' : 'replay_unavailable';
           if (!(await this.reset(subscription, reason))) return false;
           cursor = head;
+          deadline = undefined;
         } else {
           await this.sleep(20); // numbered, not appended yet: fan-out is mid-write
         }
         continue;
       }
+      deadline = undefined;
       for (const entry of contiguous) {
         if (!(await this.send(subscription.connectionId, dataFrame(subscription.subId, entry)))) return false;
       }

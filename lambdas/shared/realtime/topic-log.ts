@@ -1,8 +1,8 @@
 /**
  * Per-topic sequence numbers and the replay log (DESIGN.md section 3), in the realtime table:
  *
- *   pk `topic#<topic>` sk `head`       seq: the last number assigned; lastSrc: the source of the
- *                                      last event it was assigned to (see `assign`)
+ *   pk `topic#<topic>` sk `head`       seq: the last number assigned; lastSrcs: the sources of the
+ *                                      events the last `assign` numbered, in order (see `assign`)
  *   pk `log#<topic>`   sk `<seq, 15 digits>`   seq, event, payload, ts, src; expires after 24 h
  *
  * Only fan-out assigns numbers and appends; subscribe reads. The order is always: assign, append,
@@ -10,9 +10,12 @@
  * (registry.ts, subscriptions.ts).
  *
  * Retries do not renumber. A stream batch that fails after its events were numbered comes back
- * starting at the same record; `assign` recognises the prefix it already numbered (the head
- * remembers the source id of the last event it numbered) and returns the same numbers, so the
- * retry re-delivers events with the seq clients already have, which they drop as duplicates.
+ * whole, as its first half (bisect), or from a later record (a partial batch response); in each
+ * case its events for a topic are among those the last `assign` of that topic numbered, possibly
+ * followed by new ones. The head remembers those sources, so `assign` hands the same numbers back
+ * and numbers only the new events: the retry re-delivers events with the seq clients already have,
+ * which they drop as duplicates. (What it cannot see: another invocation numbering the same topic
+ * in between, from another stream shard; decision 12.)
  */
 import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -24,8 +27,13 @@ import { headKey, sleep } from './registry';
 /** How long events stay replayable. */
 export const LOG_RETENTION_SECONDS = 24 * 60 * 60;
 
-/** DynamoDB's limit on the operands of `IN`; `assign` numbers at most this many events per call. */
-export const MAX_ASSIGN = 100;
+/**
+ * How many of a call's first sources the retry check looks at. A retry's events for a topic are a
+ * part of the last call's events (a prefix after bisect, a suffix after a partial batch response)
+ * followed by new ones, so if any was numbered, the first was: checking a few is enough, and
+ * condition expressions are limited to 300 operators.
+ */
+export const RETRY_CHECK_SOURCES = 20;
 
 export const logKey = (topic: string, seq: number) => ({ pk: `log#${topic}`, sk: seqKey(seq) });
 const seqKey = (seq: number) => String(seq).padStart(15, '0');
@@ -56,7 +64,7 @@ export interface Assignment {
 const headSchema = z.object({
   seq: z.number().int().nonnegative(),
   shards: z.number().int().positive().default(1),
-  lastSrc: z.string().optional(),
+  lastSrcs: z.array(z.string()).default([]),
 });
 
 const entrySchema = z.object({
@@ -75,23 +83,26 @@ export class TopicLog {
   ) {}
 
   /**
-   * Gives `events` (one topic, in order, at most `MAX_ASSIGN`) consecutive numbers with one
-   * conditional update of the head. If the head's `lastSrc` is one of them, that event and the
-   * ones before it were numbered by an earlier attempt, ending at the head's seq: they get those
-   * numbers back and only the rest are numbered anew.
+   * Gives `events` (one topic, in stream order) consecutive numbers with one conditional update of
+   * the head, which also remembers their sources. If some of them are among the sources the
+   * previous call numbered (this is a retry), they get those numbers back and only the others are
+   * numbered anew.
    */
   async assign(topic: string, events: readonly TopicEvent[]): Promise<Assignment> {
     if (events.length === 0) throw new RangeError('assign needs at least one event');
-    if (events.length > MAX_ASSIGN) throw new RangeError(`assign takes at most ${MAX_ASSIGN} events, got ${events.length}`);
-    const srcValues = Object.fromEntries(events.map((e, i) => [`:s${i}`, e.src]));
+    const checked = events.slice(0, RETRY_CHECK_SOURCES);
+    const srcValues = Object.fromEntries(checked.map((e, i) => [`:s${i}`, e.src]));
+    const notSeen = Object.keys(srcValues)
+      .map((name) => `NOT contains(lastSrcs, ${name})`)
+      .join(' AND ');
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: headKey(topic),
-          UpdateExpression: 'SET seq = if_not_exists(seq, :zero) + :n, shards = if_not_exists(shards, :one), lastSrc = :last',
-          ConditionExpression: `attribute_not_exists(lastSrc) OR NOT (lastSrc IN (${Object.keys(srcValues).join(', ')}))`,
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':n': events.length, ':last': events.at(-1)!.src, ...srcValues },
+          UpdateExpression: 'SET seq = if_not_exists(seq, :zero) + :n, shards = if_not_exists(shards, :one), lastSrcs = :srcs',
+          ConditionExpression: `attribute_not_exists(lastSrcs) OR (${notSeen})`,
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':n': events.length, ':srcs': events.map((e) => e.src), ...srcValues },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -102,12 +113,13 @@ export class TopicLog {
       if (!isConditionalCheckFailed(error)) throw error;
       // The document client does not unmarshall the item an error carries.
       const old = headSchema.parse(unmarshall((error as { Item?: Record<string, never> }).Item ?? {}));
-      const done = events.findIndex((e) => e.src === old.lastSrc);
-      const reused = number(topic, events.slice(0, done + 1), old.seq - done);
-      const rest = events.slice(done + 1);
-      if (rest.length === 0) return { entries: reused, reused: reused.length, shards: old.shards };
-      const next = await this.assign(topic, rest);
-      return { entries: [...reused, ...next.entries], reused: reused.length + next.reused, shards: next.shards };
+      const firstOfLastCall = old.seq - old.lastSrcs.length + 1;
+      const numbered = new Map(old.lastSrcs.map((src, i) => [src, firstOfLastCall + i]));
+      const fresh = events.filter((e) => !numbered.has(e.src));
+      const next = fresh.length > 0 ? await this.assign(topic, fresh) : undefined;
+      const nextSeq = new Map(next?.entries.map((e) => [e.src, e.seq]));
+      const entries = events.map((e) => ({ topic, seq: numbered.get(e.src) ?? nextSeq.get(e.src)!, src: e.src, event: e.event, payload: e.payload, ts: e.ts }));
+      return { entries, reused: events.length - fresh.length, shards: next?.shards ?? old.shards };
     }
   }
 
