@@ -1,3 +1,4 @@
+import { delimiter, join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +11,12 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: one file per core; each local-cloud file starts its own DynamoDB Local.
     maxWorkers: 2,
-    env: { DDB_LOCAL_TELEMETRY: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      DDB_LOCAL_TELEMETRY: '0',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Construct tests bundle functions in-process: local/bin/npx runs esbuild without npx's
+      // start-up cost (docs/decisions.md #14).
+      PATH: `${join(import.meta.dirname, 'local/bin')}${delimiter}${process.env.PATH ?? ''}`,
+    },
   },
 });

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LocalCloud } from './cloud';
@@ -138,7 +138,14 @@ async function synthesize(stage: string, outdir: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin/app.ts')], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ stage, ...CLI_CONTEXT }), CDK_VALIDATION: 'false' },
+    env: {
+      ...process.env,
+      // local/bin/npx runs the project's esbuild without npx's start-up cost (decision 14).
+      PATH: `${join(PROJECT_ROOT, 'local/bin')}${delimiter}${process.env.PATH ?? ''}`,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ stage, ...CLI_CONTEXT }),
+      CDK_VALIDATION: 'false',
+    },
   });
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0) throw new Error(`cdk synth failed (exit ${code}); see the output above`);

@@ -4,7 +4,7 @@
  * invocations of a warm function.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function createDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -32,4 +32,21 @@ export function cancellationReasons(error: unknown): string[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.map((reason) => reason.Code ?? 'None');
+}
+
+/**
+ * Writes `requests` (PutRequest / DeleteRequest items of one table) in BatchWriteItem calls of 25,
+ * re-sending what DynamoDB returns unprocessed with exponential backoff and full jitter; throws
+ * when some are still unprocessed after 8 retries.
+ */
+export async function batchWriteAll(client: DocumentClientLike, tableName: string, requests: readonly object[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending: unknown[] = requests.slice(i, i + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`BatchWriteItem on ${tableName}: ${pending.length} requests still unprocessed after ${attempt} attempts`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 25 * 2 ** attempt)));
+      const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+      pending = (out.UnprocessedItems as Record<string, unknown[]> | undefined)?.[tableName] ?? [];
+    }
+  }
 }

@@ -5,7 +5,7 @@
  *
  * Functions report what they received by printing marked JSON lines (captured in `output`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { AttributeType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Code, FilterCriteria, FilterRule, Function as LambdaFunction, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { eventually, startCloud, synthFixture, type TestCloud } from '../support/cloud';
 import { DynamoDbServer } from '../../local/dynamodb/server';
 import { loadAssembly } from '../../local/assembly';
@@ -284,7 +284,15 @@ describe('DynamoDB stream mappings in the local cloud', () => {
 
   it('bisects a failing batch, discards the poison record to the on-failure destination and delivers the rest', async () => {
     const table = tableName('BisectItems');
-    for (let i = 1; i <= 8; i++) await put(table, { pk: { S: `b${i}` }, ...(i === 5 ? { poison: { BOOL: true } } : {}) });
+    // One transaction, so the eight records reach the stream together and form one batch even
+    // when the machine is too busy for eight separate writes to land within one poll.
+    await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: Array.from({ length: 8 }, (_, n) => ({
+          Put: { TableName: table, Item: { pk: { S: `b${n + 1}` }, ...(n + 1 === 5 ? { poison: { BOOL: true } } : {}) } },
+        })),
+      }),
+    );
     type Batch = { keys: string[]; ok: boolean; seqs: string[] };
     await eventually(() => printed<Batch>('Bisect', 'BATCH').some((b) => b.ok && b.keys.includes('b8')), 15_000);
     const batches = printed<Batch>('Bisect', 'BATCH');
@@ -470,7 +478,12 @@ describe('stream record helpers', () => {
 });
 
 describe('BatchDelivery', () => {
-  const now = Math.floor(Date.now() / 1000);
+  // Read when a test runs, not when the file loads: the file's local-cloud tests before these can
+  // take over a minute on a busy machine, which would age every record past the limits tested.
+  let now = 0;
+  beforeEach(() => {
+    now = Math.floor(Date.now() / 1000);
+  });
   const rec = (seq: number, createdAtSeconds = now): ShardRecord => ({
     sequenceNumber: String(seq),
     createdAtSeconds,

@@ -41,7 +41,8 @@ describe('frames', () => {
   it('rejects frames outside the contract', () => {
     expect(errorFrameSchema.safeParse({ type: 'error', code: 'nope', message: 'm' }).success).toBe(false);
     expect(errorFrameSchema.safeParse({ type: 'error', code: 'internal', message: 'm', extra: 1 }).success).toBe(false);
-    expect(serverFrameSchema.safeParse({ type: 'pong' }).success).toBe(false);
+    expect(serverFrameSchema.safeParse({ type: 'hello' }).success).toBe(false);
+    expect(serverFrameSchema.safeParse({ type: 'pong', extra: 1 }).success).toBe(false);
   });
 
   it('maps errors to frames without leaking unknown errors', () => {

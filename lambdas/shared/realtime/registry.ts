@@ -26,10 +26,10 @@
  * current count stays valid, so fan-out reads shards `0 … shards-1`. The count only steers
  * sharding, so it may drift (TTL expiries do not decrement it); it is never used for delivery.
  */
-import { BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { cancellationReasons, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+import { batchWriteAll, cancellationReasons, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../errors';
 import { connectionKey, CONNECTION_TTL_SECONDS } from './connections';
 
@@ -126,30 +126,30 @@ export class SubscriptionRegistry {
     const subscription: SubscriptionRef = { connectionId, subId, topic, shard };
     try {
       await this.transact([
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: connectionKey(connectionId),
-                UpdateExpression: 'ADD subs :one',
-                ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(subs) OR subs < :limit)',
-                ExpressionAttributeValues: { ':one': 1, ':limit': this.config.maxSubscriptionsPerConnection },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...subscriptionKey(connectionId, subId), topic, shard, createdAt: now.toISOString(), expiresAt },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...edgeKey(topic, shard, connectionId, subId), connectionId, subId, mode: 'pending', expiresAt },
-              },
-            },
-          ]);
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: connectionKey(connectionId),
+            UpdateExpression: 'ADD subs :one',
+            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(subs) OR subs < :limit)',
+            ExpressionAttributeValues: { ':one': 1, ':limit': this.config.maxSubscriptionsPerConnection },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...subscriptionKey(connectionId, subId), topic, shard, createdAt: now.toISOString(), expiresAt },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...edgeKey(topic, shard, connectionId, subId), connectionId, subId, mode: 'pending', expiresAt },
+          },
+        },
+      ]);
     } catch (error) {
       await this.countSubscriber(topic, -1).catch(() => undefined);
       const reasons = cancellationReasons(error);
@@ -179,25 +179,25 @@ export class SubscriptionRegistry {
     const { topic, shard, connectionId, subId } = subscription;
     try {
       await this.transact([
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: headKey(topic),
-                ConditionExpression: 'seq = :cursor',
-                ExpressionAttributeValues: { ':cursor': cursorSeq },
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: edgeKey(topic, shard, connectionId, subId),
-                UpdateExpression: 'SET #mode = :live',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#mode': 'mode' },
-                ExpressionAttributeValues: { ':live': 'live' },
-              },
-            },
-          ]);
+        {
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: headKey(topic),
+            ConditionExpression: 'seq = :cursor',
+            ExpressionAttributeValues: { ':cursor': cursorSeq },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: edgeKey(topic, shard, connectionId, subId),
+            UpdateExpression: 'SET #mode = :live',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#mode': 'mode' },
+            ExpressionAttributeValues: { ':live': 'live' },
+          },
+        },
+      ]);
       return 'live';
     } catch (error) {
       const reasons = cancellationReasons(error);
@@ -398,15 +398,7 @@ export class SubscriptionRegistry {
   }
 
   private async deleteAll(keys: { pk: string; sk: string }[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests: unknown[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1_000, 25 * 2 ** attempt) * Math.random());
-        if (attempt > 8) throw new Error(`Could not delete ${requests.length} registry items after ${attempt} attempts`);
-        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
-        requests = ((out.UnprocessedItems as Record<string, unknown[]> | undefined)?.[this.tableName] ?? []) as unknown[];
-      }
-    }
+    await batchWriteAll(this.client, this.tableName, keys.map((Key) => ({ DeleteRequest: { Key } })));
   }
 }
 

@@ -17,12 +17,12 @@
  * which they drop as duplicates. (What it cannot see: another invocation numbering the same topic
  * in between, from another stream shard; decision 12.)
  */
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
-import { headKey, sleep } from './registry';
+import { batchWriteAll, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+import { headKey } from './registry';
 
 /** How long events stay replayable. */
 export const LOG_RETENTION_SECONDS = 24 * 60 * 60;
@@ -126,17 +126,13 @@ export class TopicLog {
   /** Writes numbered events to the log. Idempotent: a retry writes the same items again. */
   async append(entries: readonly LogEntry[]): Promise<void> {
     const expiresAt = epochSeconds(this.clock()) + LOG_RETENTION_SECONDS;
-    for (let i = 0; i < entries.length; i += 25) {
-      let requests: unknown[] = entries.slice(i, i + 25).map(({ topic, seq, event, payload, ts, src }) => ({
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      entries.map(({ topic, seq, event, payload, ts, src }) => ({
         PutRequest: { Item: { ...logKey(topic, seq), seq, event, payload, ts, src, expiresAt } },
-      }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`Could not append ${requests.length} log entries after ${attempt} attempts`);
-        if (attempt > 0) await sleep(Math.min(1_000, 25 * 2 ** attempt) * Math.random());
-        const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
-        requests = ((out.UnprocessedItems as Record<string, unknown[]> | undefined)?.[this.tableName] ?? []) as unknown[];
-      }
-    }
+      })),
+    );
   }
 
   /** Entries after `afterSeq`, in order, at most `limit`, read strongly consistent. */
