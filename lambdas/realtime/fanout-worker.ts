@@ -14,7 +14,7 @@ import { requireEnv } from '../shared/env';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { emptyStats, Fanout, fanoutJobSchema } from '../shared/realtime/fanout';
 import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
-import { ApiGatewayPoster } from '../shared/realtime/poster';
+import { ApiGatewayPoster, connectionsEndpoint } from '../shared/realtime/poster';
 import { SubscriptionRegistry } from '../shared/realtime/registry';
 import { TopicLog } from '../shared/realtime/topic-log';
 
@@ -23,7 +23,7 @@ const table = requireEnv('REALTIME_TABLE_NAME');
 const fanout = new Fanout({
   registry: new SubscriptionRegistry(db, table),
   log: new TopicLog(db, table),
-  poster: new ApiGatewayPoster({ endpoint: requireEnv('WEBSOCKET_CALLBACK_URL') }),
+  poster: new ApiGatewayPoster({ endpoint: connectionsEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')) }),
   // Workers never enqueue: they only deliver jobs.
   jobs: { enqueue: () => Promise.reject(new Error('The fan-out worker does not enqueue jobs')) },
 });

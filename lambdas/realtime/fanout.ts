@@ -17,7 +17,7 @@ import { parseStreamRecord } from '../shared/cdc/stream-record';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { emptyStats, Fanout, type BatchChange } from '../shared/realtime/fanout';
 import { SqsJobQueue } from '../shared/realtime/job-queue';
-import { ApiGatewayPoster } from '../shared/realtime/poster';
+import { ApiGatewayPoster, connectionsEndpoint } from '../shared/realtime/poster';
 import { SubscriptionRegistry } from '../shared/realtime/registry';
 import { TopicLog } from '../shared/realtime/topic-log';
 import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
@@ -27,7 +27,7 @@ const table = requireEnv('REALTIME_TABLE_NAME');
 const fanout = new Fanout({
   registry: new SubscriptionRegistry(db, table),
   log: new TopicLog(db, table),
-  poster: new ApiGatewayPoster({ endpoint: requireEnv('WEBSOCKET_CALLBACK_URL') }),
+  poster: new ApiGatewayPoster({ endpoint: connectionsEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')) }),
   jobs: new SqsJobQueue(new SQSClient({}), requireEnv('FANOUT_QUEUE_URL')),
   onTopicFailure: (topic, error) => logger.error('Topic delivery failed; the batch is retried from it', { topic, error: error as Error }),
 });

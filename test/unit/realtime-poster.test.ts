@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ApiGatewayPoster,
   backoffDelay,
+  connectionsEndpoint,
   DEFAULT_BACKOFF,
   forEachLimited,
   Throttled,
@@ -221,5 +222,15 @@ describe('forEachLimited', () => {
     expect(failure).toBe(first);
     expect(slowFinished).toBe(true);
     expect(started).toEqual([0, 1]);
+  });
+});
+
+describe('connectionsEndpoint', () => {
+  const callback = 'https://abc.execute-api.eu-west-1.amazonaws.com/prod';
+
+  it('is the stage callback URL, unless the SDK endpoint override for the service is set', () => {
+    expect(connectionsEndpoint(callback, {})).toBe(callback);
+    expect(connectionsEndpoint(callback, { AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: '' })).toBe(callback);
+    expect(connectionsEndpoint(callback, { AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: 'http://127.0.0.1:3001/local' })).toBe('http://127.0.0.1:3001/local');
   });
 });

@@ -64,6 +64,17 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 }
 
+/**
+ * The `@connections` endpoint to post to: the stage's callback URL (`https://{domain}/{stage}`), or
+ * the SDK's standard per-service endpoint override `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` when
+ * it is set, the way it applies to every other client. On AWS nothing sets it; the local cloud
+ * does, pointing at its plain-HTTP `@connections` API, which spares every post a TLS round of CPU
+ * that the 2-core benchmarks would otherwise pay in both processes.
+ */
+export function connectionsEndpoint(callbackUrl: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI || callbackUrl;
+}
+
 /** The SDK call itself, so tests can replace it. */
 export type SendFrame = (connectionId: string, data: string) => Promise<void>;
 
