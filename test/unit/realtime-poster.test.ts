@@ -112,8 +112,25 @@ describe('ApiGatewayPoster', () => {
 
   it.each([
     ['a 500', sdkError('InternalServerErrorException', 500)],
+    ['a reset socket', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+    ['a timeout', sdkError('TimeoutError')],
+  ])('retries %s like throttling, then gives up with Throttled', async (_, error) => {
+    const { send, calls } = scriptedSend([error, error, error, error, error]);
+    const { sleep, delays } = recordingSleep();
+    await expect(new ApiGatewayPoster(send, POLICY, sleep).post('c1', { type: 'pong' })).rejects.toThrow(Throttled);
+    expect(calls).toHaveLength(POLICY.attempts);
+    expect(delays).toHaveLength(POLICY.attempts - 1);
+  });
+
+  it('delivers after a transient failure', async () => {
+    const { send, calls } = scriptedSend([sdkError('TimeoutError')]);
+    expect(await new ApiGatewayPoster(send, POLICY, recordingSleep().sleep).post('c1', { type: 'pong' })).toBe('sent');
+    expect(calls).toHaveLength(2);
+  });
+
+  it.each([
     ['a 403', sdkError('ForbiddenException', 403)],
-    ['a plain Error', new Error('socket hang up')],
+    ['a plain Error', new Error('boom')],
     ['a non-error', 'weird'],
   ])('throws %s at once, without retrying', async (_, error) => {
     const { send, calls } = scriptedSend([error]);

@@ -3,9 +3,10 @@
  * fan-out must treat differently (DESIGN.md section 7; STYLE counter-examples):
  *
  * - the connection is gone (`GoneException`, 410): not an error, the caller removes it;
- * - API Gateway throttles (`LimitExceededException`, 429 / `TooManyRequestsException`): retried
- *   here with exponential backoff and full jitter, then `Throttled` is thrown so the caller can
- *   retry the whole delivery later instead of dropping it.
+ * - API Gateway throttles (`LimitExceededException`, 429 / `TooManyRequestsException`), or the
+ *   request fails on the way (a reset or timed-out socket, a 5xx): retried here with exponential
+ *   backoff and full jitter, then `Throttled` is thrown so the caller can retry the whole delivery
+ *   later instead of dropping it.
  *
  * Anything else is thrown as is. Errors are recognised by name and HTTP status, never by
  * `e.statusCode` (SDK v3 has none).
@@ -31,7 +32,7 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 50, maxDelayMs: 2_000 };
 
-/** API Gateway kept throttling a post past the retry budget. */
+/** API Gateway kept throttling (or failing) a post past the retry budget. */
 export class Throttled extends Error {
   constructor(readonly connectionId: string, cause: unknown) {
     super(`Posting to ${connectionId} was throttled past the retry budget`, { cause });
@@ -56,6 +57,18 @@ export function isThrottling(error: unknown): boolean {
     e?.name === 'TooManyRequestsException' ||
     e?.name === 'ThrottlingException' ||
     e?.$metadata?.httpStatusCode === 429
+  );
+}
+
+/** A failure of the request itself, not an answer about the connection: worth another try. */
+export function isTransient(error: unknown): boolean {
+  const e = error as SdkError & { code?: string; message?: string };
+  const status = e?.$metadata?.httpStatusCode;
+  return (
+    e?.name === 'TimeoutError' ||
+    ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED'].includes(e?.code ?? '') ||
+    /socket hang up/i.test(e?.message ?? '') ||
+    (status !== undefined && status >= 500)
   );
 }
 
@@ -106,7 +119,7 @@ export class ApiGatewayPoster implements ConnectionPoster {
         return 'sent';
       } catch (error) {
         if (isGone(error)) return 'gone';
-        if (!isThrottling(error)) throw error;
+        if (!isThrottling(error) && !isTransient(error)) throw error;
         if (attempt + 1 >= this.policy.attempts) throw new Throttled(connectionId, error);
         await this.sleep(backoffDelay(attempt, this.policy));
       }

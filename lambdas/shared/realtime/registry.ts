@@ -6,7 +6,7 @@
  *                                                   its subscriptions (the per-connection limit)
  *   pk `conn#<connectionId>`  sk `sub#<subId>`      topic, shard: unsubscribe and $disconnect
  *                                                   find a connection's edges from here
- *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` connectionId, subId, mode: what fan-out reads,
+ *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode (and TTL): what fan-out reads,
  *                                                   by a strongly consistent Query on the topic
  *   pk `topic#<topic>`        sk `head`             seq (last assigned), shards, subscribers
  *
@@ -95,7 +95,7 @@ const headItemSchema = z.object({
   shards: z.number().int().positive().default(1),
   subscribers: z.number().int().default(0),
 });
-const edgeItemSchema = z.object({ connectionId: z.string(), subId: z.string(), mode: z.enum(['pending', 'live']) });
+const edgeItemSchema = z.object({ sk: z.string(), mode: z.enum(['pending', 'live']) });
 
 /** Capacity a call consumed, for the metrics fan-out reports. */
 export type CapacitySink = (readCapacityUnits: number) => void;
@@ -308,7 +308,7 @@ export class SubscriptionRegistry {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': edgePartition(topic, shard) },
-          ProjectionExpression: 'connectionId, subId, #mode',
+          ProjectionExpression: 'sk, #mode',
           ExpressionAttributeNames: { '#mode': 'mode' },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -320,7 +320,11 @@ export class SubscriptionRegistry {
       const edges: Edge[] = [];
       for (const item of (page.Items as unknown[] | undefined) ?? []) {
         const parsed = edgeItemSchema.safeParse(item);
-        if (parsed.success) edges.push(parsed.data);
+        if (!parsed.success) continue;
+        // sk is `<connectionId>#<subId>`; neither contains '#'.
+        const split = parsed.data.sk.indexOf('#');
+        if (split <= 0) continue;
+        edges.push({ connectionId: parsed.data.sk.slice(0, split), subId: parsed.data.sk.slice(split + 1), mode: parsed.data.mode });
       }
       yield edges;
       startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
