@@ -1,19 +1,25 @@
 /**
  * `npm run bench`: runs the benchmarks under bench/ in order and writes each one's figures to
- * bench/results/<name>.json. Pass names to run only some: `npm run bench -- local-overhead`.
+ * bench/results/<name>.json. Pass names to run only some: `npm run bench -- local-overhead`; a
+ * name also selects every benchmark it is the first part of (`realtime` → `realtime-fanout`).
+ * Sizes are set by environment variables, listed in each benchmark's header.
  */
 import { localOverhead } from './local-overhead';
+import { realtimeFanout } from './realtime-fanout';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   'local-overhead': localOverhead,
+  'realtime-fanout': realtimeFanout,
 };
 
 const selected = process.argv.slice(2).filter((a) => a !== '--');
-for (const name of selected.length ? selected : Object.keys(benchmarks)) {
-  const run = benchmarks[name];
-  if (!run) {
-    console.error(`Unknown benchmark "${name}". Known: ${Object.keys(benchmarks).join(', ')}`);
-    process.exit(2);
-  }
-  await run();
+const names = selected.length === 0 ? Object.keys(benchmarks) : selected.flatMap(select);
+for (const name of names) await benchmarks[name]!();
+
+function select(name: string): string[] {
+  if (benchmarks[name]) return [name];
+  const matches = Object.keys(benchmarks).filter((known) => known.startsWith(`${name}-`));
+  if (matches.length > 0) return matches;
+  console.error(`Unknown benchmark "${name}". Known: ${Object.keys(benchmarks).join(', ')}`);
+  process.exit(2);
 }
