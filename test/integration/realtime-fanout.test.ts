@@ -4,7 +4,7 @@
  * order, gone connections, a throttled topic failing alone and its stream retry re-delivering the
  * same seqs, hot topics going through jobs one per shard, and coalescing.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DomainChange } from '../../lambdas/shared/cdc/change';
 import { emptyStats, Fanout, type BatchChange, type FanoutJob } from '../../lambdas/shared/realtime/fanout';
 import { dataFrameSchema } from '../../lambdas/shared/realtime/frames';
@@ -17,7 +17,7 @@ import {
   type SubscriptionRef,
 } from '../../lambdas/shared/realtime/registry';
 import { TopicLog } from '../../lambdas/shared/realtime/topic-log';
-import { connect, getItem, partition, RecordingPoster, startLocalDynamo, topicEventChange, type LocalDynamo } from '../support/realtime-local';
+import { connect, getItem, partition, RecordingPoster, useLocalDynamo, topicEventChange, type LocalDynamo } from '../support/realtime-local';
 
 let local: LocalDynamo;
 let table: string;
@@ -28,14 +28,9 @@ let enqueued: FanoutJob[];
 let failures: { topic: string; error: unknown }[];
 let fanout: Fanout;
 
-beforeAll(async () => {
-  local = await startLocalDynamo();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  table = await local.newTable();
+useLocalDynamo(async (started, fresh) => {
+  local = started;
+  table = fresh;
   useRegistry(DEFAULT_REGISTRY_CONFIG);
 });
 

@@ -5,7 +5,7 @@
  * hot topics, and registrations racing on one connection. The transactions and conditions are the
  * point, so they run on a real DynamoDB.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../../lambdas/shared/errors';
 import {
@@ -17,19 +17,14 @@ import {
   type RegistryConfig,
 } from '../../lambdas/shared/realtime/registry';
 import { TopicLog } from '../../lambdas/shared/realtime/topic-log';
-import { connect, events, getItem, partition, startLocalDynamo, type LocalDynamo } from '../support/realtime-local';
+import { connect, events, getItem, partition, useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
 let local: LocalDynamo;
 let table: string;
 
-beforeAll(async () => {
-  local = await startLocalDynamo();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  table = await local.newTable();
+useLocalDynamo(async (started, fresh) => {
+  local = started;
+  table = fresh;
 });
 
 const registry = (config: Partial<RegistryConfig> = {}) =>

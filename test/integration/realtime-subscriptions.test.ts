@@ -5,7 +5,7 @@
  * cannot serve, 410s during the exchange, refusals, and events published by fan-out while the
  * subscriber replays (every seq arrives, in order, possibly twice, never missing).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BadRequestError, ForbiddenError } from '../../lambdas/shared/errors';
 import { Fanout } from '../../lambdas/shared/realtime/fanout';
 import { Throttled } from '../../lambdas/shared/realtime/poster';
@@ -20,7 +20,7 @@ import {
   getItem,
   partition,
   RecordingPoster,
-  startLocalDynamo,
+  useLocalDynamo,
   topicEventChange,
   type LocalDynamo,
 } from '../support/realtime-local';
@@ -33,14 +33,9 @@ let registry: SubscriptionRegistry;
 let log: TopicLog;
 let poster: RecordingPoster;
 
-beforeAll(async () => {
-  local = await startLocalDynamo();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  table = await local.newTable();
+useLocalDynamo(async (started, fresh) => {
+  local = started;
+  table = fresh;
   registry = new SubscriptionRegistry(local.db, table, DEFAULT_REGISTRY_CONFIG);
   log = new TopicLog(local.db, table);
   poster = new RecordingPoster();

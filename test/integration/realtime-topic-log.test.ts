@@ -4,10 +4,10 @@
  * head's `lastSrc`), `append` + `read` round-trip in seq order with limits and past one
  * BatchWrite (25 items).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LOG_RETENTION_SECONDS, logKey, RETRY_CHECK_SOURCES, TopicLog, type LogEntry } from '../../lambdas/shared/realtime/topic-log';
-import { events, getItem, startLocalDynamo, type LocalDynamo } from '../support/realtime-local';
+import { events, getItem, useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
 const NOW = new Date('2026-11-21T10:00:00.000Z');
 
@@ -15,14 +15,9 @@ let local: LocalDynamo;
 let table: string;
 let log: TopicLog;
 
-beforeAll(async () => {
-  local = await startLocalDynamo();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  table = await local.newTable();
+useLocalDynamo(async (started, fresh) => {
+  local = started;
+  table = fresh;
   log = new TopicLog(local.db, table, () => NOW);
 });
 

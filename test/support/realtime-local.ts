@@ -12,6 +12,7 @@ import { DynamoDbServer } from '../../local/dynamodb/server';
 import type { DomainChange } from '../../lambdas/shared/cdc/change';
 import { TOPIC_EVENT_ENTITY } from '../../lambdas/shared/realtime/cdc';
 import { ConnectionStore } from '../../lambdas/shared/realtime/connections';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ServerFrame } from '../../lambdas/shared/realtime/frames';
 import type { ConnectionPoster, PostOutcome } from '../../lambdas/shared/realtime/poster';
 import type { TopicEvent } from '../../lambdas/shared/realtime/topic-log';
@@ -23,6 +24,23 @@ export interface LocalDynamo {
   /** Creates an empty `pk`/`sk` table with a new name. */
   newTable(): Promise<string>;
   stop(): Promise<void>;
+}
+
+/**
+ * The hooks every DynamoDB Local test file needs: one server for the file, a fresh table for each
+ * test. `onTable` receives both before each test (build the stores under test there).
+ */
+export function useLocalDynamo(onTable: (local: LocalDynamo, table: string) => void | Promise<void>): void {
+  let local: LocalDynamo | undefined;
+  beforeAll(async () => {
+    local = await startLocalDynamo();
+  });
+  afterAll(async () => {
+    await local?.stop();
+  });
+  beforeEach(async () => {
+    await onTable(local!, await local!.newTable());
+  });
 }
 
 export async function startLocalDynamo(): Promise<LocalDynamo> {
