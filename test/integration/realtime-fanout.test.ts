@@ -154,6 +154,22 @@ describe('handleChanges: delivery', () => {
   });
 });
 
+describe('the replay/live boundary', () => {
+  it('sends a live edge only events after the seq it went live at (the rest were replayed to it)', async () => {
+    await subscriber('c1', 'early', 'feed:b');
+    expect(await fanout.handleChanges(records('feed:b', 2))).toBeUndefined();
+    // Joins at seq 2: its edge goes live with liveFrom 2.
+    await subscriber('c2', 'late', 'feed:b');
+    // Events 1-2 delivered again (a retry, or a delivery still under way when c2 went live)...
+    await fanout.deliverJob({ topic: 'feed:b', shard: 0, fromSeq: 1, toSeq: 2 });
+    expect(poster.seqsTo('c2', 'late')).toEqual([]);
+    expect(poster.seqsTo('c1', 'early')).toEqual([1, 2, 1, 2]);
+    // ...and what comes next reaches both.
+    expect(await fanout.handleChanges(records('feed:b', 1))).toBeUndefined();
+    expect(poster.seqsTo('c2', 'late')).toEqual([3]);
+  });
+});
+
 describe('handleChanges: failures and the stream retry', () => {
   it("reports a throttled topic's first record and still delivers the other topics", async () => {
     await subscriber('c1', 'a', 'feed:a');

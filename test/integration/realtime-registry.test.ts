@@ -269,11 +269,11 @@ describe('edges', () => {
     expect(pages.length).toBeGreaterThanOrEqual(3);
     expect(queries.length).toBe(pages.length);
     expect(pages.flat().sort((a, b) => a.connectionId.localeCompare(b.connectionId))).toEqual([
-      { connectionId: 'c0', subId: 's', mode: 'live' },
-      { connectionId: 'c1', subId: 's', mode: 'pending' },
-      { connectionId: 'c2', subId: 's', mode: 'live' },
-      { connectionId: 'c3', subId: 's', mode: 'pending' },
-      { connectionId: 'c4', subId: 's', mode: 'live' },
+      { connectionId: 'c0', subId: 's', mode: 'live', liveFrom: 0 },
+      { connectionId: 'c1', subId: 's', mode: 'pending', liveFrom: 0 },
+      { connectionId: 'c2', subId: 's', mode: 'live', liveFrom: 0 },
+      { connectionId: 'c3', subId: 's', mode: 'pending', liveFrom: 0 },
+      { connectionId: 'c4', subId: 's', mode: 'live', liveFrom: 0 },
     ]);
     expect(capacity.length).toBe(pages.length);
     // DynamoDB Local reports 0 for an empty page where DynamoDB reports 0.5: only the sum is checked.

@@ -150,6 +150,8 @@ export class Fanout {
       const live = page.filter((edge) => edge.mode === 'live');
       await forEachLimited(live, this.config.concurrency, async (edge) => {
         for (let i = 0; i < entries.length; i++) {
+          // Replayed to it already, or skipped by its `reset`: not this edge's to receive.
+          if (entries[i]!.seq <= edge.liveFrom) continue;
           const outcome = await this.deps.poster.post(edge.connectionId, frameFor(edge.subId, i));
           if (outcome === 'gone') {
             stats.goneConnections += 1;

@@ -6,7 +6,7 @@
  *                                                   its subscriptions (the per-connection limit)
  *   pk `conn#<connectionId>`  sk `sub#<subId>`      topic, shard: unsubscribe and $disconnect
  *                                                   find a connection's edges from here
- *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode (and TTL): what fan-out reads,
+ *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode, liveFrom (and TTL): what fan-out reads,
  *                                                   by a strongly consistent Query on the topic
  *   pk `topic#<topic>`        sk `head`             seq (last assigned), shards, subscribers
  *
@@ -69,6 +69,12 @@ export interface Edge {
   readonly connectionId: string;
   readonly subId: string;
   readonly mode: 'pending' | 'live';
+  /**
+   * The last seq the subscriber had when its edge went live (replayed or skipped by `reset`):
+   * fan-out sends it only later ones, so an event numbered before the switch but still being
+   * delivered is not sent a second time.
+   */
+  readonly liveFrom: number;
 }
 
 export interface TopicHead {
@@ -95,7 +101,7 @@ const headItemSchema = z.object({
   shards: z.number().int().positive().default(1),
   subscribers: z.number().int().default(0),
 });
-const edgeItemSchema = z.object({ sk: z.string(), mode: z.enum(['pending', 'live']) });
+const edgeItemSchema = z.object({ sk: z.string(), mode: z.enum(['pending', 'live']), liveFrom: z.number().int().nonnegative().default(0) });
 
 /** Capacity a call consumed, for the metrics fan-out reports. */
 export type CapacitySink = (readCapacityUnits: number) => void;
@@ -191,10 +197,10 @@ export class SubscriptionRegistry {
           Update: {
             TableName: this.tableName,
             Key: edgeKey(topic, shard, connectionId, subId),
-            UpdateExpression: 'SET #mode = :live',
+            UpdateExpression: 'SET #mode = :live, liveFrom = :cursor',
             ConditionExpression: 'attribute_exists(pk)',
             ExpressionAttributeNames: { '#mode': 'mode' },
-            ExpressionAttributeValues: { ':live': 'live' },
+            ExpressionAttributeValues: { ':live': 'live', ':cursor': cursorSeq },
           },
         },
       ]);
@@ -308,7 +314,7 @@ export class SubscriptionRegistry {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': edgePartition(topic, shard) },
-          ProjectionExpression: 'sk, #mode',
+          ProjectionExpression: 'sk, #mode, liveFrom',
           ExpressionAttributeNames: { '#mode': 'mode' },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -324,7 +330,8 @@ export class SubscriptionRegistry {
         // sk is `<connectionId>#<subId>`; neither contains '#'.
         const split = parsed.data.sk.indexOf('#');
         if (split <= 0) continue;
-        edges.push({ connectionId: parsed.data.sk.slice(0, split), subId: parsed.data.sk.slice(split + 1), mode: parsed.data.mode });
+        const { sk, mode, liveFrom } = parsed.data;
+        edges.push({ connectionId: sk.slice(0, split), subId: sk.slice(split + 1), mode, liveFrom });
       }
       yield edges;
       startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;

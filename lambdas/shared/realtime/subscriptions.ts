@@ -14,8 +14,10 @@
  * Fan-out numbers an event and appends it to the log before it reads edges. So an event numbered
  * before the switch is in the log by the time the switch succeeds (the condition saw its number)
  * and was replayed; an event numbered after it finds the edge live. Nothing falls between, and
- * because live data only starts once replay has ended, the client sees seqs in order. A retried
- * fan-out may send a seq again; clients drop any `seq` they already have.
+ * because live data only starts once replay has ended, the client sees seqs in order. The edge
+ * records the seq it went live at (`liveFrom`), and fan-out sends it only later ones, so an event
+ * replayed while its own delivery was still under way is not sent twice. Only a retried fan-out
+ * can send a seq again; clients drop any `seq` they already have.
  *
  * The log keeps 24 hours and a replay sends at most `maxReplay` events; past either, or when the
  * client's id is unknown, the client gets `reset` (refetch over HTTP) and live data from then on.
