@@ -53,7 +53,10 @@ describe('register', () => {
       headSeq: 0,
     });
     expect(await subItem('c1', 's1')).toMatchObject({ topic: 'feed:prices', shard: 0, expiresAt: expect.any(Number) });
-    expect(await edgeItem('feed:prices', 0, 'c1', 's1')).toMatchObject({ connectionId: 'c1', subId: 's1', mode: 'pending' });
+    const edge = await edgeItem('feed:prices', 0, 'c1', 's1');
+    expect(edge).toMatchObject({ sk: 'c1#s1', mode: 'pending' });
+    // Only what fan-out reads: the connection and subscription are in the sort key.
+    expect(Object.keys(edge!).sort()).toEqual(['expiresAt', 'mode', 'pk', 'sk']);
     expect(await head('feed:prices')).toMatchObject({ seq: 0, shards: 1, subscribers: 1 });
     expect(await meta('c1')).toMatchObject({ subs: 1 });
   });

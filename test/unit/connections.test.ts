@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   CONNECTION_TTL_SECONDS,
   ConnectionStore,
   MAX_CONNECTION_SECONDS,
-  type DocumentClientLike,
 } from '../../lambdas/shared/realtime/connections';
+import type { DocumentClientLike } from '../../lambdas/shared/dynamodb';
 
 /** Records the commands it is sent; optionally fails them. */
 class FakeClient implements DocumentClientLike {
-  readonly sent: (PutCommand | DeleteCommand)[] = [];
+  readonly sent: PutCommand[] = [];
   constructor(private readonly failure?: Error) {}
 
-  async send(command: PutCommand | DeleteCommand): Promise<unknown> {
-    this.sent.push(command);
+  async send(command: object): Promise<Record<string, unknown>> {
+    this.sent.push(command as PutCommand);
     if (this.failure) throw this.failure;
     return {};
   }
@@ -74,17 +74,8 @@ describe('ConnectionStore', () => {
     await expect(store.put('c1', {}, 0)).rejects.toThrow(RangeError);
   });
 
-  it('deletes by the same key', async () => {
-    const client = new FakeClient();
-    await new ConnectionStore(client, 'realtime-table').delete('abc=');
-    const [command] = client.sent;
-    expect(command).toBeInstanceOf(DeleteCommand);
-    expect(command.input).toEqual({ TableName: 'realtime-table', Key: { pk: 'conn#abc=', sk: 'meta' } });
-  });
-
   it('lets client failures propagate', async () => {
     const store = new ConnectionStore(new FakeClient(new Error('throttled')), 't');
     await expect(store.put('c1', {})).rejects.toThrow('throttled');
-    await expect(store.delete('c1')).rejects.toThrow('throttled');
   });
 });

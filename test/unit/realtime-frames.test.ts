@@ -217,6 +217,7 @@ describe('server frames', () => {
     ['a string', 'secret-token-123'],
     ['undefined', undefined],
     ['an AppError look-alike', { code: 'forbidden', message: 'internal detail' }],
+    ['an internal AppError', new AppError('internal', 'table realtime-prod unreachable')],
   ])('answers %s with a generic internal error', (_, thrown) => {
     const frame = toErrorFrame(thrown, 's1');
     expect(frame).toEqual({ type: 'error', id: 's1', code: 'internal', message: 'Internal server error' });

@@ -9,9 +9,11 @@
  * record expires on its own shortly after the longest possible connection.
  *
  * The store takes its DynamoDB client and table name as parameters; it knows nothing about Lambda.
+ * Removing a connection (with its subscriptions) is `SubscriptionRegistry.forget` (registry.ts).
  */
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds, systemClock, type Clock } from '../clock';
+import type { DocumentClientLike } from '../dynamodb';
 
 /** API Gateway's hard limit on a WebSocket connection's lifetime. */
 export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
@@ -35,11 +37,6 @@ export interface ConnectionRecord extends ConnectionMeta {
   readonly connectionId: string;
   readonly connectedAt: string;
   readonly expiresAt: number;
-}
-
-/** The part of `DynamoDBDocumentClient` the store uses, so tests can pass a small fake. */
-export interface DocumentClientLike {
-  send(command: PutCommand | DeleteCommand): Promise<unknown>;
 }
 
 export function connectionKey(connectionId: string): { pk: string; sk: 'meta' } {
@@ -76,8 +73,4 @@ export class ConnectionStore {
     return record;
   }
 
-  /** Forgets a connection. Idempotent: deleting a record that is already gone succeeds. */
-  async delete(connectionId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: connectionKey(connectionId) }));
-  }
 }

@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import type { DomainChange } from '../cdc/change';
 import { coalesce, topicEventsForChange, type TopicEventSpec } from './cdc';
-import { dataFrame } from './subscriptions';
+import { dataFrame } from './frames';
 import { forEachLimited, type ConnectionPoster } from './poster';
 import type { SubscriptionRegistry } from './registry';
 import type { LogEntry, TopicEvent, TopicLog } from './topic-log';

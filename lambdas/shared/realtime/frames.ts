@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { describeIssues } from '../validation';
-import { topicSchema } from './topics';
+import { eventIdOf, topicSchema } from './topics';
 
 /** API Gateway's WebSocket frame limit; bigger messages are rejected with an error frame. */
 export const MAX_FRAME_BYTES = 32 * 1024;
@@ -159,11 +159,11 @@ export function parseClientFrame<S extends z.ZodType>(body: string | undefined, 
 
 /**
  * Maps anything thrown while handling a frame to an error frame: the frame-side twin of
- * `toErrorResponse`. Codes without a frame equivalent become `bad_request`; unknown errors become
- * `internal` with a generic message, never their own.
+ * `toErrorResponse`. Codes without a frame equivalent become `bad_request`; unknown errors and
+ * `internal` ones become `internal` with a generic message, never their own.
  */
 export function toErrorFrame(error: unknown, id?: string): ErrorFrame {
-  if (!(error instanceof AppError)) {
+  if (!(error instanceof AppError) || error.code === 'internal') {
     return errorFrame('internal', 'Internal server error', id);
   }
   const code = (FRAME_ERROR_CODES as readonly string[]).includes(error.code)
@@ -175,4 +175,27 @@ export function toErrorFrame(error: unknown, id?: string): ErrorFrame {
 /** Clips a client-chosen string before echoing it, so a frame cannot make us send it back whole. */
 export function clip(value: string, max = MAX_ECHO_LENGTH): string {
   return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
+
+/** What a data frame carries about one numbered event of a topic (a replay-log entry). */
+export interface NumberedEvent {
+  readonly topic: string;
+  readonly seq: number;
+  readonly event: string;
+  readonly payload: Record<string, unknown>;
+  readonly ts: string;
+}
+
+/** The data frame of subscription `subId` for one numbered event. */
+export function dataFrame(subId: string, entry: NumberedEvent): DataFrame {
+  return {
+    type: 'data',
+    id: subId,
+    topic: entry.topic,
+    eventId: eventIdOf(entry.topic, entry.seq),
+    seq: entry.seq,
+    event: entry.event,
+    payload: entry.payload,
+    ts: entry.ts,
+  };
 }

@@ -152,7 +152,8 @@ export class SubscriptionRegistry {
         {
           Put: {
             TableName: this.tableName,
-            Item: { ...edgeKey(topic, shard, connectionId, subId), connectionId, subId, mode: 'pending', expiresAt },
+            // Only what fan-out needs: every byte of an edge is read (strongly consistent) per event.
+            Item: { ...edgeKey(topic, shard, connectionId, subId), mode: 'pending', expiresAt },
           },
         },
       ]);
@@ -160,15 +161,15 @@ export class SubscriptionRegistry {
       await this.countSubscriber(topic, -1).catch(() => undefined);
       const reasons = cancellationReasons(error);
       if (!reasons) throw error;
-      if (reasons[0] === 'ConditionalCheckFailed') {
-        const old = (error as { CancellationReasons?: { Item?: unknown }[] }).CancellationReasons?.[0]?.Item;
-        if (old === undefined) throw new ConnectionGone(connectionId);
-        throw new TooManySubscriptionsError(this.config.maxSubscriptionsPerConnection);
-      }
       if (reasons[1] === 'ConditionalCheckFailed') {
         // The same id, registered by a concurrent frame: treat like any repeated subscribe.
         const raced = await this.subscription(connectionId, subId);
         if (raced) return this.existing(raced, topic);
+      }
+      if (reasons[0] === 'ConditionalCheckFailed') {
+        const old = (error as { CancellationReasons?: { Item?: unknown }[] }).CancellationReasons?.[0]?.Item;
+        if (old === undefined) throw new ConnectionGone(connectionId);
+        throw new TooManySubscriptionsError(this.config.maxSubscriptionsPerConnection);
       }
       throw error;
     }

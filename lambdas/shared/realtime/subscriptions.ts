@@ -23,11 +23,11 @@
  * client's id is unknown, the client gets `reset` (refetch over HTTP) and live data from then on.
  */
 import { ForbiddenError } from '../errors';
-import type { DataFrame } from './frames';
+import { dataFrame } from './frames';
 import type { ConnectionPoster } from './poster';
 import { ConnectionGone, type SubscriptionRef, type SubscriptionRegistry } from './registry';
 import type { LogEntry, TopicLog } from './topic-log';
-import { authorizeSubscription, eventIdOf, parseTopic, seqOfEventId, type Subscriber } from './topics';
+import { authorizeSubscription, parseTopic, seqOfEventId, type Subscriber } from './topics';
 
 export interface SubscriptionServiceConfig {
   /** Most events one replay sends before answering `reset`. @default 1000 */
@@ -155,20 +155,6 @@ export class SubscriptionService {
     await this.registry.forget(connectionId);
     return false;
   }
-}
-
-/** The data frame for one log entry, as subscribers receive it. */
-export function dataFrame(subId: string, entry: LogEntry): DataFrame {
-  return {
-    type: 'data',
-    id: subId,
-    topic: entry.topic,
-    eventId: eventIdOf(entry.topic, entry.seq),
-    seq: entry.seq,
-    event: entry.event,
-    payload: entry.payload,
-    ts: entry.ts,
-  };
 }
 
 /** The entries that follow `cursor` without a hole. */
