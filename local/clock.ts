@@ -110,10 +110,17 @@ export class VirtualClock {
    * and deliveries in this so nothing started is missed.
    */
   track<T>(work: Promise<T>): Promise<T> {
+    this.begin();
+    return work.finally(() => this.end());
+  }
+
+  /** Counts one operation as in flight until the matching `end()` (for hot paths that cannot afford a promise). */
+  begin(): void {
     this.inFlight++;
-    return work.finally(() => {
-      this.inFlight--;
-    });
+  }
+
+  end(): void {
+    this.inFlight--;
   }
 
   /**

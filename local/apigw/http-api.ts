@@ -20,6 +20,17 @@ export interface HttpApiServerOptions {
 
 /** API Gateway's payload limit for HTTP APIs. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Distinct `METHOD path` pairs whose route match is remembered. */
+const MATCH_CACHE_SIZE = 1_000;
+/** Content types API Gateway passes as text; any other body is base64-encoded. */
+const TEXT_CONTENT_TYPE = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))/i;
+
+const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
+const TOO_LARGE = JSON.stringify({ message: 'Request Entity Too Large' });
+const UNAUTHORIZED = JSON.stringify({ message: 'Unauthorized' });
+const FORBIDDEN = JSON.stringify({ message: 'Forbidden' });
+const INTERNAL_ERROR = JSON.stringify({ message: 'Internal Server Error' });
+const SERVICE_UNAVAILABLE = JSON.stringify({ message: 'Service Unavailable' });
 
 interface Integration {
   readonly functionUri: string;
@@ -34,6 +45,11 @@ interface Authorizer {
   readonly payloadVersion: string;
   readonly ttlSeconds: number;
   readonly cache: Map<string, { expires: number; decision: AuthDecision }>;
+}
+
+interface RouteMatch {
+  readonly route: Route;
+  readonly pathParameters: Readonly<Record<string, string>>;
 }
 
 type AuthDecision = { allowed: true; context: Record<string, unknown> } | { allowed: false; status: 401 | 403 | 500 };
@@ -59,8 +75,10 @@ export class HttpApiServer {
   private readonly server = createServer((req, res) => void this.handle(req, res));
   private readonly routes: Route[] = [];
   private readonly stageNames: string[] = [];
+  private readonly matches = new Map<string, RouteMatch | undefined>();
   private cors?: Cors;
   private domainName = '';
+  private domainPrefix = '';
 
   constructor(readonly options: HttpApiServerOptions) {
     this.server.keepAliveTimeout = 60_000;
@@ -71,6 +89,7 @@ export class HttpApiServer {
     const { host, port } = this.options;
     const bound = await listen(this.server, port, host, `HTTP API ${this.options.api.where}`);
     this.domainName = `${host}:${bound}`;
+    this.domainPrefix = this.domainName.split('.')[0]!;
     return { url: `http://${host}:${bound}` };
   }
 
@@ -168,53 +187,52 @@ export class HttpApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    res.setHeader('apigw-requestid', requestId);
-    const url = new URL(req.url ?? '/', 'http://local');
+    const target = splitTarget(req.url ?? '/');
     const method = (req.method ?? 'GET').toUpperCase();
     const origin = req.headers.origin;
 
     // Preflight is answered by API Gateway itself when CORS is configured.
     if (this.cors && method === 'OPTIONS' && origin && req.headers['access-control-request-method']) {
       req.resume();
-      this.writePreflight(res, origin, req.headers);
+      this.writePreflight(res, requestId, origin, req.headers);
       return;
     }
 
-    const { stage, path } = this.splitStage(url.pathname);
-    if (stage === undefined) return this.reply(res, 404, { message: 'Not Found' }, origin);
+    const { stage, path } = this.splitStage(target.pathname);
+    if (stage === undefined) return this.reply(res, requestId, 404, NOT_FOUND, origin);
 
     let body: Buffer = EMPTY;
     if (hasBody(req)) {
       try {
         body = await readBody(req, MAX_BODY_BYTES);
       } catch {
-        return this.reply(res, 413, { message: 'Request Entity Too Large' }, origin);
+        return this.reply(res, requestId, 413, TOO_LARGE, origin);
       }
     } else {
       req.resume(); // nothing to read: no need to wait a turn of the event loop for 'end'
     }
 
     const match = this.match(method, path);
-    if (!match) return this.reply(res, 404, { message: 'Not Found' }, origin);
+    if (!match) return this.reply(res, requestId, 404, NOT_FOUND, origin);
     const { route, pathParameters } = match;
 
-    const event = this.buildEvent(req, url, path, stage, route, pathParameters, body, requestId);
+    const event = this.buildEvent(req, target, path, stage, route, pathParameters, body, requestId);
     if (route.authorizer) {
       const decision = await this.authorize(route.authorizer, route, event);
       if (!decision.allowed) {
-        const message = decision.status === 401 ? 'Unauthorized' : decision.status === 403 ? 'Forbidden' : 'Internal Server Error';
-        return this.reply(res, decision.status, { message }, origin);
+        const message = decision.status === 401 ? UNAUTHORIZED : decision.status === 403 ? FORBIDDEN : INTERNAL_ERROR;
+        return this.reply(res, requestId, decision.status, message, origin);
       }
       (event.requestContext as Record<string, unknown>).authorizer = { lambda: decision.context };
     }
-    if (!route.integration) return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+    if (!route.integration) return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
 
     const fn = this.options.lambda.get(route.integration.functionUri);
-    if (!fn) return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+    if (!fn) return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
     const result = await withTimeout(fn.invoke(event), route.integration.timeoutMs);
-    if (result === 'timeout') return this.reply(res, 503, { message: 'Service Unavailable' }, origin);
-    if (!result.ok) return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
-    this.writeIntegrationResponse(res, result, origin);
+    if (result === 'timeout') return this.reply(res, requestId, 503, SERVICE_UNAVAILABLE, origin);
+    if (!result.ok) return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
+    this.writeIntegrationResponse(res, requestId, result, origin);
   }
 
   private splitStage(pathname: string): { stage?: string; path: string } {
@@ -224,10 +242,24 @@ export class HttpApiServer {
     return { path: pathname };
   }
 
-  /** Most specific route wins: literal segments over variables over greedy; a method over ANY. */
-  private match(method: string, path: string): { route: Route; pathParameters: Record<string, string> } | undefined {
+  /**
+   * Most specific route wins: literal segments over variables over greedy; a method over ANY.
+   * Matches are remembered per method and path (routes never change once loaded), so a busy
+   * path is matched once.
+   */
+  private match(method: string, path: string): RouteMatch | undefined {
+    const key = `${method} ${path}`;
+    const cached = this.matches.get(key);
+    if (cached !== undefined || this.matches.has(key)) return cached;
+    const found = this.matchUncached(method, path);
+    if (this.matches.size >= MATCH_CACHE_SIZE) this.matches.delete(this.matches.keys().next().value!);
+    this.matches.set(key, found);
+    return found;
+  }
+
+  private matchUncached(method: string, path: string): RouteMatch | undefined {
     const segments = path.split('/').filter(Boolean);
-    let best: { route: Route; pathParameters: Record<string, string>; score: number[] } | undefined;
+    let best: (RouteMatch & { score: number[] }) | undefined;
     for (const route of this.routes) {
       if (route.routeKey === '$default') continue;
       if (route.method !== 'ANY' && route.method !== method) continue;
@@ -236,62 +268,76 @@ export class HttpApiServer {
       const score = [...result.score, route.method === 'ANY' ? 0 : 1];
       if (!best || compareScores(score, best.score) > 0) best = { route, pathParameters: result.params, score };
     }
-    if (best) return best;
+    if (best) return { route: best.route, pathParameters: best.pathParameters };
     const fallback = this.routes.find((r) => r.routeKey === '$default');
     return fallback ? { route: fallback, pathParameters: {} } : undefined;
   }
 
   private buildEvent(
     req: IncomingMessage,
-    url: URL,
+    target: RequestTarget,
     path: string,
     stage: string,
     route: Route,
-    pathParameters: Record<string, string>,
+    pathParameters: Readonly<Record<string, string>>,
     body: Buffer,
     requestId: string,
   ): Record<string, unknown> {
     const headers: Record<string, string> = {};
-    const cookies: string[] = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!.toLowerCase();
-      const value = req.rawHeaders[i + 1]!;
+    let cookies: string[] | undefined;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      const value = raw[i + 1]!;
       if (name === 'cookie') {
-        cookies.push(...value.split(';').map((c) => c.trim()).filter(Boolean));
+        (cookies ??= []).push(...value.split(';').map((c) => c.trim()).filter(Boolean));
         continue;
       }
-      headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+      const previous = headers[name];
+      headers[name] = previous === undefined ? value : `${previous},${value}`;
     }
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-    const now = new Date();
+    const now = Date.now();
     const contentType = headers['content-type'] ?? '';
-    const isText = body.length === 0 || /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))/i.test(contentType);
-    const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
-    return {
+    const isText = body.length === 0 || TEXT_CONTENT_TYPE.test(contentType);
+    const remote = req.socket.remoteAddress ?? '127.0.0.1';
+    const event: Record<string, unknown> = {
       version: '2.0',
       routeKey: route.routeKey,
-      rawPath: url.pathname,
-      rawQueryString: url.search.slice(1),
-      ...(cookies.length ? { cookies } : {}),
-      headers,
-      ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-      requestContext: {
-        accountId: this.options.model.accountId,
-        apiId: this.options.api.ref,
-        domainName: this.domainName,
-        domainPrefix: this.domainName.split('.')[0],
-        http: { method: (req.method ?? 'GET').toUpperCase(), path, protocol: `HTTP/${req.httpVersion}`, sourceIp, userAgent: headers['user-agent'] ?? '' },
-        requestId,
-        routeKey: route.routeKey,
-        stage,
-        time: formatClf(now),
-        timeEpoch: now.getTime(),
-      },
-      ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
-      ...(body.length ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
-      isBase64Encoded: body.length > 0 && !isText,
+      rawPath: target.pathname,
+      rawQueryString: target.query,
     };
+    if (cookies?.length) event.cookies = cookies;
+    event.headers = headers;
+    if (target.query) {
+      const query: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(target.query)) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+      if (Object.keys(query).length) event.queryStringParameters = query;
+    }
+    event.requestContext = {
+      accountId: this.options.model.accountId,
+      apiId: this.options.api.ref,
+      domainName: this.domainName,
+      domainPrefix: this.domainPrefix,
+      http: {
+        method: (req.method ?? 'GET').toUpperCase(),
+        path,
+        protocol: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
+        sourceIp: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: route.routeKey,
+      stage,
+      time: clfTime(now),
+      timeEpoch: now,
+    };
+    for (const _ in pathParameters) {
+      event.pathParameters = { ...pathParameters };
+      break;
+    }
+    if (body.length) event.body = isText ? body.toString('utf8') : body.toString('base64');
+    event.isBase64Encoded = body.length > 0 && !isText;
+    return event;
   }
 
   private async authorize(authorizer: Authorizer, route: Route, event: Record<string, unknown>): Promise<AuthDecision> {
@@ -336,71 +382,87 @@ export class HttpApiServer {
     return decision;
   }
 
-  private writeIntegrationResponse(res: ServerResponse, result: { payload: string }, origin?: string): void {
+  private writeIntegrationResponse(res: ServerResponse, requestId: string, result: { payload: string }, origin?: string): void {
     let parsed: unknown;
     try {
       parsed = JSON.parse(result.payload);
     } catch {
       parsed = result.payload;
     }
-    this.applyCors(res, origin);
     // Payload 2.0: an object with statusCode is a full response; anything else is a 200 JSON body.
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'statusCode' in parsed) {
       const r = parsed as { statusCode: number; headers?: Record<string, unknown>; body?: unknown; isBase64Encoded?: boolean; cookies?: string[] };
       const status = Number(r.statusCode);
       if (!Number.isInteger(status) || status < 100 || status > 599) {
-        return this.reply(res, 500, { message: 'Internal Server Error' }, origin);
+        return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
       }
-      const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = String(v);
-      if (r.cookies?.length) headers['set-cookie'] = r.cookies;
+      // Headers go to writeHead as one flat [name, value, ...] list: Node then writes them as they
+      // are, where setHeader() per header would build and validate a header map first.
+      const headers: string[] = [];
+      let hasContentType = false;
+      let hasRequestId = false;
+      if (r.headers) {
+        for (const name in r.headers) {
+          const lower = name.toLowerCase();
+          if (lower === 'content-length') continue; // API Gateway sets it from the body it sends
+          hasContentType ||= lower === 'content-type';
+          hasRequestId ||= lower === 'apigw-requestid';
+          headers.push(lower, String(r.headers[name]));
+        }
+      }
+      if (!hasRequestId) headers.push('apigw-requestid', requestId);
+      if (Array.isArray(r.cookies)) for (const cookie of r.cookies) headers.push('set-cookie', String(cookie));
+      this.corsHeaders(headers, origin);
       // Text bodies go out as strings: Node writes headers and body in one write() then, where a
       // Buffer body costs a writev of two chunks (measurably slower under load).
       const body: string | Buffer = r.body === undefined || r.body === null ? '' : r.isBase64Encoded ? Buffer.from(String(r.body), 'base64') : String(r.body);
       const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-      if (headers['content-type'] === undefined && length > 0) headers['content-type'] = 'application/json';
-      headers['content-length'] = String(length);
+      if (!hasContentType && length > 0) headers.push('content-type', 'application/json');
+      headers.push('content-length', String(length));
       res.writeHead(status, headers);
       res.end(body);
       return;
     }
-    const body = typeof parsed === 'string' ? parsed : JSON.stringify(parsed);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    this.writeJson(res, requestId, 200, typeof parsed === 'string' ? parsed : JSON.stringify(parsed), origin);
   }
 
-  private reply(res: ServerResponse, status: number, body: unknown, origin?: string): void {
-    this.applyCors(res, origin);
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  /** API Gateway's own answers (errors, 404s): `{"message": ...}` as JSON. */
+  private reply(res: ServerResponse, requestId: string, status: number, body: string, origin?: string): void {
+    this.writeJson(res, requestId, status, body, origin);
+  }
+
+  private writeJson(res: ServerResponse, requestId: string, status: number, text: string, origin?: string): void {
+    const headers = ['apigw-requestid', requestId];
+    this.corsHeaders(headers, origin);
+    headers.push('content-type', 'application/json', 'content-length', String(Buffer.byteLength(text)));
+    res.writeHead(status, headers);
     res.end(text);
   }
 
-  private applyCors(res: ServerResponse, origin?: string): void {
+  /** Appends the CORS response headers for `origin`, when CORS is configured and allows it. */
+  private corsHeaders(headers: string[], origin?: string): void {
     const cors = this.cors;
     if (!cors || !origin || !originAllowed(cors, origin)) return;
-    res.setHeader('access-control-allow-origin', cors.allowOrigins.includes('*') && !cors.allowCredentials ? '*' : origin);
-    if (cors.allowCredentials) res.setHeader('access-control-allow-credentials', 'true');
-    if (cors.exposeHeaders.length) res.setHeader('access-control-expose-headers', cors.exposeHeaders.join(','));
-    res.setHeader('vary', 'Origin');
+    headers.push('access-control-allow-origin', cors.allowOrigins.includes('*') && !cors.allowCredentials ? '*' : origin);
+    if (cors.allowCredentials) headers.push('access-control-allow-credentials', 'true');
+    if (cors.exposeHeaders.length) headers.push('access-control-expose-headers', cors.exposeHeaders.join(','));
+    headers.push('vary', 'Origin');
   }
 
-  private writePreflight(res: ServerResponse, origin: string, headers: IncomingMessage['headers']): void {
+  private writePreflight(res: ServerResponse, requestId: string, origin: string, requested: IncomingMessage['headers']): void {
     const cors = this.cors!;
-    const requestedMethod = String(headers['access-control-request-method']).toUpperCase();
+    const headers = ['apigw-requestid', requestId];
+    const requestedMethod = String(requested['access-control-request-method']).toUpperCase();
     const methodOk = cors.allowMethods.includes('*') || cors.allowMethods.includes(requestedMethod);
-    if (!originAllowed(cors, origin) || !methodOk) {
-      res.writeHead(204);
-      res.end();
-      return;
+    if (originAllowed(cors, origin) && methodOk) {
+      this.corsHeaders(headers, origin);
+      headers.push('access-control-allow-methods', cors.allowMethods.join(','));
+      const requestedHeaders = requested['access-control-request-headers'];
+      const allowHeaders = cors.allowHeaders.includes('*') ? String(requestedHeaders ?? '') : cors.allowHeaders.join(',');
+      if (allowHeaders) headers.push('access-control-allow-headers', allowHeaders);
+      if (cors.maxAge !== undefined) headers.push('access-control-max-age', String(cors.maxAge));
     }
-    this.applyCors(res, origin);
-    res.setHeader('access-control-allow-methods', cors.allowMethods.join(','));
-    const requestedHeaders = headers['access-control-request-headers'];
-    const allowHeaders = cors.allowHeaders.includes('*') ? String(requestedHeaders ?? '') : cors.allowHeaders.join(',');
-    if (allowHeaders) res.setHeader('access-control-allow-headers', allowHeaders);
-    if (cors.maxAge !== undefined) res.setHeader('access-control-max-age', String(cors.maxAge));
-    res.writeHead(204);
+    res.writeHead(204, headers);
     res.end();
   }
 }
@@ -537,9 +599,36 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>
   });
 }
 
-/** `12/Mar/2020:19:03:58 +0000`, the format of requestContext.time. */
-function formatClf(d: Date): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+interface RequestTarget {
+  /** The path as the client sent it (dot segments resolved, as URL parsing does). */
+  readonly pathname: string;
+  /** The query string without `?`, as sent. */
+  readonly query: string;
+}
+
+/** A plain path (the common case) is split as is; anything unusual goes through URL parsing. */
+function splitTarget(target: string): RequestTarget {
+  const q = target.indexOf('?');
+  const pathname = q === -1 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(pathname) && !DOT_SEGMENT.test(pathname)) return { pathname, query: q === -1 ? '' : target.slice(q + 1) };
+  const url = new URL(target, 'http://local');
+  return { pathname: url.pathname, query: url.search.slice(1) };
+}
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+let clfSecond = -1;
+let clfText = '';
+
+/** `12/Mar/2020:19:03:58 +0000`, the format of requestContext.time (formatted once per second). */
+function clfTime(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second !== clfSecond) {
+    const d = new Date(second * 1000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    clfText = `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+    clfSecond = second;
+  }
+  return clfText;
 }

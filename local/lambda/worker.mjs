@@ -44,11 +44,18 @@ if (clock) {
       }
     }
   };
-  globalThis.Date = new Proxy(RealDate, {
-    construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [virtualNow()] : args, newTarget),
-    apply: () => new RealDate(virtualNow()).toString(),
-    get: (target, property, receiver) => (property === 'now' ? virtualNow : Reflect.get(target, property, receiver)),
-  });
+  // A plain function rather than a Proxy: every `Date` access in handler code (and in the SDKs
+  // it loads) goes through it, and a Proxy's traps cost several times more on each one.
+  const VirtualDate = function Date(...args) {
+    if (new.target === undefined) return new RealDate(virtualNow()).toString();
+    return Reflect.construct(RealDate, args.length === 0 ? [virtualNow()] : args, new.target);
+  };
+  Object.setPrototypeOf(VirtualDate, RealDate); // Date.UTC, Date.parse
+  Object.defineProperty(VirtualDate, 'length', { value: 7 });
+  VirtualDate.prototype = RealDate.prototype; // instanceof Date holds for every date
+  VirtualDate.now = virtualNow;
+  Object.defineProperty(RealDate.prototype, 'constructor', { value: VirtualDate, writable: true, configurable: true });
+  globalThis.Date = VirtualDate;
 }
 
 // Forward stdout/stderr to the parent, which tags lines with the function name.
@@ -137,9 +144,36 @@ function run(fn, event, context) {
   return fn(event, context);
 }
 
-parentPort.on('message', async (message) => {
-  if (message.type !== 'invoke') return;
-  const { id, requestId, eventJson, deadline, clientContext } = message;
+// Invocations run one at a time, in the order they arrive. Under load the local cloud hands an
+// environment its next invocation before the current one ends (see service.ts), so a busy
+// environment goes from one to the next without sleeping; one that has not started yet can be
+// taken back ('revoke') when another environment frees up first.
+const inbox = [];
+let draining = false;
+
+parentPort.on('message', (message) => {
+  if (message.type === 'invoke') {
+    inbox.push(message);
+    if (!draining) void drain();
+  } else if (message.type === 'revoke') {
+    const i = inbox.findIndex((m) => m.id === message.id);
+    if (i !== -1) {
+      inbox.splice(i, 1);
+      parentPort.postMessage({ type: 'revoked', id: message.id });
+    }
+  }
+});
+
+async function drain() {
+  draining = true;
+  while (inbox.length > 0) await invoke(inbox.shift());
+  draining = false;
+}
+
+async function invoke(message) {
+  const { id, requestId, eventJson, timeoutMs, clientContext } = message;
+  // The deadline starts when the invocation does, as Lambda's does (not when it was handed over).
+  const deadline = performance.timeOrigin + performance.now() + timeoutMs;
   current = { id, requestId };
   const context = {
     functionName,
@@ -152,7 +186,7 @@ parentPort.on('message', async (message) => {
     clientContext,
     identity: undefined,
     callbackWaitsForEmptyEventLoop: true,
-    // Deadline in wall-clock milliseconds from the parent; real time, not business time.
+    // Real time left of this invocation's timeout (not business time).
     getRemainingTimeInMillis: () => Math.max(0, deadline - (performance.timeOrigin + performance.now())),
     done() {},
     fail() {},
@@ -173,4 +207,4 @@ parentPort.on('message', async (message) => {
   } finally {
     current = null;
   }
-});
+}
