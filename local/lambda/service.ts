@@ -260,7 +260,12 @@ export class LocalFunction {
       () => settleReady({ errorType: 'Runtime.InitTimeout', errorMessage: `Init phase exceeded ${INIT_TIMEOUT_MS / 1000} seconds` }),
       INIT_TIMEOUT_MS,
     );
-    worker.on('message', (message: WorkerMessage) => {
+    worker.on('message', (message: WorkerMessage | string) => {
+      if (typeof message === 'string') {
+        // A successful result, `id \t payload` (see worker.mjs).
+        const tab = message.indexOf('\t');
+        return this.settle(handle, { type: 'result', id: Number(message.slice(0, tab)), ok: true, payload: message.slice(tab + 1) });
+      }
       if (message.type === 'log') return this.log(message.fd, message.text);
       if (message.type === 'ready' || message.type === 'init-error') {
         clearTimeout(initTimer);
@@ -305,7 +310,8 @@ export class LocalFunction {
   /** Sends an invocation to the environment's worker, which runs it when it is done with the one before. */
   private post(env: EnvironmentHandle, pending: Pending): Invocation {
     const invocation: Invocation = { id: this.nextId++, requestId: randomUUID(), pending };
-    env.worker.postMessage({ type: 'invoke', id: invocation.id, requestId: invocation.requestId, eventJson: pending.eventJson, timeoutMs: this.spec.timeoutSeconds * 1000 });
+    // One string (see worker.mjs): copied across threads, not serialized field by field.
+    env.worker.postMessage(`${invocation.id}\t${invocation.requestId}\t${this.spec.timeoutSeconds * 1000}\t${pending.eventJson}`);
     return invocation;
   }
 

@@ -148,15 +148,21 @@ function run(fn, event, context) {
 // environment its next invocation before the current one ends (see service.ts), so a busy
 // environment goes from one to the next without sleeping; one that has not started yet can be
 // taken back ('revoke') when another environment frees up first.
+//
+// An invocation arrives as one string, `id \t requestId \t timeoutMs \t eventJson`, and a
+// successful result leaves as `id \t payload`: a string crosses threads as a copy, where an object
+// is serialized and rebuilt field by field on every invocation. Everything else is an object.
 const inbox = [];
 let draining = false;
 
+const idOf = (invocation) => Number(invocation.slice(0, invocation.indexOf('\t')));
+
 parentPort.on('message', (message) => {
-  if (message.type === 'invoke') {
+  if (typeof message === 'string') {
     inbox.push(message);
     if (!draining) void drain();
   } else if (message.type === 'revoke') {
-    const i = inbox.findIndex((m) => m.id === message.id);
+    const i = inbox.findIndex((m) => idOf(m) === message.id);
     if (i !== -1) {
       inbox.splice(i, 1);
       parentPort.postMessage({ type: 'revoked', id: message.id });
@@ -170,8 +176,14 @@ async function drain() {
   draining = false;
 }
 
-async function invoke(message) {
-  const { id, requestId, eventJson, timeoutMs, clientContext } = message;
+async function invoke(invocation) {
+  const a = invocation.indexOf('\t');
+  const b = invocation.indexOf('\t', a + 1);
+  const c = invocation.indexOf('\t', b + 1);
+  const id = Number(invocation.slice(0, a));
+  const requestId = invocation.slice(a + 1, b);
+  const timeoutMs = Number(invocation.slice(b + 1, c));
+  const eventJson = invocation.slice(c + 1);
   // The deadline starts when the invocation does, as Lambda's does (not when it was handed over).
   const deadline = performance.timeOrigin + performance.now() + timeoutMs;
   current = { id, requestId };
@@ -183,7 +195,7 @@ async function invoke(message) {
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `local/[$LATEST]${requestId.replaceAll('-', '')}`,
-    clientContext,
+    clientContext: undefined,
     identity: undefined,
     callbackWaitsForEmptyEventLoop: true,
     // Real time left of this invocation's timeout (not business time).
@@ -201,7 +213,7 @@ async function invoke(message) {
     } catch (e) {
       throw Object.assign(new Error(`Unable to stringify response body: ${e.message}`), { name: 'Runtime.ResponseSerialization' });
     }
-    parentPort.postMessage({ type: 'result', id, ok: true, payload });
+    parentPort.postMessage(`${id}\t${payload}`);
   } catch (error) {
     parentPort.postMessage({ type: 'result', id, ok: false, error: serializeError(error) });
   } finally {
