@@ -12,6 +12,12 @@ import type { VirtualClock } from '../clock';
 import { functionSpecs, type FunctionSpec } from './functions';
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+/**
+ * Past the environment limit, invocations are handed only to environments whose current
+ * invocation started less than this long ago, and one handed over that still waits this long is
+ * taken back: later arrivals never overtake it by much more than this.
+ */
+const STALE_HANDOVER_MS = 100;
 /** Lambda's init phase limit for on-demand functions. */
 const INIT_TIMEOUT_MS = 10_000;
 
@@ -120,6 +126,10 @@ interface Invocation {
   readonly requestId: string;
   readonly pending: Pending;
   timer?: NodeJS.Timeout;
+  /** When it was sent to the worker (`performance.now()`). */
+  readonly postedAt: number;
+  /** When it became the environment's current invocation (`performance.now()`). */
+  startedAt?: number;
 }
 
 type WorkerMessage =
@@ -183,7 +193,8 @@ export class LocalFunction {
    * the limit). Past the limit an invocation would wait anyway, so it is handed to a busy
    * environment as its next one: that environment then goes straight from one invocation to the
    * next without sleeping, which on a small machine is most of the cost of an invocation. Should
-   * another environment free up first, the handed-over invocation is taken back (`revoke`).
+   * another environment free up first, the handed-over invocation is taken back (`revoke`): at
+   * once when nothing else waits, after `STALE_HANDOVER_MS` otherwise.
    */
   private dispatch(): void {
     while (this.queue.length > 0 && !this.stopped) {
@@ -194,11 +205,11 @@ export class LocalFunction {
         this.run(this.spawn(), this.queue.shift()!);
       } else {
         const busy = this.handoverCandidate();
-        if (!busy) return; // queued until an environment frees up
+        if (!busy) break; // queued until an environment frees up
         busy.next = this.post(busy, this.queue.shift()!);
       }
     }
-    if (this.queue.length === 0 && this.idleEnvironment()) this.revokeOne();
+    this.revokeWaiting();
   }
 
   private idleEnvironment(): EnvironmentHandle | undefined {
@@ -206,19 +217,34 @@ export class LocalFunction {
     return undefined;
   }
 
-  /** A busy environment that has finished its init and holds no next invocation yet. */
+  /**
+   * A busy environment that has finished its init, holds no next invocation yet, and whose current
+   * invocation started less than `STALE_HANDOVER_MS` ago (a long one would hold the next back).
+   */
   private handoverCandidate(): EnvironmentHandle | undefined {
-    for (const env of this.environments) if (env.busy && env.init === 'done' && env.current && !env.next) return env;
+    const now = performance.now();
+    for (const env of this.environments) {
+      if (env.busy && env.init === 'done' && env.current && !env.next && now - env.current.startedAt! < STALE_HANDOVER_MS) return env;
+    }
     return undefined;
   }
 
-  /** Asks one environment to give back the invocation it holds but has not started. */
-  private revokeOne(): void {
+  /**
+   * Asks for handed-over invocations back: one when an environment is free and nothing else waits
+   * (it would otherwise wait for nothing), and any that has waited `STALE_HANDOVER_MS` (its
+   * environment's invocation is a long one: back at the front of the queue, it goes to whichever
+   * environment is next to be free, and later arrivals do not overtake it for long).
+   */
+  private revokeWaiting(): void {
+    const now = performance.now();
+    let one = this.queue.length === 0 && this.idleEnvironment() !== undefined;
     for (const env of this.environments) {
-      if (env.next && !env.revoking) {
+      const next = env.next;
+      if (!next || env.revoking) continue;
+      if (one || now - next.postedAt >= STALE_HANDOVER_MS) {
         env.revoking = true;
-        env.worker.postMessage({ type: 'revoke', id: env.next.id });
-        return;
+        env.worker.postMessage({ type: 'revoke', id: next.id });
+        one = false;
       }
     }
   }
@@ -309,7 +335,7 @@ export class LocalFunction {
 
   /** Sends an invocation to the environment's worker, which runs it when it is done with the one before. */
   private post(env: EnvironmentHandle, pending: Pending): Invocation {
-    const invocation: Invocation = { id: this.nextId++, requestId: randomUUID(), pending };
+    const invocation: Invocation = { id: this.nextId++, requestId: randomUUID(), pending, postedAt: performance.now() };
     // One string (see worker.mjs): copied across threads, not serialized field by field.
     env.worker.postMessage(`${invocation.id}\t${invocation.requestId}\t${this.spec.timeoutSeconds * 1000}\t${pending.eventJson}`);
     return invocation;
@@ -318,6 +344,7 @@ export class LocalFunction {
   /** The invocation is now the one running in `env`: its timeout starts. */
   private begin(env: EnvironmentHandle, invocation: Invocation): void {
     env.current = invocation;
+    invocation.startedAt = performance.now();
     invocation.timer = setTimeout(() => {
       const message = `${new Date().toISOString()} ${invocation.requestId} Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`;
       this.log(2, `${message}\n`);

@@ -87,6 +87,19 @@ describe('execution environments past the limit', () => {
     expect(w.answer.environment).toBe(f.answer.environment);
   });
 
+  it('does not leave a handed-over invocation behind a long one while later arrivals keep the other environment busy', async () => {
+    const slow = call(1_500, 'slow');
+    await new Promise((r) => setTimeout(r, 50)); // the slow one holds the first environment
+    // 100 short invocations keep the queue non-empty for ~2 s. The second of them is handed to the
+    // slow environment (the first busy one): it must be taken back long before the slow one ends.
+    const started = Date.now();
+    const shorts = Array.from({ length: 100 }, (_, i) => call(20, `short-${i}`));
+    const [s, ...rest] = await Promise.all([slow, ...shorts]);
+    const firstFive = rest.slice(0, 5).map((r) => r.finishedAt - started);
+    expect(Math.max(...firstFive)).toBeLessThan(700);
+    expect(s.finishedAt - started).toBeGreaterThan(1_300);
+  });
+
   it('counts a handed-over invocation\'s timeout from when it starts, not from when it was handed over', async () => {
     const first = call(800, 'first');
     const second = call(800, 'second');
