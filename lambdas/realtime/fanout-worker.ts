@@ -9,21 +9,12 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { z } from 'zod';
-import { createDocumentClient } from '../shared/dynamodb';
-import { requireEnv } from '../shared/env';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
-import { emptyStats, Fanout, fanoutJobSchema } from '../shared/realtime/fanout';
+import { emptyStats, fanoutJobSchema } from '../shared/realtime/fanout';
 import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
-import { ApiGatewayPoster, connectionsEndpoint } from '../shared/realtime/poster';
-import { SubscriptionRegistry } from '../shared/realtime/registry';
-import { TopicLog } from '../shared/realtime/topic-log';
+import { fanoutFromEnvironment } from '../shared/realtime/fanout-wiring';
 
-const db = createDocumentClient();
-const table = requireEnv('REALTIME_TABLE_NAME');
-const fanout = new Fanout({
-  registry: new SubscriptionRegistry(db, table),
-  log: new TopicLog(db, table),
-  poster: new ApiGatewayPoster({ endpoint: connectionsEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')) }),
+const fanout = fanoutFromEnvironment({
   // Workers never enqueue: they only deliver jobs.
   jobs: { enqueue: () => Promise.reject(new Error('The fan-out worker does not enqueue jobs')) },
 });

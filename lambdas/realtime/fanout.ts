@@ -11,23 +11,15 @@
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { createDocumentClient } from '../shared/dynamodb';
 import { requireEnv } from '../shared/env';
 import { parseStreamRecord } from '../shared/cdc/stream-record';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
-import { emptyStats, Fanout, type BatchChange } from '../shared/realtime/fanout';
+import { emptyStats, type BatchChange } from '../shared/realtime/fanout';
 import { SqsJobQueue } from '../shared/realtime/job-queue';
-import { ApiGatewayPoster, connectionsEndpoint } from '../shared/realtime/poster';
-import { SubscriptionRegistry } from '../shared/realtime/registry';
-import { TopicLog } from '../shared/realtime/topic-log';
+import { fanoutFromEnvironment } from '../shared/realtime/fanout-wiring';
 import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
 
-const db = createDocumentClient();
-const table = requireEnv('REALTIME_TABLE_NAME');
-const fanout = new Fanout({
-  registry: new SubscriptionRegistry(db, table),
-  log: new TopicLog(db, table),
-  poster: new ApiGatewayPoster({ endpoint: connectionsEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')) }),
+const fanout = fanoutFromEnvironment({
   jobs: new SqsJobQueue(new SQSClient({}), requireEnv('FANOUT_QUEUE_URL')),
   onTopicFailure: (topic, error) => logger.error('Topic delivery failed; the batch is retried from it', { topic, error: error as Error }),
 });

@@ -331,10 +331,7 @@ export class HttpApiServer {
       time: clfTime(now),
       timeEpoch: now,
     };
-    for (const _ in pathParameters) {
-      event.pathParameters = { ...pathParameters };
-      break;
-    }
+    if (Object.keys(pathParameters).length > 0) event.pathParameters = { ...pathParameters };
     if (body.length) event.body = isText ? body.toString('utf8') : body.toString('base64');
     event.isBase64Encoded = body.length > 0 && !isText;
     return event;
@@ -423,15 +420,11 @@ export class HttpApiServer {
       res.end(body);
       return;
     }
-    this.writeJson(res, requestId, 200, typeof parsed === 'string' ? parsed : JSON.stringify(parsed), origin);
+    this.reply(res, requestId, 200, typeof parsed === 'string' ? parsed : JSON.stringify(parsed), origin);
   }
 
-  /** API Gateway's own answers (errors, 404s): `{"message": ...}` as JSON. */
-  private reply(res: ServerResponse, requestId: string, status: number, body: string, origin?: string): void {
-    this.writeJson(res, requestId, status, body, origin);
-  }
-
-  private writeJson(res: ServerResponse, requestId: string, status: number, text: string, origin?: string): void {
+  /** A JSON answer: API Gateway's own (errors, 404s) and a handler's non-response result. */
+  private reply(res: ServerResponse, requestId: string, status: number, text: string, origin?: string): void {
     const headers = ['apigw-requestid', requestId];
     this.corsHeaders(headers, origin);
     headers.push('content-type', 'application/json', 'content-length', String(Buffer.byteLength(text)));
