@@ -33,7 +33,7 @@ export class TopicProducers extends Construct {
       description: 'POST /api/v1/topics/{topic}/events: server-side producers (admin)',
       logRetention: props.logRetention,
     });
-    publish.bindTable(props.domainTable, 'W', 'TABLE_NAME');
+    publish.bindTable(props.domainTable, 'W', 'DOMAIN_TABLE_NAME');
     props.httpApi.addRoute({
       path: '/api/v1/topics/{topic}/events',
       methods: [apigwv2.HttpMethod.POST],

@@ -3,7 +3,7 @@
  * producer's event (e.g. `feed:prices`). It is written to the domain table only; fan-out delivers
  * it from the stream with its seq, so the answer says "accepted", not "delivered".
  *
- * Relies on: TABLE_NAME (write: the domain table).
+ * Relies on: DOMAIN_TABLE_NAME (write: the domain table).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient } from '../../shared/dynamodb';
@@ -16,7 +16,7 @@ import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '..
 import { publishBodySchema, TopicEventStore } from '../../shared/realtime/topic-events';
 import { parseTopic } from '../../shared/realtime/topics';
 
-const store = new TopicEventStore(createDocumentClient(), requireEnv('TABLE_NAME'));
+const store = new TopicEventStore(createDocumentClient(), requireEnv('DOMAIN_TABLE_NAME'));
 
 export const handler = instrument<APIGatewayProxyEventV2, HttpResponse>(
   async (event) => {
