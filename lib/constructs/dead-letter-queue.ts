@@ -4,13 +4,14 @@
  * (DESIGN.md section 2: every queue has a DLQ, every DLQ an alarm on its depth).
  *
  * Encrypted with SQS-managed keys (SSE-SQS: no KMS key to grant or pay for), SSL-only, 14 days'
- * retention (the SQS maximum) to leave time to look. The alarm has no action yet: notification
- * targets come with the monitoring issue, which can add them through `alarm`.
+ * retention (the SQS maximum) to leave time to look. The alarm is `queueNotEmptyAlarm` (no action
+ * yet: notification targets come with the monitoring issue, which can add them through `alarm`).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, Stats, TreatMissingData, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { queueNotEmptyAlarm } from './alarms';
 
 export interface DeadLetterQueueProps {
   /**
@@ -50,16 +51,7 @@ export class DeadLetterQueue extends Construct {
         "RedrivePolicy or a function's DeadLetterConfig names it, not as an event-source mapping's on-failure destination.",
     });
 
-    this.alarm = queue
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM })
-      .createAlarm(this, 'DepthAlarm', {
-        alarmDescription: `Dead-letter queue not empty: it holds ${props.holds}.`,
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        // SQS stops sending metrics for a queue that has been inactive for hours: that is an empty queue.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+    this.alarm = queueNotEmptyAlarm(this, 'DepthAlarm', queue, `Dead-letter queue not empty: it holds ${props.holds}.`);
     this.queue = queue;
   }
 }

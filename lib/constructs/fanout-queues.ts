@@ -10,13 +10,15 @@
  *   failed after its retries or grew too old): SQS receives the batch's shard and sequence range,
  *   which can be re-read from the stream while it holds them (24 hours).
  *
- * Alarms: either dead-letter queue not empty, and the oldest job older than a minute (fan-out is
- * falling behind). No actions yet: notification targets come with monitoring.
+ * Alarms: either dead-letter queue not empty (`queueNotEmptyAlarm`), and the oldest job older than
+ * a minute for three minutes running (fan-out is falling behind). No actions yet: notification
+ * targets come with monitoring.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, Stats, TreatMissingData, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { queueNotEmptyAlarm } from './alarms';
 import { DeadLetterQueue } from './dead-letter-queue';
 
 export interface FanoutQueuesProps {
@@ -68,18 +70,13 @@ export class FanoutQueues extends Construct {
       holds: 'the stream ranges fan-out could not deliver after its retries',
     });
 
-    const notEmpty = (queue: Queue, alarmId: string, what: string) =>
-      queue
-        .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM })
-        .createAlarm(this, alarmId, {
-          alarmDescription: what,
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        });
     this.alarms = [
-      notEmpty(jobsDeadLetterQueue, 'JobsDeadLetterAlarm', 'Fan-out jobs failed repeatedly and were dead-lettered: some subscribers missed live events.'),
+      queueNotEmptyAlarm(
+        this,
+        'JobsDeadLetterAlarm',
+        jobsDeadLetterQueue,
+        'Fan-out jobs failed repeatedly and were dead-lettered: some subscribers missed live events.',
+      ),
       jobs.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }).createAlarm(this, 'JobsAgeAlarm', {
         alarmDescription: 'Fan-out jobs wait over a minute: hot-topic delivery is falling behind.',
         threshold: 60,
