@@ -6,25 +6,24 @@
  * - Realtime table: connections, subscription edges and the per-topic replay log; everything in it
  *   is short-lived and expires through TTL.
  *
- * Both use generic keys (`pk`/`sk`, and `gsi1pk`/`gsi1sk` for the sparse index `gsi1`), so new
- * access patterns need new key formats, not new tables. Plain `Table` (AWS::DynamoDB::Table) rather
- * than `TableV2` (a global table): there are no replicas to manage, and it is the resource the
- * local cloud maps onto DynamoDB Local.
+ * Both use generic keys (`pk`/`sk`), so new access patterns need new key formats, not new tables.
+ * Neither has a secondary index: every access pattern so far is a key lookup or a query of one
+ * partition (subscribers of a topic are edge items in the topic's partitions, read with strongly
+ * consistent queries, which a GSI cannot give: docs/decisions.md #11). A feature that needs an
+ * index adds it here and grants it with `AppFunction.grantIndexQuery`. Plain `Table`
+ * (AWS::DynamoDB::Table) rather than `TableV2` (a global table): there are no replicas to manage,
+ * and it is the resource the local cloud maps onto DynamoDB Local.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AttributeType,
   BillingMode,
-  ProjectionType,
   StreamViewType,
   Table,
   TableEncryption,
   type ITable,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-
-/** Name of the generic global secondary index on both tables. */
-export const GSI1 = 'gsi1';
 
 /** The TTL attribute of both tables: epoch seconds after which DynamoDB may delete the item. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -54,16 +53,11 @@ export class Storage extends Construct {
     }
 
     this.domainTable = this.table('DomainTable', removalPolicy, StreamViewType.NEW_AND_OLD_IMAGES);
-
-    // gsi1 on the realtime table answers "which connections follow topic T" with a query instead of
-    // a scan (DESIGN.md section 7): a subscription edge is stored under its connection
-    // (pk conn#…, so $disconnect can find and remove it) and carries gsi1pk = topic#….
-    // The realtime core issue fixes the exact key formats.
     this.realtimeTable = this.table('RealtimeTable', removalPolicy);
   }
 
   private table(id: string, removalPolicy: RemovalPolicy, stream?: StreamViewType): Table {
-    const table = new Table(this, id, {
+    return new Table(this, id, {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -74,14 +68,5 @@ export class Storage extends Construct {
       removalPolicy,
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
     });
-    // Sparse: only items that set gsi1pk appear in it. ALL projection so a query answers without
-    // a second read per item; revisit if the index grows large.
-    table.addGlobalSecondaryIndex({
-      indexName: GSI1,
-      partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
-    });
-    return table;
   }
 }

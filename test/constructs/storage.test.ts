@@ -8,14 +8,6 @@ import { SKIP_BUNDLING, SYNTH_TIMEOUT, synthApp } from './support';
 const dev = synthApp({ stage: 'dev', context: SKIP_BUNDLING });
 const prod = synthApp({ stage: 'prod', context: SKIP_BUNDLING });
 
-const gsi1 = {
-  IndexName: 'gsi1',
-  KeySchema: [
-    { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-    { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-  ],
-};
-
 const commonTableProps = {
   KeySchema: [
     { AttributeName: 'pk', KeyType: 'HASH' },
@@ -26,7 +18,8 @@ const commonTableProps = {
   // SSEEnabled without a key: the AWS managed key (aws/dynamodb), not a customer key.
   SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
   TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-  GlobalSecondaryIndexes: [Match.objectLike(gsi1)],
+  // Every access pattern is by key (docs/decisions.md #11): no index to pay for.
+  GlobalSecondaryIndexes: Match.absent(),
 };
 
 describe('Storage', { timeout: SYNTH_TIMEOUT }, () => {
@@ -37,14 +30,14 @@ describe('Storage', { timeout: SYNTH_TIMEOUT }, () => {
     }
   });
 
-  it('gives the domain table pk/sk keys, gsi1, TTL, PITR, on-demand billing and a NEW_AND_OLD_IMAGES stream', () => {
+  it('gives the domain table pk/sk keys and no index, TTL, PITR, on-demand billing and a NEW_AND_OLD_IMAGES stream', () => {
     dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
       ...commonTableProps,
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
   });
 
-  it('gives the realtime table the same keys, gsi1 and TTL, and no stream', () => {
+  it('gives the realtime table the same keys, no index, TTL, and no stream', () => {
     dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
       ...commonTableProps,
       StreamSpecification: Match.absent(),
