@@ -173,13 +173,17 @@ export class AppFunction extends NodejsFunction {
   /**
    * Gives the function access to a table and tells it the table's name in `envName`.
    *
+   * `envName` has no default: a table goes by one name in every function (`DOMAIN_TABLE_NAME`,
+   * `REALTIME_TABLE_NAME`; test/constructs/app.test.ts checks the whole app), and a generic
+   * default is how a function once came to read the domain table as `TABLE_NAME`.
+   *
    * The actions are listed here rather than taken from the built-in `grant*Data` methods, for two
    * reasons. Those grant `dynamodb:Scan`, and no handler scans (DESIGN.md: subscribers and
    * everything else are found by key, never by a scan), so a scan is refused by IAM, not just
    * absent from the code. And they add index ARNs (`index/*`): writes never need them, and a
    * function that queries an index says which one with `grantIndexQuery`.
    */
-  public bindTable(table: ITable, access: TableAccess, envName = 'TABLE_NAME'): this {
+  public bindTable(table: ITable, access: TableAccess, envName: string): this {
     this.bindEnvironment(envName, table.tableName);
     TableGrants.fromTable(table, undefined, false).actions(this, ...TABLE_ACTIONS[access]);
     return this;

@@ -114,25 +114,24 @@ describe('AppFunction', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('bindTable R grants reads but no writes, RW grants both', () => {
     const reader = fixture();
-    reader.fn().bindTable(reader.domain, 'R');
+    reader.fn().bindTable(reader.domain, 'R', 'DOMAIN_TABLE_NAME');
     const readActions = tableStatements(reader.stack).flatMap((s) => [s.Action].flat());
     expect(readActions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
     expect(readActions).not.toContain('dynamodb:PutItem');
 
     const writer = fixture();
-    writer.fn().bindTable(writer.domain, 'RW');
+    writer.fn().bindTable(writer.domain, 'RW', 'DOMAIN_TABLE_NAME');
     const rwActions = tableStatements(writer.stack).flatMap((s) => [s.Action].flat());
     expect(rwActions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem']));
   });
 
-  it('binds two tables under distinct names, TABLE_NAME by default', () => {
+  it('binds two tables under distinct names, and has no default name', () => {
     const { stack, domain, realtime, fn } = fixture();
-    fn('One').bindTable(domain, 'R');
+    // A generic default (it was TABLE_NAME) let one table go by two names; the caller names it.
+    // @ts-expect-error envName is required
+    expect(() => fn('One').bindTable(domain, 'R')).toThrow(/not a usable environment variable name/);
     fn('Two').bindTable(domain, 'RW', 'DOMAIN_TABLE_NAME').bindTable(realtime, 'W', 'REALTIME_TABLE_NAME');
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue() }) },
-    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({ DOMAIN_TABLE_NAME: Match.anyValue(), REALTIME_TABLE_NAME: Match.anyValue() }),
@@ -151,7 +150,7 @@ describe('AppFunction', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('grantIndexQuery allows Query on the named index only', () => {
     const { stack, domain, fn } = fixture();
-    fn().bindTable(domain, 'R').grantIndexQuery(domain, 'gsi1');
+    fn().bindTable(domain, 'R', 'DOMAIN_TABLE_NAME').grantIndexQuery(domain, 'gsi1');
     const domainId = stack.getLogicalId(domain.node.defaultChild as never);
     expect(statements(stack)).toContainEqual({
       Effect: 'Allow',

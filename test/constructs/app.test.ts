@@ -79,6 +79,26 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
     }
   });
 
+  it('tells every function a table under the same environment variable name', () => {
+    // Table (by construct id) -> the names functions receive its name under; the value is the
+    // import of the table's Ref from the stateful stack.
+    const names = new Map<string, Set<string>>();
+    const strays: string[] = [];
+    for (const [id, fn] of resourcesOf(dev.statelessTemplate, 'AWS::Lambda::Function')) {
+      const vars = (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+      for (const [name, value] of Object.entries(vars)) {
+        const table = /ExportsOutputRef(Storage(?:Domain|Realtime)Table)/.exec(JSON.stringify(value))?.[1];
+        if (table) names.set(table, (names.get(table) ?? new Set()).add(name));
+        else if (name.endsWith('TABLE_NAME')) strays.push(`${id}: ${name}`);
+      }
+    }
+    expect(Object.fromEntries([...names].map(([table, vars]) => [table, [...vars]]))).toEqual({
+      StorageDomainTable: ['DOMAIN_TABLE_NAME'],
+      StorageRealtimeTable: ['REALTIME_TABLE_NAME'],
+    });
+    expect(strays).toEqual([]);
+  });
+
   it('grants no wildcard actions', () => {
     const actions = [dev.statefulTemplate, dev.statelessTemplate].flatMap((template) =>
       resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, policy]) =>
