@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { launchLocalCloud } from '../local/launch';
+import { launchPlatform } from '../local/launch';
 import { summarize, writeResult } from './harness';
 
 const HTTP_CONCURRENCY = 32;
@@ -34,7 +34,7 @@ const FLOOR_SECONDS = 5;
 const WS_ROUND_TRIPS = 2_000;
 
 export async function localOverhead(): Promise<void> {
-  const cloud = await launchLocalCloud();
+  const cloud = await launchPlatform();
   try {
     const httpUrl = new URL('/api/v1/health', cloud.endpoints.httpUrl);
     // Each measured run is followed by the same load on a bare Node.js server answering the same

@@ -22,7 +22,7 @@
  *  4. Every run checks that each subscriber got each event exactly once, in seq order, and
  *     reports violations (missing, duplicated, out of order: all must be 0 for ours).
  *
- * Method. `launchLocalCloud()` runs the app as `npm start` does, in its own process; the
+ * Method. `launchPlatform()` runs the app as `npm start` does, in its own process; the
  * subscribers (`ws`, realtime-clients.ts) and the producer live in this one, so every timestamp is
  * read from one clock (`performance.timeOrigin + performance.now()`). Connections are opened
  * with bounded concurrency (a fresh single-use ticket each), spread over several users, and
@@ -58,7 +58,8 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { launchLocalCloud, type LaunchedCloud } from '../local/launch';
+import { launchPlatform } from '../local/launch';
+import type { LaunchedCloud } from '@realtime/local-cloud';
 import { SubscriptionRegistry } from '../lambdas/shared/realtime/registry';
 import { ChatAppConnectionsTable, createSendMessageHandler, type SendMessageOutcome } from './baseline-chat-app';
 import { summarize, writeResult } from './harness';
@@ -115,7 +116,7 @@ export async function realtimeFanout(): Promise<void> {
   const fileLimits = ensureFileDescriptors(sizes.at(-1)!);
 
   console.log(`realtime-fanout: stages of ${sizes.join(', ')} subscribers; ${specs.length} runs${config.baseline ? ', each also by the baseline' : ''}`);
-  const cloud = await launchLocalCloud();
+  const cloud = await launchPlatform();
   const runTag = Date.now().toString(36);
   const report = new Report(config, fileLimits, cloud.startupSeconds);
   const pool = new SubscriberPool({

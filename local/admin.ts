@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { hashPassword, verifyPassword } from '../lambdas/shared/identity/password';
 import { UserStore, userKey } from '../lambdas/shared/identity/user-store';
-import type { Endpoints } from './cloud';
+import type { Endpoints } from '@realtime/local-cloud';
 
 export interface AdminCredentials {
   readonly email: string;

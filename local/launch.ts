@@ -1,64 +1,13 @@
 /**
- * Starts the local cloud in a child process exactly as `npm start` does and waits until it is
- * ready: for end-to-end tests, benchmarks and scripts that need the real entry point.
+ * Starts this project as `npm start` does (`local/start.ts`), in a child process on free ports,
+ * and waits until it is ready: for the end-to-end tests and the benchmarks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Endpoints } from './cloud';
+import { launchLocalCloud, type LaunchedCloud } from '@realtime/local-cloud';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const START = fileURLToPath(new URL('./start.ts', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export interface LaunchedCloud {
-  readonly endpoints: Endpoints;
-  /** Seconds from spawning the entry point to "ready". */
-  readonly startupSeconds: number;
-  /** The state directory (certificates, endpoints.json, admin.json). */
-  readonly stateDir: string;
-  /** PID of the local cloud process. */
-  readonly pid: number;
-  /** Everything the process printed so far. */
-  output(): string;
-  /** Resolves with the exit code (or signal) once the process has exited. */
-  readonly exited: Promise<number | NodeJS.Signals | null>;
-  stop(): Promise<void>;
-}
-
-/** Launches `local/cli.ts` on free ports (unless `args` say otherwise), state in a temp directory. */
-export async function launchLocalCloud(args: string[] = [], timeoutMs = 120_000): Promise<LaunchedCloud> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'local-cloud-'));
-  const started = performance.now();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'local/cli.ts'), '--http-port', '0', '--ws-port', '0', '--control-port', '0', '--tls-port', '0', '--state-dir', stateDir, ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' } },
-  );
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | NodeJS.Signals | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
-  while (!/Local cloud ready/.test(output)) {
-    if (child.exitCode !== null) throw new Error(`the local cloud exited with code ${child.exitCode}:\n${output}`);
-    if (performance.now() - started > timeoutMs) {
-      child.kill('SIGKILL');
-      throw new Error(`the local cloud was not ready after ${timeoutMs / 1000} s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const startupSeconds = (performance.now() - started) / 1000;
-  const endpoints = JSON.parse(readFileSync(join(stateDir, 'endpoints.json'), 'utf8')) as Endpoints;
-  return {
-    endpoints,
-    startupSeconds,
-    stateDir,
-    pid: child.pid!,
-    exited,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      await exited;
-    },
-  };
+export function launchPlatform(args: string[] = [], timeoutMs?: number): Promise<LaunchedCloud> {
+  return launchLocalCloud(args, { entry: START, cwd: PROJECT_ROOT, timeoutMs });
 }

@@ -11,7 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
+import { launchPlatform } from '../../local/launch';
+import type { LaunchedCloud } from '@realtime/local-cloud';
 
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
 
@@ -32,7 +33,7 @@ let queueUrl: string;
 const received: DeliveredEvent[] = [];
 
 beforeAll(async () => {
-  cloud = await launchLocalCloud();
+  cloud = await launchPlatform();
   const { services, outputs } = cloud.endpoints;
   const stateful = outputs['Realtime-local-Stateful'] ?? {};
   const busName = String(stateful.EventBusName);

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
+import { launchPlatform } from '../../local/launch';
+import type { LaunchedCloud } from '@realtime/local-cloud';
 import { PlatformClient, type LiveConnection, type Session } from '../support/realtime-client';
 
 const HOT_SUBSCRIBERS = 2_000;
@@ -19,7 +20,7 @@ let admin: Session;
 const connections: LiveConnection[] = [];
 
 beforeAll(async () => {
-  cloud = await launchLocalCloud();
+  cloud = await launchPlatform();
   client = new PlatformClient(cloud.endpoints.httpUrl!, cloud.endpoints.wsUrl!);
   admin = await client.admin(cloud.stateDir);
 }, 180_000);

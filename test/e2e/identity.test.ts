@@ -12,8 +12,9 @@ import { SignJWT } from 'jose';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
-import { eventually } from '../support/cloud';
+import { launchPlatform } from '../../local/launch';
+import type { LaunchedCloud } from '@realtime/local-cloud';
+import { eventually } from '@realtime/local-cloud/testing';
 
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
 
@@ -23,7 +24,7 @@ let realtimeTable: string;
 let signingKey: Uint8Array;
 
 beforeAll(async () => {
-  cloud = await launchLocalCloud();
+  cloud = await launchPlatform();
   db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, ...LOCAL }));
   const stateful = cloud.endpoints.resources['Realtime-local-Stateful'] ?? {};
   realtimeTable = Object.entries(stateful).find(([id, r]) => r.type === 'AWS::DynamoDB::Table' && /realtime/i.test(id))![1].physicalId;

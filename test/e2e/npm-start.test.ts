@@ -7,15 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
-import { eventually } from '../support/cloud';
+import { launchPlatform } from '../../local/launch';
+import type { LaunchedCloud } from '@realtime/local-cloud';
+import { eventually } from '@realtime/local-cloud/testing';
 
 let cloud: LaunchedCloud;
 let db: DynamoDBDocumentClient;
 let realtimeTable: string;
 
 beforeAll(async () => {
-  cloud = await launchLocalCloud();
+  cloud = await launchPlatform();
   db = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
   );

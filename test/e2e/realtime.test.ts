@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
-import { eventually } from '../support/cloud';
+import { launchPlatform } from '../../local/launch';
+import type { LaunchedCloud } from '@realtime/local-cloud';
+import { eventually } from '@realtime/local-cloud/testing';
 import { PlatformClient, type LiveConnection, type Session } from '../support/realtime-client';
 
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
@@ -23,7 +24,7 @@ let realtimeTable: string;
 const open: LiveConnection[] = [];
 
 beforeAll(async () => {
-  cloud = await launchLocalCloud();
+  cloud = await launchPlatform();
   client = new PlatformClient(cloud.endpoints.httpUrl!, cloud.endpoints.wsUrl!);
   admin = await client.admin(cloud.stateDir);
   [alice, bob] = await Promise.all([client.signup('alice'), client.signup('bob')]);

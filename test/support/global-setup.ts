@@ -1,4 +1,4 @@
-import { DynamoDbServer } from '../../local/dynamodb/server';
+import { DynamoDbServer } from '@realtime/local-cloud';
 
 /** Runs once before any test: the local-cloud tests cannot run without Java 17+. */
 export default function setup(): void {

@@ -8,7 +8,7 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbServer } from '../../local/dynamodb/server';
+import { DynamoDbServer } from '@realtime/local-cloud';
 import type { DomainChange } from '../../lambdas/shared/cdc/change';
 import { TOPIC_EVENT_ENTITY } from '../../lambdas/shared/realtime/cdc';
 import { ConnectionStore } from '../../lambdas/shared/realtime/connections';

@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCloud, type LocalCloudOptions } from '../../local/cloud';
+import { LocalCloud, type LocalCloudOptions } from './cloud';
 
 export type FixtureApp = (app: App) => void;
 

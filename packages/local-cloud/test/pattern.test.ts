@@ -7,7 +7,7 @@
  * source"). Every case asserts a documented match and a non-match next to it.
  */
 import { describe, it, expect } from 'vitest';
-import { parsePattern, matchesPattern, PatternError } from '../../local/events/pattern';
+import { parsePattern, matchesPattern, PatternError } from '../src/events/pattern';
 
 /** A copy of `base` with `detail` fields replaced (keeps the documented event readable). */
 function withDetail(base: Record<string, unknown>, detail: Record<string, unknown>): Record<string, unknown> {

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { VirtualClock } from '../../local/clock';
-import { startCloud, synthFixture, type TestCloud } from '../support/cloud';
+import { VirtualClock } from '../src/clock';
+import { startCloud, synthFixture, type TestCloud } from '../src/testing';
 
 describe('VirtualClock', () => {
   it('fires timers in due order while advancing, and settles between them', async () => {

@@ -15,16 +15,16 @@ import { Code, FilterCriteria, FilterRule, Function as LambdaFunction, Runtime, 
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { eventually, startCloud, synthFixture, type TestCloud } from '../support/cloud';
-import { DynamoDbServer } from '../../local/dynamodb/server';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel } from '../../local/model';
-import { LambdaService } from '../../local/lambda/service';
-import { createTables, type LocalTable } from '../../local/dynamodb/tables';
-import { StreamEventSourceMappings } from '../../local/streams/stream-mappings';
-import { creationSeconds, toAttributeJson, type ShardRecord } from '../../local/streams/records';
-import { BatchDelivery, parseBatchItemFailures, type DeliveryConfig } from '../../local/streams/delivery';
-import type { InvokeResult, LocalFunction } from '../../local/lambda/service';
+import { eventually, startCloud, synthFixture, type TestCloud } from '../src/testing';
+import { DynamoDbServer } from '../src/dynamodb/server';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel } from '../src/model';
+import { LambdaService } from '../src/lambda/service';
+import { createTables, type LocalTable } from '../src/dynamodb/tables';
+import { StreamEventSourceMappings } from '../src/streams/stream-mappings';
+import { creationSeconds, toAttributeJson, type ShardRecord } from '../src/streams/records';
+import { BatchDelivery, parseBatchItemFailures, type DeliveryConfig } from '../src/streams/delivery';
+import type { InvokeResult, LocalFunction } from '../src/lambda/service';
 
 const LOG_EVENT = `exports.handler = async (event) => { console.log('EVENT ' + JSON.stringify(event)); };`;
 

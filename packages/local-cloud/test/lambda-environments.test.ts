@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { synthFixture } from '../support/cloud';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel } from '../../local/model';
-import { LambdaService, type InvokeResult, type LocalFunction } from '../../local/lambda/service';
+import { synthFixture } from '../src/testing';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel } from '../src/model';
+import { LambdaService, type InvokeResult, type LocalFunction } from '../src/lambda/service';
 
 /** Sleeps `ms`, then answers which environment ran it, when it started and how much time it had. */
 const SLEEPER = `

@@ -25,9 +25,9 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
-import { DynamoDbServer } from '../../local/dynamodb/server';
-import { freePort } from '../../local/net';
-import { eventually, startCloud, synthFixture, type TestCloud } from '../support/cloud';
+import { DynamoDbServer } from '../src/dynamodb/server';
+import { freePort } from '../src/net';
+import { eventually, startCloud, synthFixture, type TestCloud } from '../src/testing';
 
 // ------------------------------------------------------------------------------------------------
 // Fixture handlers (inline code is CommonJS, as Lambda runs ZipFile code)

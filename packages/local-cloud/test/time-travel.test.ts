@@ -13,7 +13,7 @@ import { ReceiveMessageCommand, SQSClient, DeleteMessageCommand } from '@aws-sdk
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { startCloud, synthFixture, type TestCloud } from '../support/cloud';
+import { startCloud, synthFixture, type TestCloud } from '../src/testing';
 
 const START = Date.parse('2027-01-01T00:00:00Z');
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };

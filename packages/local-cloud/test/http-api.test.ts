@@ -10,7 +10,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { startCloud, synthFixture, type TestCloud } from '../support/cloud';
+import { startCloud, synthFixture, type TestCloud } from '../src/testing';
 
 const inline = (code: string, extra: Partial<lambda.FunctionProps> = {}) => ({
   runtime: lambda.Runtime.NODEJS_22_X,

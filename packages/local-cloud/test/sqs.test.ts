@@ -33,16 +33,16 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { synthFixture } from '../support/cloud';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel } from '../../local/model';
-import { VirtualClock } from '../../local/clock';
-import { ControlServer } from '../../local/control';
-import { Targets } from '../../local/targets';
-import { LambdaService } from '../../local/lambda/service';
-import { SqsService } from '../../local/sqs/service';
-import { SqsEventSourceMappings, parseBatchItemFailures } from '../../local/sqs/event-source';
-import { md5OfAttributes } from '../../local/sqs/md5';
+import { synthFixture } from '../src/testing';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel } from '../src/model';
+import { VirtualClock } from '../src/clock';
+import { ControlServer } from '../src/control';
+import { Targets } from '../src/targets';
+import { LambdaService } from '../src/lambda/service';
+import { SqsService } from '../src/sqs/service';
+import { SqsEventSourceMappings, parseBatchItemFailures } from '../src/sqs/event-source';
+import { md5OfAttributes } from '../src/sqs/md5';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 

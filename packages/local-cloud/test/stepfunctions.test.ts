@@ -40,21 +40,21 @@ import {
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { synthFixture } from '../support/cloud';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel } from '../../local/model';
-import { VirtualClock } from '../../local/clock';
-import { ControlServer } from '../../local/control';
-import { Targets, type Delivery } from '../../local/targets';
-import { LambdaService } from '../../local/lambda/service';
-import { DynamoDbServer } from '../../local/dynamodb/server';
-import { createTables, type LocalTable } from '../../local/dynamodb/tables';
-import { StepFunctionsService, analyzeDefinition } from '../../local/stepfunctions/service';
-import { parsePath, query, setPath } from '../../local/stepfunctions/jsonpath';
-import { evaluateIntrinsic } from '../../local/stepfunctions/intrinsics';
-import { evaluateRule } from '../../local/stepfunctions/choice';
-import { StatesError } from '../../local/stepfunctions/errors';
-import { queueArnFromUrl, unsupportedResource } from '../../local/stepfunctions/integrations';
+import { synthFixture } from '../src/testing';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel } from '../src/model';
+import { VirtualClock } from '../src/clock';
+import { ControlServer } from '../src/control';
+import { Targets, type Delivery } from '../src/targets';
+import { LambdaService } from '../src/lambda/service';
+import { DynamoDbServer } from '../src/dynamodb/server';
+import { createTables, type LocalTable } from '../src/dynamodb/tables';
+import { StepFunctionsService, analyzeDefinition } from '../src/stepfunctions/service';
+import { parsePath, query, setPath } from '../src/stepfunctions/jsonpath';
+import { evaluateIntrinsic } from '../src/stepfunctions/intrinsics';
+import { evaluateRule } from '../src/stepfunctions/choice';
+import { StatesError } from '../src/stepfunctions/errors';
+import { queueArnFromUrl, unsupportedResource } from '../src/stepfunctions/integrations';
 
 const markerDir = mkdtempSync(join(tmpdir(), 'sfn-markers-'));
 

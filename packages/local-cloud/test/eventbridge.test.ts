@@ -32,19 +32,19 @@ import {
   TestEventPatternCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { synthFixture, rejection } from '../support/cloud';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel } from '../../local/model';
-import { VirtualClock } from '../../local/clock';
-import { ControlServer } from '../../local/control';
-import { Targets, type Delivery } from '../../local/targets';
-import { AwsError } from '../../local/aws-protocol';
-import { LambdaService, type InvokeResult } from '../../local/lambda/service';
-import { reportTemplateCoverage } from '../../local/coverage';
-import { EventBridgeService } from '../../local/events/service';
-import { compilePath, compileTransformer } from '../../local/events/transform';
-import { parseSchedule } from '../../local/events/schedule';
-import type { DeadLetterDelivery } from '../../local/events/dispatch';
+import { synthFixture, rejection } from '../src/testing';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel } from '../src/model';
+import { VirtualClock } from '../src/clock';
+import { ControlServer } from '../src/control';
+import { Targets, type Delivery } from '../src/targets';
+import { AwsError } from '../src/aws-protocol';
+import { LambdaService, type InvokeResult } from '../src/lambda/service';
+import { reportTemplateCoverage } from '../src/coverage';
+import { EventBridgeService } from '../src/events/service';
+import { compilePath, compileTransformer } from '../src/events/transform';
+import { parseSchedule } from '../src/events/schedule';
+import type { DeadLetterDelivery } from '../src/events/dispatch';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 const SINK = `exports.handler = async (event) => { console.log('EVENT ' + JSON.stringify(event)); };`;

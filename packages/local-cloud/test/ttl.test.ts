@@ -22,8 +22,8 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { eventually, startCloud, synthFixture, type TestCloud } from '../support/cloud';
-import type { LocalTable } from '../../local/dynamodb/tables';
+import { eventually, startCloud, synthFixture, type TestCloud } from '../src/testing';
+import type { LocalTable } from '../src/dynamodb/tables';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 const NOW_S = START / 1000;

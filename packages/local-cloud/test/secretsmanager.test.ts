@@ -29,15 +29,15 @@ import {
   UpdateSecretCommand,
   type GetRandomPasswordCommandInput,
 } from '@aws-sdk/client-secrets-manager';
-import { synthFixture, rejection } from '../support/cloud';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel, type ModelResource } from '../../local/model';
-import { VirtualClock } from '../../local/clock';
-import { ControlServer } from '../../local/control';
-import { Targets } from '../../local/targets';
-import type { LambdaService } from '../../local/lambda/service';
-import { reportTemplateCoverage } from '../../local/coverage';
-import { generateSecretString, PUNCTUATION, SecretsManagerService, STATE_FILE } from '../../local/secretsmanager/service';
+import { synthFixture, rejection } from '../src/testing';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel, type ModelResource } from '../src/model';
+import { VirtualClock } from '../src/clock';
+import { ControlServer } from '../src/control';
+import { Targets } from '../src/targets';
+import type { LambdaService } from '../src/lambda/service';
+import { reportTemplateCoverage } from '../src/coverage';
+import { generateSecretString, PUNCTUATION, SecretsManagerService, STATE_FILE } from '../src/secretsmanager/service';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 

@@ -1,15 +1,17 @@
 /**
- * The `npm start` entry point as a tool: it runs any synthesized cloud assembly (`--assembly`),
+ * The `local-cloud` command: it runs any synthesized cloud assembly (`--assembly`),
  * stops cleanly on Ctrl-C, and leaves no DynamoDB Local JVM behind even when it is killed.
  */
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { launchLocalCloud, type LaunchedCloud } from '../../local/launch';
-import { eventually, synthFixture } from '../support/cloud';
+import { launchLocalCloud, type LaunchedCloud } from '../src/launch';
+import { eventually, synthFixture } from '../src/testing';
 
 const assembly = synthFixture((app) => {
   const stack = new Stack(app, 'Foreign');
@@ -36,7 +38,7 @@ function javaPids(endpoint: string): number[] {
   }
 }
 
-describe('npm start -- --assembly DIR', () => {
+describe('local-cloud --assembly DIR', () => {
   it('runs an app other than this project, stops on SIGINT with exit code 0 and takes Java with it', async () => {
     const cloud = await launchLocalCloud(['--assembly', assembly]);
     launched.push(cloud);
@@ -58,5 +60,36 @@ describe('npm start -- --assembly DIR', () => {
     process.kill(cloud.pid, 'SIGKILL');
     expect(await cloud.exited).toBe('SIGKILL');
     await eventually(() => javaPids(cloud.endpoints.services.dynamodb!).length === 0, 10_000);
+  });
+});
+
+describe('local-cloud in a CDK app folder', () => {
+  const example = fileURLToPath(new URL('../examples/hello', import.meta.url));
+
+  it("synthesizes cdk.json's app with its context and runs it: HTTP API, Lambda, DynamoDB and its stream", async () => {
+    const cloud = await launchLocalCloud([], { cwd: example });
+    launched.push(cloud);
+    for (const id of ['a', 'b']) {
+      const res = await fetch(`${cloud.endpoints.httpUrl}/notes/${id}`, { method: 'POST', body: 'text' });
+      expect(res.status).toBe(201);
+    }
+    // The counter follows the table's stream: both writes are counted, once each.
+    const stats = await eventually(async () => {
+      const body = (await (await fetch(`${cloud.endpoints.httpUrl}/stats`)).json()) as { greeting: string; writes: number };
+      return body.writes === 2 && body;
+    }, 20_000);
+    expect(stats).toEqual({ greeting: 'hello', writes: 2 });
+    expect(Object.keys(cloud.endpoints.resources)).toEqual(['HelloLocalCloud']);
+  });
+
+  it('takes --app and -c instead of cdk.json', async () => {
+    const cloud = await launchLocalCloud(['--app', 'node app.mjs', '-c', 'greeting=bonjour'], { cwd: example });
+    launched.push(cloud);
+    const body = (await (await fetch(`${cloud.endpoints.httpUrl}/stats`)).json()) as { greeting: string };
+    expect(body.greeting).toBe('bonjour');
+  });
+
+  it('says what to do when there is no app', async () => {
+    await expect(launchLocalCloud([], { cwd: tmpdir(), timeoutMs: 30_000 })).rejects.toThrow(/no CDK app: give --app CMD or --assembly DIR/);
   });
 });

@@ -28,17 +28,17 @@ import {
   type CreateScheduleCommandInput,
   type Target,
 } from '@aws-sdk/client-scheduler';
-import { synthFixture, type FixtureApp, rejection } from '../support/cloud';
-import { loadAssembly } from '../../local/assembly';
-import { CloudModel } from '../../local/model';
-import { VirtualClock } from '../../local/clock';
-import { ControlServer } from '../../local/control';
-import { Targets, type Delivery } from '../../local/targets';
-import { AwsError } from '../../local/aws-protocol';
-import { reportTemplateCoverage } from '../../local/coverage';
-import type { LambdaService } from '../../local/lambda/service';
-import { SchedulerService } from '../../local/scheduler/service';
-import { ExpressionError, atInstant, nextOccurrence, parseScheduleExpression } from '../../local/scheduler/expressions';
+import { synthFixture, type FixtureApp, rejection } from '../src/testing';
+import { loadAssembly } from '../src/assembly';
+import { CloudModel } from '../src/model';
+import { VirtualClock } from '../src/clock';
+import { ControlServer } from '../src/control';
+import { Targets, type Delivery } from '../src/targets';
+import { AwsError } from '../src/aws-protocol';
+import { reportTemplateCoverage } from '../src/coverage';
+import type { LambdaService } from '../src/lambda/service';
+import { SchedulerService } from '../src/scheduler/service';
+import { ExpressionError, atInstant, nextOccurrence, parseScheduleExpression } from '../src/scheduler/expressions';
 
 const START = Date.parse('2026-03-01T00:00:00Z');
 const ROLE = 'arn:aws:iam::000000000000:role/scheduler-role';

@@ -1,7 +1,7 @@
 /** Intrinsic functions and generated names of the local cloud's template model, on hand-made templates. */
 import { describe, expect, it } from 'vitest';
-import type { AssemblyStack, CfnTemplate } from '../../local/assembly';
-import { CloudModel, generatedName } from '../../local/model';
+import type { AssemblyStack, CfnTemplate } from '../src/assembly';
+import { CloudModel, generatedName } from '../src/model';
 
 const stack = (stackName: string, template: CfnTemplate, dependencies: string[] = []): AssemblyStack => ({
   artifactId: stackName,
