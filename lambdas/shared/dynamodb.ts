@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { retryRemaining } from './retry';
 
 export function createDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -34,6 +35,9 @@ export function cancellationReasons(error: unknown): string[] | undefined {
   return reasons.map((reason) => reason.Code ?? 'None');
 }
 
+/** BatchWriteItem's budget for what DynamoDB returns unprocessed: 9 calls, backoff 50 ms doubling to 1 s. */
+const BATCH_WRITE_RETRY = { attempts: 9, baseDelayMs: 50, maxDelayMs: 1_000 } as const;
+
 /**
  * Writes `requests` (PutRequest / DeleteRequest items of one table) in BatchWriteItem calls of 25,
  * re-sending what DynamoDB returns unprocessed with exponential backoff and full jitter; throws
@@ -41,12 +45,12 @@ export function cancellationReasons(error: unknown): string[] | undefined {
  */
 export async function batchWriteAll(client: DocumentClientLike, tableName: string, requests: readonly object[]): Promise<void> {
   for (let i = 0; i < requests.length; i += 25) {
-    let pending: unknown[] = requests.slice(i, i + 25);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error(`BatchWriteItem on ${tableName}: ${pending.length} requests still unprocessed after ${attempt} attempts`);
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 25 * 2 ** attempt)));
+    const left = await retryRemaining(requests.slice(i, i + 25), async (pending) => {
       const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
-      pending = (out.UnprocessedItems as Record<string, unknown[]> | undefined)?.[tableName] ?? [];
+      return (out.UnprocessedItems as Record<string, object[]> | undefined)?.[tableName] ?? [];
+    }, BATCH_WRITE_RETRY);
+    if (left.length > 0) {
+      throw new Error(`BatchWriteItem on ${tableName}: ${left.length} requests still unprocessed after ${BATCH_WRITE_RETRY.attempts} attempts`);
     }
   }
 }

@@ -1,13 +1,12 @@
 /**
  * Posting to connections (lambdas/shared/realtime/poster.ts) with the SDK call replaced by a fake:
  * a gone connection is an outcome, not an error; throttling is retried with full-jitter backoff
- * and then surfaces as `Throttled`; anything else surfaces at once. Also `backoffDelay`'s bounds
- * and `forEachLimited`'s concurrency limit and error contract.
+ * and then surfaces as `Throttled`; anything else surfaces at once. Also `forEachLimited`'s
+ * concurrency limit and error contract. (The backoff itself is tested in retry.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import {
   ApiGatewayPoster,
-  backoffDelay,
   connectionsEndpoint,
   DEFAULT_BACKOFF,
   forEachLimited,
@@ -138,35 +137,6 @@ describe('ApiGatewayPoster', () => {
     await expect(new ApiGatewayPoster(send, POLICY, sleep).post('c1', { type: 'pong' })).rejects.toBe(error);
     expect(calls).toHaveLength(1);
     expect(delays).toEqual([]);
-  });
-});
-
-describe('backoffDelay', () => {
-  const policy: BackoffPolicy = { attempts: 10, baseDelayMs: 50, maxDelayMs: 2_000 };
-  const bound = (attempt: number) => Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-
-  it('is full jitter: uniform in [0, min(cap, base·2^n))', () => {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      expect(backoffDelay(attempt, policy, () => 0)).toBe(0);
-      expect(backoffDelay(attempt, policy, () => 0.5)).toBe(bound(attempt) / 2);
-      const top = backoffDelay(attempt, policy, () => 1 - Number.EPSILON);
-      expect(top).toBeLessThan(bound(attempt));
-      expect(top).toBeGreaterThan(bound(attempt) * 0.999);
-    }
-  });
-
-  it('grows exponentially until the cap', () => {
-    const half = (attempt: number) => backoffDelay(attempt, policy, () => 0.5);
-    expect([0, 1, 2, 3, 4, 5, 6, 7].map(half)).toEqual([25, 50, 100, 200, 400, 800, 1000, 1000]);
-  });
-
-  it('stays within bounds with the real random source', () => {
-    for (let i = 0; i < 1_000; i++) {
-      const attempt = i % 8;
-      const delay = backoffDelay(attempt, policy);
-      expect(delay).toBeGreaterThanOrEqual(0);
-      expect(delay).toBeLessThan(bound(attempt));
-    }
   });
 });
 

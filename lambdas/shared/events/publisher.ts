@@ -19,6 +19,7 @@
 import { PutEventsCommand, type PutEventsCommandOutput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE, eventsForChange, MalformedChangeError, type DomainEvent } from './catalog';
 import { parseStreamRecord } from '../cdc/stream-record';
+import { retryRemaining, type RetryOptions, type Sleep } from '../retry';
 
 /** What the publisher needs from `EventBridgeClient`. */
 export interface EventBridgeLike {
@@ -47,7 +48,7 @@ export interface PublisherOptions {
   readonly baseDelayMs?: number;
   /** Upper bound of one backoff. @default 2000 */
   readonly maxDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: Sleep;
   /** [0, 1); full jitter draws each backoff uniformly below its bound. @default Math.random */
   readonly random?: () => number;
 }
@@ -92,20 +93,20 @@ interface Pending {
 
 export class DomainEventPublisher {
   private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
+  private readonly backoff: RetryOptions;
 
   constructor(private readonly options: PublisherOptions) {
     this.maxAttempts = options.maxAttempts ?? 5;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
       throw new Error(`DomainEventPublisher: maxAttempts must be a positive integer, got ${this.maxAttempts}`);
     }
-    this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.maxDelayMs = options.maxDelayMs ?? 2_000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.random = options.random ?? Math.random;
+    this.backoff = {
+      attempts: this.maxAttempts,
+      baseDelayMs: options.baseDelayMs ?? 100,
+      maxDelayMs: options.maxDelayMs ?? 2_000,
+      sleep: options.sleep,
+      random: options.random,
+    };
   }
 
   /** Publishes the events of a batch of stream records (in their stream order). */
@@ -156,30 +157,30 @@ export class DomainEventPublisher {
     let published = 0;
     let retries = 0;
     const givenUp: Pending[] = [];
-    let due = all.filter((p) => {
+    const due = all.filter((p) => {
       if (p.size <= MAX_REQUEST_BYTES) return true;
       p.lastError = { code: ENTRY_TOO_LARGE, message: `${p.size} bytes is over the ${MAX_REQUEST_BYTES}-byte PutEvents limit` };
       givenUp.push(p);
       return false;
     });
-    for (let round = 0; due.length > 0; round++) {
-      if (round > 0) {
-        await this.sleep(this.backoff(round));
-        retries += due.length;
-      }
+    const round = async (entries: readonly Pending[], attempt: number): Promise<Pending[]> => {
+      if (attempt > 0) retries += entries.length;
       const failed: Pending[] = [];
-      for (const chunk of chunks(due)) {
+      for (const chunk of chunks(entries)) {
         for (const p of chunk) p.attempts++;
         const outcome = await this.put(chunk);
         published += outcome.published;
         failed.push(...outcome.failed);
       }
-      due = [];
+      const again: Pending[] = [];
       for (const p of failed) {
         const retryable = p.attempts < this.maxAttempts && !PERMANENT_ERROR_CODES.has(p.lastError!.code);
-        (retryable ? due : givenUp).push(p);
+        (retryable ? again : givenUp).push(p);
       }
-    }
+      return again;
+    };
+    // Every entry of a round has had as many attempts as there were rounds, so none is left over.
+    givenUp.push(...(await retryRemaining(due, round, this.backoff)));
     return {
       published,
       retries,
@@ -214,15 +215,10 @@ export class DomainEventPublisher {
     });
     return { published: chunk.length - failed.length, failed };
   }
-
-  /** Full jitter: uniform in [0, min(max, base * 2^(round-1))). */
-  private backoff(round: number): number {
-    return Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (round - 1)));
-  }
 }
 
 /** Consecutive groups of at most 10 entries and 256 KB (every entry already fits alone). */
-function* chunks(entries: Pending[]): Generator<Pending[]> {
+function* chunks(entries: readonly Pending[]): Generator<Pending[]> {
   let chunk: Pending[] = [];
   let bytes = 0;
   for (const p of entries) {

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../clock';
+import { retry, sleep, type Sleep } from '../retry';
 import { cancellationReasons, type DocumentClientLike } from './dynamo';
 import { EmailTaken } from './errors';
 import { ROLES, type Role } from './tokens';
@@ -53,15 +54,23 @@ const profileSchema = z.object({
 });
 const emailItemSchema = z.object({ userId: z.string() });
 
-/** Attempts of a sign-up transaction that DynamoDB cancelled because another one held the email. */
-const MAX_CONFLICT_ATTEMPTS = 5;
+/** A sign-up transaction that DynamoDB cancelled because another one held the email: 5 calls, backoff 40 ms doubling to 320 ms. */
+const CONFLICT_RETRY = {
+  attempts: 5,
+  baseDelayMs: 40,
+  maxDelayMs: 320,
+  retryable: (error: unknown) => {
+    const reasons = cancellationReasons(error);
+    return reasons?.[0] !== 'ConditionalCheckFailed' && reasons?.includes('TransactionConflict') === true;
+  },
+};
 
 export class UserStore {
   constructor(
     private readonly client: DocumentClientLike,
     private readonly tableName: string,
     private readonly clock: Clock = systemClock,
-    private readonly pause: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly pause: Sleep = sleep,
   ) {}
 
   /** Creates the user; `EmailTaken` when the email (in any case) already has an account. */
@@ -92,21 +101,14 @@ export class UserStore {
         },
       ],
     });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(command);
-        return withoutHash(user);
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (reasons?.[0] === 'ConditionalCheckFailed') throw new EmailTaken();
-        // Another transaction on the same email item was in flight: retry and the condition decides.
-        if (reasons?.includes('TransactionConflict') && attempt < MAX_CONFLICT_ATTEMPTS) {
-          await this.pause(10 * 2 ** attempt + Math.random() * 20);
-          continue;
-        }
-        throw error;
-      }
+    try {
+      // Another transaction on the same email item was in flight: retry and the condition decides.
+      await retry(() => this.client.send(command), { ...CONFLICT_RETRY, sleep: this.pause });
+    } catch (error) {
+      if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') throw new EmailTaken();
+      throw error;
     }
+    return withoutHash(user);
   }
 
   async findByEmail(email: string): Promise<UserWithHash | undefined> {

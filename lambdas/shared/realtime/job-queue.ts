@@ -8,7 +8,10 @@
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { FanoutJob, JobQueue } from './fanout';
-import { sleep } from './registry';
+import { retryRemaining } from '../retry';
+
+/** SendMessageBatch's budget for failed entries: 6 calls, backoff 100 ms doubling to 1 s. */
+const ENQUEUE_RETRY = { attempts: 6, baseDelayMs: 100, maxDelayMs: 1_000 } as const;
 
 export class SqsJobQueue implements JobQueue {
   constructor(
@@ -18,19 +21,18 @@ export class SqsJobQueue implements JobQueue {
 
   async enqueue(jobs: readonly FanoutJob[]): Promise<void> {
     for (let i = 0; i < jobs.length; i += 10) {
-      let batch = jobs.slice(i, i + 10).map((job, n) => ({
+      const batch = jobs.slice(i, i + 10).map((job, n) => ({
         Id: String(n),
         MessageBody: JSON.stringify(job),
         MessageGroupId: `${job.topic}#${job.shard}`,
         MessageDeduplicationId: createHash('sha256').update(`${job.topic}#${job.shard}#${job.fromSeq}#${job.toSeq}`).digest('hex'),
       }));
-      for (let attempt = 0; batch.length > 0; attempt++) {
-        if (attempt > 5) throw new Error(`Could not enqueue ${batch.length} fan-out jobs after ${attempt} attempts`);
-        if (attempt > 0) await sleep(Math.random() * Math.min(1_000, 50 * 2 ** attempt));
-        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch }));
+      const left = await retryRemaining(batch, async (entries) => {
+        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: [...entries] }));
         const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-        batch = batch.filter((entry) => failed.has(entry.Id));
-      }
+        return entries.filter((entry) => failed.has(entry.Id));
+      }, ENQUEUE_RETRY);
+      if (left.length > 0) throw new Error(`Could not enqueue ${left.length} fan-out jobs after ${ENQUEUE_RETRY.attempts} attempts`);
     }
   }
 }

@@ -12,6 +12,7 @@
  * `e.statusCode` (SDK v3 has none).
  */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { retry, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry';
 import { serializeFrame, type ServerFrame } from './frames';
 
 export type PostOutcome = 'sent' | 'gone';
@@ -21,14 +22,7 @@ export interface ConnectionPoster {
   post(connectionId: string, frame: ServerFrame | string): Promise<PostOutcome>;
 }
 
-export interface BackoffPolicy {
-  /** Attempts in all, the first included. @default 5 */
-  readonly attempts: number;
-  /** @default 50 */
-  readonly baseDelayMs: number;
-  /** @default 2000 */
-  readonly maxDelayMs: number;
-}
+export type { BackoffPolicy };
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { attempts: 5, baseDelayMs: 50, maxDelayMs: 2_000 };
 
@@ -72,9 +66,9 @@ export function isTransient(error: unknown): boolean {
   );
 }
 
-/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(cap, base·2^n)). */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+/** Throttling or a failed request: retried here, then reported as `Throttled`. */
+function isWorthRetrying(error: unknown): boolean {
+  return isThrottling(error) || isTransient(error);
 }
 
 /**
@@ -97,7 +91,7 @@ export class ApiGatewayPoster implements ConnectionPoster {
   constructor(
     send: SendFrame | { readonly endpoint: string },
     private readonly policy: BackoffPolicy = DEFAULT_BACKOFF,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: Sleep = defaultSleep,
   ) {
     if (typeof send === 'function') {
       this.send = send;
@@ -113,16 +107,13 @@ export class ApiGatewayPoster implements ConnectionPoster {
 
   async post(connectionId: string, frame: ServerFrame | string): Promise<PostOutcome> {
     const data = typeof frame === 'string' ? frame : serializeFrame(frame);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.send(connectionId, data);
-        return 'sent';
-      } catch (error) {
-        if (isGone(error)) return 'gone';
-        if (!isThrottling(error) && !isTransient(error)) throw error;
-        if (attempt + 1 >= this.policy.attempts) throw new Throttled(connectionId, error);
-        await this.sleep(backoffDelay(attempt, this.policy));
-      }
+    try {
+      await retry(() => this.send(connectionId, data), { ...this.policy, sleep: this.sleep, retryable: isWorthRetrying });
+      return 'sent';
+    } catch (error) {
+      if (isGone(error)) return 'gone';
+      if (isWorthRetrying(error)) throw new Throttled(connectionId, error);
+      throw error;
     }
   }
 }

@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import { batchWriteAll, cancellationReasons, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../errors';
+import { retry } from '../retry';
 import { connectionKey, CONNECTION_TTL_SECONDS } from './connections';
 
 export interface RegistryConfig {
@@ -102,6 +103,14 @@ const headItemSchema = z.object({
   subscribers: z.number().int().default(0),
 });
 const edgeItemSchema = z.object({ sk: z.string(), mode: z.enum(['pending', 'live']), liveFrom: z.number().int().nonnegative().default(0) });
+
+/** A transaction that conflicted with another one in flight: 5 calls, backoff 25 ms doubling to 200 ms. */
+const TRANSACT_RETRY = {
+  attempts: 5,
+  baseDelayMs: 25,
+  maxDelayMs: 200,
+  retryable: (error: unknown) => cancellationReasons(error)?.includes('TransactionConflict') || (error as Error).name === 'TransactionConflictException',
+};
 
 /** Capacity a call consumed, for the metrics fan-out reports. */
 export type CapacitySink = (readCapacityUnits: number) => void;
@@ -344,16 +353,7 @@ export class SubscriptionRegistry {
    * the same items (concurrent frames of one connection); other cancellations are the caller's.
    */
   private async transact(items: object[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: items as never }));
-        return;
-      } catch (error) {
-        const conflict = cancellationReasons(error)?.includes('TransactionConflict') || (error as Error).name === 'TransactionConflictException';
-        if (!conflict || attempt >= 4) throw error;
-        await sleep(Math.random() * 25 * 2 ** attempt);
-      }
-    }
+    await retry(() => this.client.send(new TransactWriteCommand({ TransactItems: items as never })), TRANSACT_RETRY);
   }
 
   private async subscription(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {
@@ -423,8 +423,4 @@ export function shardOf(key: string, shards: number): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) % shards;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -23,6 +23,7 @@
  * client's id is unknown, the client gets `reset` (refetch over HTTP) and live data from then on.
  */
 import { ForbiddenError } from '../errors';
+import { sleep as defaultSleep, type Sleep } from '../retry';
 import { dataFrame } from './frames';
 import type { ConnectionPoster } from './poster';
 import { ConnectionGone, type SubscriptionRef, type SubscriptionRegistry } from './registry';
@@ -57,7 +58,7 @@ export class SubscriptionService {
     private readonly log: TopicLog,
     private readonly poster: ConnectionPoster,
     private readonly config: SubscriptionServiceConfig = DEFAULT_SUBSCRIPTION_CONFIG,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: Sleep = defaultSleep,
   ) {}
 
   /**
