@@ -14,7 +14,7 @@ export default defineConfig({
     env: {
       DDB_LOCAL_TELEMETRY: '0',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // Fixture apps bundle functions in-process: shims/npx runs esbuild without npx's start-up cost.
+      // Apps synthesized in-process bundle their functions: shims/npx runs esbuild without npx's start-up cost.
       PATH: `${join(import.meta.dirname, 'shims')}${delimiter}${process.env.PATH ?? ''}`,
     },
   },
