@@ -16,7 +16,9 @@ import { RealtimeGateway } from './constructs/realtime-gateway';
 import { TopicProducers } from './constructs/topic-producers';
 
 export interface StatelessStackProps extends StackProps {
+  /** Deployment stage: the WebSocket stage name, reported by the health route. */
   readonly stage: string;
+  /** The stateful stack's resources (`StatefulStack`), which this stack uses but does not own. */
   readonly domainTable: ITable;
   readonly realtimeTable: ITable;
   readonly signingSecret: ISecret;

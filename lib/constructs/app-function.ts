@@ -21,6 +21,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { integerInRange } from './validate';
 
 /** Repository root: where `package-lock.json` and `lambdas/` live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,10 +89,7 @@ export class AppFunction extends NodejsFunction {
       throw new Error(`AppFunction ${id}: serviceName must not be empty`);
     }
     const metricsNamespace = props.metricsNamespace ?? 'RealtimePlatform';
-    const memorySize = props.memorySize ?? 256;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
-      throw new Error(`AppFunction ${id}: memorySize must be an integer from 128 to 10240 MB, got ${memorySize}`);
-    }
+    const memorySize = integerInRange(`AppFunction ${id}`, 'memorySize', props.memorySize ?? 256, 128, 10_240, ' MB');
     const clashing = Object.keys(props.environment ?? {}).filter((name) => MANAGED_ENV.includes(name));
     if (clashing.length > 0) {
       throw new Error(`AppFunction ${id}: environment may not set ${clashing.join(', ')}; AppFunction manages them`);

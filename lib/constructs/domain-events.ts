@@ -18,7 +18,7 @@
  *
  * Relies on: a domain table with a stream, the bus and the dead-letter queue of `DomainEventBus`.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { ComparisonOperator, TreatMissingData, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -30,7 +30,9 @@ import { Construct } from 'constructs';
 import { STREAM_TRIGGERS } from '../../lambdas/shared/events/catalog';
 import { PUBLISHER_METRICS } from '../../lambdas/shared/events/metrics';
 import { AppFunction } from './app-function';
+import { acknowledgeListStreams } from './nag';
 import { streamFilters } from './stream-filters';
+import { integerInRange, streamRecordAge } from './validate';
 
 export interface DomainEventsProps {
   /** The domain table; it must have a stream with new and old images. */
@@ -71,18 +73,10 @@ export class DomainEvents extends Construct {
     if (!props.domainTable.tableStreamArn) {
       throw new Error(`DomainEvents ${id}: domainTable has no stream; the publisher reads the table's stream (NEW_AND_OLD_IMAGES)`);
     }
-    const batchSize = props.batchSize ?? 100;
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-      throw new Error(`DomainEvents ${id}: batchSize must be an integer from 1 to 10000, got ${batchSize}`);
-    }
-    const retryAttempts = props.retryAttempts ?? 5;
-    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 10_000) {
-      throw new Error(`DomainEvents ${id}: retryAttempts must be an integer from 0 to 10000, got ${retryAttempts}`);
-    }
-    const maxRecordAge = props.maxRecordAge ?? Duration.hours(6);
-    if (maxRecordAge.toSeconds() < 60 || maxRecordAge.toSeconds() >= Duration.hours(24).toSeconds()) {
-      throw new Error(`DomainEvents ${id}: maxRecordAge must be at least 1 minute and under the stream's 24-hour retention`);
-    }
+    const owner = `DomainEvents ${id}`;
+    const batchSize = integerInRange(owner, 'batchSize', props.batchSize ?? 100, 1, 10_000);
+    const retryAttempts = integerInRange(owner, 'retryAttempts', props.retryAttempts ?? 5, 0, 10_000);
+    const maxRecordAge = streamRecordAge(owner, props.maxRecordAge ?? Duration.hours(6));
     const filters = streamFilters(STREAM_TRIGGERS);
     if (filters.length === 0) {
       throw new Error(`DomainEvents ${id}: the event catalog lists no stream triggers`);
@@ -109,13 +103,7 @@ export class DomainEvents extends Construct {
         onFailure: new SqsDlq(props.deadLetterQueue),
       }),
     );
-    Validations.of(publisher.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "dynamodb:ListStreams, which DynamoEventSource grants with the stream actions: it has no resource-level " +
-        "permissions (IAM Service Authorization Reference), and Lambda checks for it when it creates a stream mapping. " +
-        'DescribeStream, GetShardIterator and GetRecords are granted on the domain table\'s stream ARN only.',
-    });
+    acknowledgeListStreams(publisher.role!);
 
     this.malformedRecordsAlarm = publisher
       .appMetric(PUBLISHER_METRICS.malformed, { statistic: 'Sum', period: Duration.minutes(5) })

@@ -20,6 +20,7 @@ import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, type I
 import { Construct } from 'constructs';
 import { queueNotEmptyAlarm } from './alarms';
 import { DeadLetterQueue } from './dead-letter-queue';
+import { integerInRange } from './validate';
 
 export interface FanoutQueuesProps {
   /**
@@ -40,10 +41,7 @@ export class FanoutQueues extends Construct {
 
   constructor(scope: Construct, id: string, props: FanoutQueuesProps = {}) {
     super(scope, id);
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-      throw new Error(`FanoutQueues ${id}: maxReceiveCount must be an integer from 1 to 1000, got ${maxReceiveCount}`);
-    }
+    const maxReceiveCount = integerInRange(`FanoutQueues ${id}`, 'maxReceiveCount', props.maxReceiveCount ?? 5, 1, 1000);
 
     const jobsDeadLetterQueue = new Queue(this, 'JobsDeadLetterQueue', {
       fifo: true,

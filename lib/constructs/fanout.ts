@@ -24,15 +24,17 @@ import { Construct } from 'constructs';
 import { TOPIC_SOURCES } from '../../lambdas/shared/realtime/cdc';
 import { AppFunction } from './app-function';
 import { acknowledgeListStreams } from './nag';
+import type { IConnectionsApi } from './realtime-gateway';
 import { streamFilters } from './stream-filters';
-import type { RealtimeGateway } from './realtime-gateway';
+import { integerInRange, streamRecordAge } from './validate';
 
 export interface FanoutProps {
   /** The domain table; its stream (NEW_AND_OLD_IMAGES) is the change feed. */
   readonly domainTable: ITable;
   /** Edges, topic heads and the replay log. */
   readonly realtimeTable: ITable;
-  readonly gateway: RealtimeGateway;
+  /** The WebSocket gateway both functions post frames through (`RealtimeGateway`). */
+  readonly gateway: IConnectionsApi;
   /** The FIFO job queue for hot topics (`FanoutQueues.jobs`). */
   readonly jobQueue: IQueue;
   /** On-failure destination of the stream mapping (`FanoutQueues.streamFailures`). */
@@ -43,7 +45,12 @@ export interface FanoutProps {
    * @default 10
    */
   readonly retryAttempts?: number;
-  /** @default Duration.hours(1) */
+  /**
+   * Records older than this go to `streamFailureQueue` instead of being delivered: live data
+   * that late is of little use, and clients that missed it resume by replay. Under the stream's
+   * 24-hour retention, so the range can still be read from the stream.
+   * @default Duration.hours(1)
+   */
   readonly maxRecordAge?: Duration;
   /** Parallel job workers at most (SQS event source maximum concurrency). @default 20 */
   readonly workerConcurrency?: number;
@@ -63,11 +70,11 @@ export class Fanout extends Construct {
     if (!props.jobQueue.fifo) {
       throw new Error(`Fanout ${id}: jobQueue must be a FIFO queue (each shard's jobs must stay in order)`);
     }
-    const retryAttempts = props.retryAttempts ?? 10;
-    const workerConcurrency = props.workerConcurrency ?? 20;
-    if (!Number.isInteger(workerConcurrency) || workerConcurrency < 2 || workerConcurrency > 1000) {
-      throw new Error(`Fanout ${id}: workerConcurrency must be an integer from 2 to 1000 (SQS event source limits)`);
-    }
+    const owner = `Fanout ${id}`;
+    const retryAttempts = integerInRange(owner, 'retryAttempts', props.retryAttempts ?? 10, 0, 10_000);
+    const maxRecordAge = streamRecordAge(owner, props.maxRecordAge ?? Duration.hours(1));
+    // 2 to 1000: the SQS event source's limits on maximum concurrency.
+    const workerConcurrency = integerInRange(owner, 'workerConcurrency', props.workerConcurrency ?? 20, 2, 1000);
     const filters = streamFilters(TOPIC_SOURCES);
 
     const stream = new AppFunction(this, 'Stream', {
@@ -90,7 +97,7 @@ export class Fanout extends Construct {
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         retryAttempts,
-        maxRecordAge: props.maxRecordAge ?? Duration.hours(1),
+        maxRecordAge,
         // One batch per shard at a time keeps each topic's events in order.
         parallelizationFactor: 1,
         filters,

@@ -22,7 +22,7 @@ export interface HttpApiProps {
    * Origins allowed by CORS: `*` or full origins such as `https://app.example.com`.
    * @default ['*']
    */
-  readonly corsAllowOrigins?: string[];
+  readonly corsAllowOrigins?: readonly string[];
   /**
    * Default throttling of every route (requests per second, and burst).
    * @default { rateLimit: 100, burstLimit: 200 }
@@ -35,12 +35,26 @@ export interface HttpApiProps {
 export interface AddRouteOptions {
   /** Path such as `/api/v1/content/{id}`. */
   readonly path: string;
-  readonly methods: apigwv2.HttpMethod[];
+  /** Methods routed to `handler` on `path` (one route each). */
+  readonly methods: readonly apigwv2.HttpMethod[];
+  /** The function that answers, with payload format 2.0. */
   readonly handler: IFunction;
   /** @default - none: then `publicReason` is required */
   readonly authorizer?: apigwv2.IHttpRouteAuthorizer;
-  /** Why this route needs no authorizer; recorded as the cdk-nag acknowledgment. */
+  /**
+   * Why this route needs no authorizer; recorded as the cdk-nag acknowledgment.
+   * @default - none: then `authorizer` is required
+   */
   readonly publicReason?: string;
+}
+
+/**
+ * What a route group needs from the HTTP API: a way to add its routes. Constructs take this
+ * rather than `HttpApi`, so they depend on the one method they call.
+ */
+export interface IHttpApiRoutes {
+  /** Routes `methods` on `path` to a Lambda function; throws if the route has neither an authorizer nor a public reason. */
+  addRoute(options: AddRouteOptions): apigwv2.HttpRoute[];
 }
 
 /** HTTP API context variables for the access log; one JSON object per request. */
@@ -63,7 +77,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-export class HttpApi extends Construct {
+export class HttpApi extends Construct implements IHttpApiRoutes {
   public readonly api: apigwv2.IHttpApi;
   /** Base URL of the API, ending in `/`. */
   public readonly url: string;
@@ -78,7 +92,7 @@ export class HttpApi extends Construct {
       throw new Error(`HttpApi ${id}: stage must not be empty`);
     }
 
-    const allowOrigins = props.corsAllowOrigins ?? ['*'];
+    const allowOrigins = [...(props.corsAllowOrigins ?? ['*'])];
     const badOrigins = allowOrigins.filter((origin) => origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin));
     if (allowOrigins.length === 0 || badOrigins.length > 0) {
       throw new Error(
@@ -147,7 +161,7 @@ export class HttpApi extends Construct {
     }
     const routes = this.httpApi.addRoutes({
       path: options.path,
-      methods: options.methods,
+      methods: [...options.methods],
       // Created inside each route's scope, so this id only has to be unique per route.
       integration: new HttpLambdaIntegration('Integration', options.handler),
       authorizer: options.authorizer,

@@ -19,11 +19,11 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function';
-import type { HttpApi } from './http-api';
+import type { IHttpApiRoutes } from './http-api';
 
 export interface IdentityProps {
-  /** The API the auth and ticket routes are added to. */
-  readonly httpApi: HttpApi;
+  /** The API the auth and ticket routes are added to (`HttpApi`). */
+  readonly httpApi: IHttpApiRoutes;
   /** Users, email items, refresh tokens and login attempts. */
   readonly domainTable: ITable;
   /** Realtime tickets. */

@@ -50,6 +50,21 @@ export interface RealtimeGatewayProps {
   readonly logRetention?: RetentionDays;
 }
 
+/**
+ * What a function that pushes frames to clients needs from the gateway. Constructs take this
+ * rather than `RealtimeGateway`, so they depend on the one method they call.
+ */
+export interface IConnectionsApi {
+  /** `https://…/{stage}`: the `@connections` endpoint. */
+  readonly callbackUrl: string;
+  /**
+   * Sets `envName` on `fn` to the `@connections` endpoint and grants ManageConnections on this
+   * stage only (STYLE 4: the variable and the grant together). `envName` defaults to
+   * `WEBSOCKET_CALLBACK_URL`, the name every handler reads.
+   */
+  bindConnectionsApi(fn: AppFunction, envName?: string): void;
+}
+
 /** WebSocket context variables for the access log; one JSON object per connect, message, disconnect. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   JSON.stringify({
@@ -68,7 +83,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-export class RealtimeGateway extends Construct {
+export class RealtimeGateway extends Construct implements IConnectionsApi {
   public readonly api: apigwv2.IWebSocketApi;
   public readonly stage: apigwv2.IWebSocketStage;
   /** `wss://…/{stage}`: where clients connect. */

@@ -11,6 +11,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { retainOrDestroy } from './validate';
 
 export interface SigningKeyProps {
   /**
@@ -29,10 +30,7 @@ export class SigningKey extends Construct {
 
   constructor(scope: Construct, id: string, props: SigningKeyProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
-      throw new Error(`SigningKey ${id}: removalPolicy must be RETAIN or DESTROY, got ${removalPolicy}`);
-    }
+    const removalPolicy = retainOrDestroy(`SigningKey ${id}`, props.removalPolicy ?? RemovalPolicy.RETAIN);
 
     const secret = new Secret(this, 'Secret', {
       description: 'HMAC key (HS256) that signs access tokens: JSON {"key": "..."}',

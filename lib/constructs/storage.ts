@@ -24,6 +24,7 @@ import {
   type ITable,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { retainOrDestroy } from './validate';
 
 /** The TTL attribute of both tables: epoch seconds after which DynamoDB may delete the item. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -47,11 +48,7 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
 
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
-      throw new Error(`Storage ${id}: removalPolicy must be RETAIN or DESTROY, got ${removalPolicy}`);
-    }
-
+    const removalPolicy = retainOrDestroy(`Storage ${id}`, props.removalPolicy ?? RemovalPolicy.RETAIN);
     this.domainTable = this.table('DomainTable', removalPolicy, StreamViewType.NEW_AND_OLD_IMAGES);
     this.realtimeTable = this.table('RealtimeTable', removalPolicy);
   }

@@ -12,11 +12,14 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function';
-import type { HttpApi } from './http-api';
+import type { IHttpApiRoutes } from './http-api';
 
 export interface TopicProducersProps {
-  readonly httpApi: HttpApi;
+  /** The API the publish route is added to (`HttpApi`). */
+  readonly httpApi: IHttpApiRoutes;
+  /** The bearer-token authorizer (`Identity.authorizer`); the handler then checks the admin role. */
   readonly authorizer: apigwv2.IHttpRouteAuthorizer;
+  /** Where producers' events are written: the domain table, whose stream fan-out reads. */
   readonly domainTable: ITable;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
