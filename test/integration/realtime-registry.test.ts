@@ -6,7 +6,7 @@
  * point, so they run on a real DynamoDB.
  */
 import { describe, expect, it } from 'vitest';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../../lambdas/shared/errors';
 import {
   ConnectionGone,
@@ -244,17 +244,18 @@ describe('unregister and forget', () => {
 
 describe('edges', () => {
   it('pages through a shard and yields only well-formed edges with their mode', async () => {
-    // Force two-item pages so the LastEvaluatedKey loop runs against the real Query.
+    // Force two-item pages so paginateQuery pages through the real Query. The client is the real
+    // one underneath (paginateQuery accepts nothing else), with `send` wrapped.
     const queries: number[] = [];
-    const smallPages = {
+    const smallPages: DynamoDBDocumentClient = Object.assign(Object.create(local.db) as DynamoDBDocumentClient, {
       send: (command: object) => {
         if (command instanceof QueryCommand) {
           (command.input as { Limit?: number }).Limit = 2;
           queries.push(1);
         }
-        return local.db.send(command as never) as Promise<Record<string, unknown>>;
+        return local.db.send(command as never);
       },
-    };
+    });
     const reg = registry();
     for (let i = 0; i < 5; i++) {
       await connect(local.db, table, `c${i}`);

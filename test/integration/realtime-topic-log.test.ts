@@ -1,11 +1,11 @@
 /**
  * Per-topic numbering and the replay log (lambdas/shared/realtime/topic-log.ts) against DynamoDB
  * Local: `assign` numbers consecutively and gives a retried batch the numbers it already had (the
- * head's `lastSrc`), `append` + `read` round-trip in seq order with limits and past one
- * BatchWrite (25 items).
+ * head's `lastSrc`), `append` + `read` round-trip in seq order with limits, past one BatchWrite
+ * (25 items) and across Query pages.
  */
 import { describe, expect, it } from 'vitest';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOG_RETENTION_SECONDS, logKey, RETRY_CHECK_SOURCES, TopicLog, type LogEntry } from '../../lambdas/shared/realtime/topic-log';
 import { events, getItem, useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
@@ -152,6 +152,25 @@ describe('append and read', () => {
     await log.append(entries);
     expect(await log.read('feed:a', 0, 100)).toEqual(entries);
     expect(seqs(await log.read('feed:a', 10, 25))).toEqual(Array.from({ length: 25 }, (_, i) => 11 + i));
+  });
+
+  it('pages through a read that DynamoDB cuts short, asking each page only for what is missing', async () => {
+    const { entries } = await log.assign('feed:a', events('a', 10));
+    await log.append(entries);
+    // Pages of at most 3 items, as if each stopped at DynamoDB's 1 MB: the rest comes on later pages.
+    const limits: number[] = [];
+    const shortPages: DynamoDBDocumentClient = Object.assign(Object.create(local.db) as DynamoDBDocumentClient, {
+      send: (command: object) => {
+        if (command instanceof QueryCommand) {
+          const input = command.input as { Limit?: number };
+          limits.push(input.Limit!);
+          input.Limit = Math.min(input.Limit!, 3);
+        }
+        return local.db.send(command as never);
+      },
+    });
+    expect(await new TopicLog(shortPages, table).read('feed:a', 0, 8)).toEqual(entries.slice(0, 8));
+    expect(limits).toEqual([8, 5, 2]);
   });
 
   it('is idempotent: appending a retry again changes nothing', async () => {

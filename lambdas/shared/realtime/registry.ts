@@ -26,10 +26,10 @@
  * current count stays valid, so fan-out reads shards `0 … shards-1`. The count only steers
  * sharding, so it may drift (TTL expiries do not decrement it); it is never used for delivery.
  */
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { batchWriteAll, cancellationReasons, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+import { batchWriteAll, cancellationReasons, isConditionalCheckFailed } from '../dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../errors';
 import { retry } from '../retry';
 import { connectionKey, CONNECTION_TTL_SECONDS } from './connections';
@@ -117,7 +117,8 @@ export type CapacitySink = (readCapacityUnits: number) => void;
 
 export class SubscriptionRegistry {
   constructor(
-    private readonly client: DocumentClientLike,
+    // A real document client, not `DocumentClientLike`: `paginateQuery` insists on one.
+    private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly config: RegistryConfig = DEFAULT_REGISTRY_CONFIG,
     private readonly clock: Clock = systemClock,
@@ -275,20 +276,11 @@ export class SubscriptionRegistry {
    */
   async forget(connectionId: string): Promise<SubscriptionRef[]> {
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `conn#${connectionId}` },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...((page.Items as Record<string, unknown>[] | undefined) ?? []));
-      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `conn#${connectionId}` }, ConsistentRead: true },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
 
     const subscriptions: SubscriptionRef[] = [];
     const keys: { pk: string; sk: string }[] = [connectionKey(connectionId)];
@@ -317,24 +309,23 @@ export class SubscriptionRegistry {
    * scan). Only the three attributes fan-out needs are returned.
    */
   async *edges(topic: string, shard: number, onCapacity?: CapacitySink): AsyncGenerator<Edge[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': edgePartition(topic, shard) },
-          ProjectionExpression: 'sk, #mode, liveFrom',
-          ExpressionAttributeNames: { '#mode': 'mode' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-          ReturnConsumedCapacity: onCapacity ? 'TOTAL' : undefined,
-        }),
-      );
-      const capacity = (page.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits;
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': edgePartition(topic, shard) },
+        ProjectionExpression: 'sk, #mode, liveFrom',
+        ExpressionAttributeNames: { '#mode': 'mode' },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: onCapacity ? 'TOTAL' : undefined,
+      },
+    );
+    for await (const page of pages) {
+      const capacity = page.ConsumedCapacity?.CapacityUnits;
       if (onCapacity && capacity !== undefined) onCapacity(capacity);
       const edges: Edge[] = [];
-      for (const item of (page.Items as unknown[] | undefined) ?? []) {
+      for (const item of page.Items ?? []) {
         const parsed = edgeItemSchema.safeParse(item);
         if (!parsed.success) continue;
         // sk is `<connectionId>#<subId>`; neither contains '#'.
@@ -344,8 +335,7 @@ export class SubscriptionRegistry {
         edges.push({ connectionId: sk.slice(0, split), subId: sk.slice(split + 1), mode, liveFrom });
       }
       yield edges;
-      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (startKey);
+    }
   }
 
   /**

@@ -17,11 +17,11 @@
  * which they drop as duplicates. (What it cannot see: another invocation numbering the same topic
  * in between, from another stream shard; decision 12.)
  */
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { batchWriteAll, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+import { batchWriteAll, isConditionalCheckFailed } from '../dynamodb';
 import { headKey } from './registry';
 
 /** How long events stay replayable. */
@@ -77,7 +77,8 @@ const entrySchema = z.object({
 
 export class TopicLog {
   constructor(
-    private readonly client: DocumentClientLike,
+    // A real document client, not `DocumentClientLike`: `paginateQuery` insists on one.
+    private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly clock: Clock = systemClock,
   ) {}
@@ -138,24 +139,20 @@ export class TopicLog {
   /** Entries after `afterSeq`, in order, at most `limit`, read strongly consistent. */
   async read(topic: string, afterSeq: number, limit: number): Promise<LogEntry[]> {
     const entries: LogEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk > :after',
-          ExpressionAttributeValues: { ':pk': `log#${topic}`, ':after': seqKey(afterSeq) },
-          ConsistentRead: true,
-          Limit: limit - entries.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of (page.Items as unknown[] | undefined) ?? []) {
-        entries.push({ topic, ...entrySchema.parse(item) });
-      }
-      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (startKey && entries.length < limit);
-    return entries;
+    const input = {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk > :after',
+      ExpressionAttributeValues: { ':pk': `log#${topic}`, ':after': seqKey(afterSeq) },
+      ConsistentRead: true,
+      Limit: limit,
+    };
+    for await (const page of paginateQuery({ client: this.client }, input)) {
+      for (const item of page.Items ?? []) entries.push({ topic, ...entrySchema.parse(item) });
+      if (entries.length >= limit) break;
+      // The paginator sends this same input for the next page: ask only for what is still missing.
+      input.Limit = limit - entries.length;
+    }
+    return entries.slice(0, limit);
   }
 }
 
