@@ -10,6 +10,14 @@ import { StatelessStack } from './stateless-stack';
 
 export const PROJECT_TAG = 'realtime-platform';
 
+/**
+ * CDK context flag: create API Gateway's account-level CloudWatch Logs role, which a WebSocket
+ * stage's access logs need and a fresh account lacks (`-c apiGatewayCloudWatchRole=true` on the
+ * first deploy into an account and region). Off by default: the role is one setting per account
+ * and region, so it is set up once, on purpose, not by every stage (docs/decisions.md #16).
+ */
+export const API_GATEWAY_CLOUDWATCH_ROLE_CONTEXT = 'apiGatewayCloudWatchRole';
+
 export interface BuildAppProps {
   /** Stage to build; wins over the `stage` context value. @default - context `stage` */
   readonly stage?: string;
@@ -38,6 +46,7 @@ export function buildApp(props: BuildAppProps = {}): App {
     builtinCloudFormationValidation: props.cloudFormationValidation ?? true,
   });
   const stage = validateStage(props.stage ?? app.node.tryGetContext('stage'));
+  const apiGatewayCloudWatchRole = booleanContext(app, API_GATEWAY_CLOUDWATCH_ROLE_CONTEXT);
   const ephemeral = isEphemeralStage(stage);
   const ids = stackIds(stage);
 
@@ -52,6 +61,7 @@ export function buildApp(props: BuildAppProps = {}): App {
   const stateful = new StatefulStack(app, ids.stateful, {
     description: `Realtime platform (${stage}): tables and secrets`,
     ephemeral,
+    apiGatewayCloudWatchRole,
   });
   new StatelessStack(app, ids.stateless, {
     description: `Realtime platform (${stage}): APIs and functions`,
@@ -64,7 +74,16 @@ export function buildApp(props: BuildAppProps = {}): App {
     domainEventsDeadLetterQueue: stateful.domainEventsDeadLetterQueue,
     fanoutJobQueue: stateful.fanoutJobQueue,
     fanoutStreamFailures: stateful.fanoutStreamFailures,
+    apiGatewayLogsRole: stateful.apiGatewayLogsRole,
   });
 
   return app;
+}
+
+/** A true/false context value; the CLI passes `-c key=true` as the string "true". Absent is false. */
+function booleanContext(app: App, key: string): boolean {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`Invalid context ${key}=${JSON.stringify(value)}: use true or false, e.g. \`-c ${key}=true\``);
 }

@@ -1,14 +1,17 @@
 /**
  * The stateful stack: resources that hold data and outlive deployments of the code (DESIGN.md
- * section 2). Today the tables, the token-signing secret and the domain-event bus; later the queues. Kept apart
- * so the stateless stack can be destroyed and recreated freely.
+ * section 2): the tables, the token-signing secret, the domain-event bus with its dead-letter
+ * queue, and fan-out's queues. Kept apart so the stateless stack can be destroyed and recreated
+ * freely. When asked, it also sets up API Gateway's account-level logging role, which the
+ * stateless stack's WebSocket stage needs and which outlives any deployment of it.
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import type { Construct, IDependable } from 'constructs';
+import { ApiGatewayLogsRole } from './constructs/api-gateway-logs-role';
 import { DomainEventBus } from './constructs/domain-event-bus';
 import { FanoutQueues } from './constructs/fanout-queues';
 import { SigningKey } from './constructs/signing-key';
@@ -21,6 +24,12 @@ export interface StatefulStackProps extends StackProps {
    * @default false
    */
   readonly ephemeral?: boolean;
+  /**
+   * Create API Gateway's account-level CloudWatch Logs role (`ApiGatewayLogsRole`): needed once
+   * per account and region, on the first deploy, if nothing set it before.
+   * @default false
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
 }
 
 export class StatefulStack extends Stack {
@@ -34,8 +43,10 @@ export class StatefulStack extends Stack {
   /** Fan-out's FIFO job queue (hot topics) and the on-failure destination of its stream mapping. */
   public readonly fanoutJobQueue: IQueue;
   public readonly fanoutStreamFailures: IQueue;
+  /** API Gateway's account-level logging role, when this stack creates it. */
+  public readonly apiGatewayLogsRole?: IDependable;
 
-  constructor(scope: Construct, id: string, { ephemeral = false, ...stackProps }: StatefulStackProps = {}) {
+  constructor(scope: Construct, id: string, { ephemeral = false, apiGatewayCloudWatchRole = false, ...stackProps }: StatefulStackProps = {}) {
     super(scope, id, { terminationProtection: !ephemeral, ...stackProps });
 
     const storage = new Storage(this, 'Storage', {
@@ -52,6 +63,9 @@ export class StatefulStack extends Stack {
     const fanoutQueues = new FanoutQueues(this, 'FanoutQueues');
     this.fanoutJobQueue = fanoutQueues.jobs;
     this.fanoutStreamFailures = fanoutQueues.streamFailures;
+    if (apiGatewayCloudWatchRole) {
+      this.apiGatewayLogsRole = new ApiGatewayLogsRole(this, 'ApiGatewayLogsRole');
+    }
 
     new CfnOutput(this, 'DomainTableName', { value: storage.domainTable.tableName });
     new CfnOutput(this, 'RealtimeTableName', { value: storage.realtimeTable.tableName });

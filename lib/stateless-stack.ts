@@ -7,7 +7,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import type { Construct, IDependable } from 'constructs';
 import { DomainEvents } from './constructs/domain-events';
 import { Fanout } from './constructs/fanout';
 import { HttpApi } from './constructs/http-api';
@@ -27,6 +27,12 @@ export interface StatelessStackProps extends StackProps {
   readonly fanoutJobQueue: IQueue;
   readonly fanoutStreamFailures: IQueue;
   /**
+   * API Gateway's account-level logging role, when the stateful stack creates it: the WebSocket
+   * stage is then created after it.
+   * @default - none: the account and region already have one
+   */
+  readonly apiGatewayLogsRole?: IDependable;
+  /**
    * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
    * @default false
    */
@@ -35,7 +41,7 @@ export interface StatelessStackProps extends StackProps {
 
 export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
-    const { stage, domainTable, realtimeTable, signingSecret, eventBus, domainEventsDeadLetterQueue, fanoutJobQueue, fanoutStreamFailures, ephemeral = false, ...stackProps } =
+    const { stage, domainTable, realtimeTable, signingSecret, eventBus, domainEventsDeadLetterQueue, fanoutJobQueue, fanoutStreamFailures, apiGatewayLogsRole, ephemeral = false, ...stackProps } =
       props;
     super(scope, id, stackProps);
     // Strong references (Export / Fn::ImportValue): CloudFormation then refuses to remove a table
@@ -49,6 +55,7 @@ export class StatelessStack extends Stack {
       stage,
       realtimeTable,
       connectAuthorizer: identity.connectAuthorizer,
+      apiGatewayLogsRole,
     });
     new Fanout(this, 'Fanout', { domainTable, realtimeTable, gateway: realtime, jobQueue: fanoutJobQueue, streamFailureQueue: fanoutStreamFailures });
     new TopicProducers(this, 'TopicProducers', { httpApi, authorizer: identity.authorizer, domainTable });
