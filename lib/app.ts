@@ -14,7 +14,7 @@ export const PROJECT_TAG = 'realtime-platform';
  * CDK context flag: create API Gateway's account-level CloudWatch Logs role, which a WebSocket
  * stage's access logs need and a fresh account lacks (`-c apiGatewayCloudWatchRole=true` on the
  * first deploy into an account and region). Off by default: the role is one setting per account
- * and region, so it is set up once, on purpose, not by every stage (docs/decisions.md #16).
+ * and region, so it is set up once, on purpose, not by every stage (docs/decisions.md #17).
  */
 export const API_GATEWAY_CLOUDWATCH_ROLE_CONTEXT = 'apiGatewayCloudWatchRole';
 

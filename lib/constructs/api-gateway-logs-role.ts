@@ -7,7 +7,7 @@
  *
  * The setting is one per account and region, shared by every API Gateway API there, so the app
  * creates it only when asked (`-c apiGatewayCloudWatchRole=true`, see lib/app.ts and
- * docs/decisions.md #16): created by every stage, each deploy would repoint the setting at its own
+ * docs/decisions.md #17): created by every stage, each deploy would repoint the setting at its own
  * role. Both resources are retained when they leave the stack, as aws-apigateway's `RestApi` does
  * with its own role: CloudFormation does not reset the setting on delete, so a deleted role would
  * leave it naming a role that no longer exists and break the access logs of every API in the
