@@ -13,7 +13,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { z } from 'zod';
 import { requireEnv } from '../shared/env';
 import { PUBLISHER_METRICS } from '../shared/events/metrics';
-import { DomainEventPublisher } from '../shared/events/publisher';
+import { DomainEventPublisher } from '../shared/events/eventbridge-publisher';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
 
 const publisher = new DomainEventPublisher({ client: new EventBridgeClient({}), eventBusName: requireEnv('EVENT_BUS_NAME') });

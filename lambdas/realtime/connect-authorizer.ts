@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { createDocumentClient } from '../shared/dynamodb';
 import { requireEnv } from '../shared/env';
-import { TicketStore } from '../shared/identity/tickets';
+import { TicketStore } from '../shared/identity/dynamo-tickets';
 import type { Role } from '../shared/identity/tokens';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
 

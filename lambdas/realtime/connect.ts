@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { createDocumentClient } from '../shared/dynamodb';
 import { requireEnv } from '../shared/env';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
-import { ConnectionStore } from '../shared/realtime/connections';
+import { ConnectionStore } from '../shared/realtime/dynamo-connections';
 
 const store = new ConnectionStore(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));
 

@@ -9,9 +9,9 @@ import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2
 import { createDocumentClient } from '../shared/dynamodb';
 import { requireEnv } from '../shared/env';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
-import { SubscriptionRegistry } from '../shared/realtime/registry';
+import { DynamoSubscriptionRegistry } from '../shared/realtime/dynamo-subscription-registry';
 
-const registry = new SubscriptionRegistry(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));
+const registry = new DynamoSubscriptionRegistry(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));
 
 export const handler = instrument<APIGatewayProxyWebsocketEventV2, APIGatewayProxyStructuredResultV2>(
   async (event) => {

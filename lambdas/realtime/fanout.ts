@@ -15,7 +15,7 @@ import { requireEnv } from '../shared/env';
 import { parseStreamRecord } from '../shared/cdc/stream-record';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { emptyStats, type BatchChange } from '../shared/realtime/fanout';
-import { SqsJobQueue } from '../shared/realtime/job-queue';
+import { SqsJobQueue } from '../shared/realtime/sqs-job-queue';
 import { fanoutFromEnvironment } from '../shared/realtime/fanout-wiring';
 import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
 

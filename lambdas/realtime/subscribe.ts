@@ -13,15 +13,15 @@ import { AppError, UnauthorizedError } from '../shared/errors';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { frameContext } from '../shared/realtime/frame-context';
 import { parseClientFrame, subscribeFrameSchema, toErrorFrame } from '../shared/realtime/frames';
-import { ApiGatewayPoster, connectionsEndpoint } from '../shared/realtime/poster';
-import { SubscriptionRegistry } from '../shared/realtime/registry';
+import { ApiGatewayPoster, connectionsEndpoint } from '../shared/realtime/apigw-poster';
+import { DynamoSubscriptionRegistry } from '../shared/realtime/dynamo-subscription-registry';
+import { DynamoTopicLog } from '../shared/realtime/dynamo-topic-log';
 import { SubscriptionService } from '../shared/realtime/subscriptions';
-import { TopicLog } from '../shared/realtime/topic-log';
 
 const db = createDocumentClient();
 const table = requireEnv('REALTIME_TABLE_NAME');
 const poster = new ApiGatewayPoster({ endpoint: connectionsEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')) });
-const service = new SubscriptionService(new SubscriptionRegistry(db, table), new TopicLog(db, table), poster);
+const service = new SubscriptionService(new DynamoSubscriptionRegistry(db, table), new DynamoTopicLog(db, table), poster);
 
 export const handler = instrument<unknown, APIGatewayProxyStructuredResultV2>(
   async (event) => {

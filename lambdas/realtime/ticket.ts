@@ -11,7 +11,7 @@ import { requireEnv } from '../shared/env';
 import { AppError } from '../shared/errors';
 import { authorizedPrincipal } from '../shared/http/principal';
 import { json, toErrorResponse, type HttpResponse } from '../shared/http/response';
-import { TicketStore } from '../shared/identity/tickets';
+import { TicketStore } from '../shared/identity/dynamo-tickets';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
 
 const tickets = new TicketStore(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));

@@ -12,9 +12,9 @@ import { requireEnv } from '../shared/env';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { frameContext } from '../shared/realtime/frame-context';
 import { parseClientFrame, serializeFrame, toErrorFrame, unsubscribeFrameSchema } from '../shared/realtime/frames';
-import { SubscriptionRegistry } from '../shared/realtime/registry';
+import { DynamoSubscriptionRegistry } from '../shared/realtime/dynamo-subscription-registry';
 
-const registry = new SubscriptionRegistry(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));
+const registry = new DynamoSubscriptionRegistry(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));
 
 export const handler = instrument<unknown, APIGatewayProxyStructuredResultV2>(
   async (event) => {

@@ -9,14 +9,15 @@ import type { DomainChange } from '../../lambdas/shared/cdc/change';
 import { emptyStats, Fanout, type BatchChange, type FanoutJob } from '../../lambdas/shared/realtime/fanout';
 import { dataFrameSchema } from '../../lambdas/shared/realtime/frames';
 import { Throttled } from '../../lambdas/shared/realtime/poster';
+import { DynamoSubscriptionRegistry, edgePartition } from '../../lambdas/shared/realtime/dynamo-subscription-registry';
+import { DynamoTopicLog } from '../../lambdas/shared/realtime/dynamo-topic-log';
 import {
   DEFAULT_REGISTRY_CONFIG,
-  edgePartition,
-  SubscriptionRegistry,
   type RegistryConfig,
   type SubscriptionRef,
-} from '../../lambdas/shared/realtime/registry';
-import { TopicLog } from '../../lambdas/shared/realtime/topic-log';
+  type SubscriptionRegistry,
+} from '../../lambdas/shared/realtime/subscription-registry';
+import type { TopicLog } from '../../lambdas/shared/realtime/topic-log';
 import { connect, getItem, partition, RecordingPoster, useLocalDynamo, topicEventChange, type LocalDynamo } from '../support/realtime-local';
 
 let local: LocalDynamo;
@@ -35,8 +36,8 @@ useLocalDynamo(async (started, fresh) => {
 });
 
 function useRegistry(config: RegistryConfig): void {
-  registry = new SubscriptionRegistry(local.db, table, config);
-  log = new TopicLog(local.db, table);
+  registry = new DynamoSubscriptionRegistry(local.db, table, config);
+  log = new DynamoTopicLog(local.db, table);
   poster = new RecordingPoster();
   enqueued = [];
   failures = [];

@@ -1,22 +1,22 @@
 /**
- * The subscription registry (lambdas/shared/realtime/registry.ts) against DynamoDB Local: register
- * (pending edge, subscription item, counters, idempotency, the per-connection limit, a missing
- * connection), goLive's three answers, unregister and forget, paging of `edges()`, shard growth of
- * hot topics, and registrations racing on one connection. The transactions and conditions are the
- * point, so they run on a real DynamoDB.
+ * The subscription registry (lambdas/shared/realtime/dynamo-subscription-registry.ts) against
+ * DynamoDB Local: register (pending edge, subscription item, counters, idempotency, the
+ * per-connection limit, a missing connection), goLive's three answers, unregister and forget,
+ * paging of `edges()`, shard growth of hot topics, and registrations racing on one connection. The
+ * transactions and conditions are the point, so they run on a real DynamoDB.
  */
 import { describe, expect, it } from 'vitest';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../../lambdas/shared/errors';
+import { DynamoSubscriptionRegistry, edgePartition } from '../../lambdas/shared/realtime/dynamo-subscription-registry';
+import { DynamoTopicLog } from '../../lambdas/shared/realtime/dynamo-topic-log';
 import {
   ConnectionGone,
   DEFAULT_REGISTRY_CONFIG,
-  edgePartition,
-  SubscriptionRegistry,
   type Edge,
   type RegistryConfig,
-} from '../../lambdas/shared/realtime/registry';
-import { TopicLog } from '../../lambdas/shared/realtime/topic-log';
+  type SubscriptionRegistry,
+} from '../../lambdas/shared/realtime/subscription-registry';
 import { connect, events, getItem, partition, useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
 let local: LocalDynamo;
@@ -28,7 +28,7 @@ useLocalDynamo(async (started, fresh) => {
 });
 
 const registry = (config: Partial<RegistryConfig> = {}) =>
-  new SubscriptionRegistry(local.db, table, { ...DEFAULT_REGISTRY_CONFIG, ...config });
+  new DynamoSubscriptionRegistry(local.db, table, { ...DEFAULT_REGISTRY_CONFIG, ...config });
 
 const meta = (connectionId: string) => getItem(local.db, table, `conn#${connectionId}`, 'meta');
 const head = (topic: string) => getItem(local.db, table, `topic#${topic}`, 'head');
@@ -62,7 +62,7 @@ describe('register', () => {
   });
 
   it("answers the topic's current seq as headSeq", async () => {
-    await new TopicLog(local.db, table).assign('feed:prices', events('e', 7));
+    await new DynamoTopicLog(local.db, table).assign('feed:prices', events('e', 7));
     await connect(local.db, table, 'c1');
     const result = await registry().register('c1', 's1', 'feed:prices');
     expect(result.status === 'created' && result.headSeq).toBe(7);
@@ -148,7 +148,7 @@ describe('goLive', () => {
     const reg = registry();
     const result = await reg.register('c1', 's1', 'feed:a');
     if (result.status !== 'created') throw new Error('expected created');
-    await new TopicLog(local.db, table).assign('feed:a', events('e', 1));
+    await new DynamoTopicLog(local.db, table).assign('feed:a', events('e', 1));
     expect(await reg.goLive(result.subscription, result.headSeq)).toBe('behind');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending' });
     expect(await reg.goLive(result.subscription, result.headSeq + 1)).toBe('live');
@@ -163,7 +163,7 @@ describe('goLive', () => {
     expect(await reg.goLive(result.subscription, result.headSeq)).toBe('gone');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toBeUndefined();
     // Gone wins over behind: there is nothing left to catch up for.
-    await new TopicLog(local.db, table).assign('feed:a', events('e', 1));
+    await new DynamoTopicLog(local.db, table).assign('feed:a', events('e', 1));
     expect(await reg.goLive(result.subscription, result.headSeq)).toBe('gone');
   });
 });
@@ -265,7 +265,7 @@ describe('edges', () => {
     // Something in the partition that is not an edge must not reach fan-out.
     await local.db.send(new PutCommand({ TableName: table, Item: { pk: edgePartition('feed:a', 0), sk: 'zz#junk', mode: 'weird' } }));
 
-    const paging = new SubscriptionRegistry(smallPages, table);
+    const paging = new DynamoSubscriptionRegistry(smallPages, table);
     const pages: Edge[][] = [];
     const capacity: number[] = [];
     for await (const page of paging.edges('feed:a', 0, (units) => capacity.push(units))) pages.push(page);

@@ -10,9 +10,11 @@ import { BadRequestError, ForbiddenError } from '../../lambdas/shared/errors';
 import { Fanout } from '../../lambdas/shared/realtime/fanout';
 import { Throttled } from '../../lambdas/shared/realtime/poster';
 import type { ServerFrame } from '../../lambdas/shared/realtime/frames';
-import { DEFAULT_REGISTRY_CONFIG, edgePartition, SubscriptionRegistry } from '../../lambdas/shared/realtime/registry';
+import { DynamoSubscriptionRegistry, edgePartition } from '../../lambdas/shared/realtime/dynamo-subscription-registry';
+import { DynamoTopicLog, logKey } from '../../lambdas/shared/realtime/dynamo-topic-log';
+import { DEFAULT_REGISTRY_CONFIG, type SubscriptionRegistry } from '../../lambdas/shared/realtime/subscription-registry';
 import { SubscriptionService, type SubscriptionServiceConfig } from '../../lambdas/shared/realtime/subscriptions';
-import { logKey, TopicLog } from '../../lambdas/shared/realtime/topic-log';
+import type { TopicLog } from '../../lambdas/shared/realtime/topic-log';
 import {
   connect,
   deleteItem,
@@ -36,8 +38,8 @@ let poster: RecordingPoster;
 useLocalDynamo(async (started, fresh) => {
   local = started;
   table = fresh;
-  registry = new SubscriptionRegistry(local.db, table, DEFAULT_REGISTRY_CONFIG);
-  log = new TopicLog(local.db, table);
+  registry = new DynamoSubscriptionRegistry(local.db, table, DEFAULT_REGISTRY_CONFIG);
+  log = new DynamoTopicLog(local.db, table);
   poster = new RecordingPoster();
   await connect(local.db, table, 'c1', ALICE.userId);
 });

@@ -1,12 +1,13 @@
 /**
- * Per-topic numbering and the replay log (lambdas/shared/realtime/topic-log.ts) against DynamoDB
+ * Per-topic numbering and the replay log (lambdas/shared/realtime/dynamo-topic-log.ts) against DynamoDB
  * Local: `assign` numbers consecutively and gives a retried batch the numbers it already had (the
  * head's `lastSrc`), `append` + `read` round-trip in seq order with limits, past one BatchWrite
  * (25 items) and across Query pages.
  */
 import { describe, expect, it } from 'vitest';
 import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOG_RETENTION_SECONDS, logKey, RETRY_CHECK_SOURCES, TopicLog, type LogEntry } from '../../lambdas/shared/realtime/topic-log';
+import { DynamoTopicLog, logKey, RETRY_CHECK_SOURCES } from '../../lambdas/shared/realtime/dynamo-topic-log';
+import { LOG_RETENTION_SECONDS, type LogEntry, type TopicLog } from '../../lambdas/shared/realtime/topic-log';
 import { events, getItem, useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
 const NOW = new Date('2026-11-21T10:00:00.000Z');
@@ -18,7 +19,7 @@ let log: TopicLog;
 useLocalDynamo(async (started, fresh) => {
   local = started;
   table = fresh;
-  log = new TopicLog(local.db, table, () => NOW);
+  log = new DynamoTopicLog(local.db, table, () => NOW);
 });
 
 const headSeq = async (topic: string) => (await getItem(local.db, table, `topic#${topic}`, 'head'))?.seq;
@@ -169,7 +170,7 @@ describe('append and read', () => {
         return local.db.send(command as never);
       },
     });
-    expect(await new TopicLog(shortPages, table).read('feed:a', 0, 8)).toEqual(entries.slice(0, 8));
+    expect(await new DynamoTopicLog(shortPages, table).read('feed:a', 0, 8)).toEqual(entries.slice(0, 8));
     expect(limits).toEqual([8, 5, 2]);
   });
 

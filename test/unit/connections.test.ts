@@ -4,7 +4,7 @@ import {
   CONNECTION_TTL_SECONDS,
   ConnectionStore,
   MAX_CONNECTION_SECONDS,
-} from '../../lambdas/shared/realtime/connections';
+} from '../../lambdas/shared/realtime/dynamo-connections';
 import type { DocumentClientLike } from '../../lambdas/shared/dynamodb';
 
 /** Records the commands it is sent; optionally fails them. */

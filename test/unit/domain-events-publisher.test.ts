@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PutEventsCommand, PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { EVENT_SOURCE, TOPIC_EVENT_PUBLISHED, USER_REGISTERED } from '../../lambdas/shared/events/catalog';
-import { DomainEventPublisher, ENTRY_TOO_LARGE, entrySize, type EventBridgeLike } from '../../lambdas/shared/events/publisher';
+import { DomainEventPublisher, ENTRY_TOO_LARGE, entrySize, type EventBridgeLike } from '../../lambdas/shared/events/eventbridge-publisher';
 
 const BUS = 'domain-bus';
 

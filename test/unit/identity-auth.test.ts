@@ -6,20 +6,20 @@ import { authorizedPrincipal } from '../../lambdas/shared/http/principal';
 import { toErrorResponse } from '../../lambdas/shared/http/response';
 import { AuthService } from '../../lambdas/shared/identity/auth-service';
 import { EmailTaken, InvalidCredentials, InvalidToken, TooManyAttempts } from '../../lambdas/shared/identity/errors';
-import { LoginThrottle } from '../../lambdas/shared/identity/login-throttle';
-import { RefreshTokenStore } from '../../lambdas/shared/identity/refresh-tokens';
+import { DynamoLoginThrottle } from '../../lambdas/shared/identity/dynamo-login-throttle';
+import { DynamoRefreshTokenStore } from '../../lambdas/shared/identity/dynamo-refresh-tokens';
+import { DynamoUserStore } from '../../lambdas/shared/identity/dynamo-users';
 import { loginBodySchema, signupBodySchema } from '../../lambdas/shared/identity/schemas';
 import { AccessTokens } from '../../lambdas/shared/identity/tokens';
-import { UserStore } from '../../lambdas/shared/identity/user-store';
 import { FakeDynamo } from '../support/fake-dynamo';
 
 function service() {
   const db = new FakeDynamo();
   const accessTokens = new AccessTokens(async () => new TextEncoder().encode('k'.repeat(64)));
   const auth = new AuthService({
-    users: new UserStore(db, 'domain'),
-    refreshTokens: new RefreshTokenStore(db, 'domain'),
-    throttle: new LoginThrottle(db, 'domain'),
+    users: new DynamoUserStore(db, 'domain'),
+    refreshTokens: new DynamoRefreshTokenStore(db, 'domain'),
+    throttle: new DynamoLoginThrottle(db, 'domain'),
     accessTokens,
   });
   return { db, auth, accessTokens };

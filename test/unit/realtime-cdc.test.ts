@@ -17,7 +17,7 @@ import {
 
 const CREATED_AT = '2026-11-21T10:00:00.000Z';
 
-/** A `TopicEvent` item as topic-events.ts writes it. */
+/** A `TopicEvent` item as dynamo-topic-events.ts writes it. */
 function topicEventItem(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     pk: 'TOPIC#feed:prices',

@@ -1,19 +1,13 @@
 /**
- * Posting to connections (lambdas/shared/realtime/poster.ts) with the SDK call replaced by a fake:
+ * Posting to connections (lambdas/shared/realtime/apigw-poster.ts) with the SDK call replaced by a fake:
  * a gone connection is an outcome, not an error; throttling is retried with full-jitter backoff
  * and then surfaces as `Throttled`; anything else surfaces at once. Also `forEachLimited`'s
  * concurrency limit and error contract. (The backoff itself is tested in retry.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import {
-  ApiGatewayPoster,
-  connectionsEndpoint,
-  DEFAULT_BACKOFF,
-  forEachLimited,
-  Throttled,
-  type BackoffPolicy,
-  type SendFrame,
-} from '../../lambdas/shared/realtime/poster';
+import { ApiGatewayPoster, connectionsEndpoint, DEFAULT_BACKOFF, type SendFrame } from '../../lambdas/shared/realtime/apigw-poster';
+import { forEachLimited, Throttled } from '../../lambdas/shared/realtime/poster';
+import type { BackoffPolicy } from '../../lambdas/shared/retry';
 
 /** An SDK-shaped error: what the v3 client throws (name and `$metadata`, no `statusCode`). */
 function sdkError(name: string, httpStatusCode?: number): Error {

@@ -10,7 +10,8 @@
  */
 import { requireEnv } from '../../shared/env';
 import { AppError } from '../../shared/errors';
-import { secretsManagerReader, SigningKeyProvider } from '../../shared/identity/signing-key';
+import { secretsManagerReader } from '../../shared/identity/secrets-reader';
+import { SigningKeyProvider } from '../../shared/identity/signing-key';
 import { AccessTokens, bearerToken, type Role } from '../../shared/identity/tokens';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../../shared/observability';
 

@@ -21,22 +21,23 @@ import { authorizedPrincipal } from '../../shared/http/principal';
 import { errorResponse, json, noContent, toErrorResponse, type HttpResponse } from '../../shared/http/response';
 import { AuthService, type Session } from '../../shared/identity/auth-service';
 import type { DocumentClientLike } from '../../shared/identity/dynamo';
-import { LoginThrottle } from '../../shared/identity/login-throttle';
+import { DynamoLoginThrottle } from '../../shared/identity/dynamo-login-throttle';
 import { primeDummyHash } from '../../shared/identity/password';
-import { RefreshTokenStore } from '../../shared/identity/refresh-tokens';
+import { DynamoRefreshTokenStore } from '../../shared/identity/dynamo-refresh-tokens';
 import { loginBodySchema, logoutBodySchema, refreshBodySchema, signupBodySchema } from '../../shared/identity/schemas';
-import { secretsManagerReader, SigningKeyProvider } from '../../shared/identity/signing-key';
+import { secretsManagerReader } from '../../shared/identity/secrets-reader';
+import { SigningKeyProvider } from '../../shared/identity/signing-key';
 import { AccessTokens } from '../../shared/identity/tokens';
-import { UserStore } from '../../shared/identity/user-store';
+import { DynamoUserStore } from '../../shared/identity/dynamo-users';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../../shared/observability';
 
 const tableName = requireEnv('DOMAIN_TABLE_NAME');
 const signingKey = new SigningKeyProvider(requireEnv('SIGNING_SECRET_ARN'), secretsManagerReader());
 const db: DocumentClientLike = createDocumentClient();
 const auth = new AuthService({
-  users: new UserStore(db, tableName),
-  refreshTokens: new RefreshTokenStore(db, tableName),
-  throttle: new LoginThrottle(db, tableName),
+  users: new DynamoUserStore(db, tableName),
+  refreshTokens: new DynamoRefreshTokenStore(db, tableName),
+  throttle: new DynamoLoginThrottle(db, tableName),
   accessTokens: new AccessTokens(() => signingKey.key()),
 });
 primeDummyHash();

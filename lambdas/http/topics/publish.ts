@@ -13,7 +13,8 @@ import { parseJsonBody } from '../../shared/http/body';
 import { authorizedPrincipal } from '../../shared/http/principal';
 import { json, toErrorResponse, type HttpResponse } from '../../shared/http/response';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../../shared/observability';
-import { publishBodySchema, TopicEventStore } from '../../shared/realtime/topic-events';
+import { TopicEventStore } from '../../shared/realtime/dynamo-topic-events';
+import { publishBodySchema } from '../../shared/realtime/topic-events';
 import { parseTopic } from '../../shared/realtime/topics';
 
 const store = new TopicEventStore(createDocumentClient(), requireEnv('DOMAIN_TABLE_NAME'));

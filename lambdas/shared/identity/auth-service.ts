@@ -1,14 +1,15 @@
 /**
  * The auth use cases (sign-up, login, refresh, logout) over the stores. No Lambda types: the
- * handler parses the request, calls one method and maps the result or the domain error.
+ * handler parses the request, calls one method and maps the result or the domain error. The stores
+ * are interfaces (`UserStore` in users.ts, `LoginThrottle` in login-lockout.ts, `RefreshTokenStore`
+ * below); their DynamoDB adapters are the `dynamo-*.ts` modules.
  */
 import type { LoginBody, SignupBody } from './schemas';
 import { InvalidCredentials, InvalidToken } from './errors';
-import type { LoginThrottle } from './login-throttle';
+import type { LoginThrottle } from './login-lockout';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from './password';
-import type { RefreshTokenStore } from './refresh-tokens';
 import type { AccessTokens } from './tokens';
-import { withoutHash, type User, type UserStore } from './user-store';
+import { withoutHash, type User, type UserStore } from './users';
 
 export interface Session {
   readonly user: User;
@@ -18,11 +19,22 @@ export interface Session {
   readonly expiresIn: number;
 }
 
+/** Refresh tokens: opaque, single use (DynamoRefreshTokenStore in dynamo-refresh-tokens.ts). */
+export interface RefreshTokenStore {
+  /** A new token for the user. */
+  issue(userId: string): Promise<string>;
+  /**
+   * Deletes the token and returns its user id; undefined when it is unknown, used, expired or
+   * (with `userId`) someone else's.
+   */
+  consume(token: string, userId?: string): Promise<string | undefined>;
+}
+
 export interface AuthServiceDeps {
   readonly users: UserStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly throttle: LoginThrottle;
-  readonly accessTokens: AccessTokens;
+  readonly accessTokens: Pick<AccessTokens, 'issue'>;
 }
 
 export class AuthService {

@@ -5,9 +5,8 @@
  * invocation tries again instead of failing until the environment is recycled.
  *
  * The secret is fetched through `SecretReader`, so this module needs no SDK in unit tests;
- * `secretsManagerReader` is the production reader.
+ * `secretsManagerReader` (secrets-reader.ts) is the production reader.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 
 /** Shortest key accepted: HS256 wants at least 256 bits of key material. */
@@ -50,15 +49,4 @@ export class SigningKeyProvider {
     }
     return new TextEncoder().encode(parsed.data.key);
   }
-}
-
-/** Reads a secret's current string value with the SDK (client created once, at first use). */
-export function secretsManagerReader(client = new SecretsManagerClient({})): SecretReader {
-  return async (secretId) => {
-    const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (output.SecretString === undefined) {
-      throw new Error(`Secret ${secretId} has no string value`);
-    }
-    return output.SecretString;
-  };
 }

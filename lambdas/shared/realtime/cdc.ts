@@ -38,7 +38,7 @@ export interface TopicSource {
 
 export const TOPIC_EVENT_ENTITY = 'TopicEvent';
 
-/** A producer's event as stored in the domain table (topic-events.ts writes it). */
+/** A producer's event as stored in the domain table (dynamo-topic-events.ts writes it). */
 export const topicEventItemSchema = z.object({
   entity: z.literal(TOPIC_EVENT_ENTITY),
   topic: topicSchema,

@@ -7,16 +7,16 @@
 import { createDocumentClient } from '../dynamodb';
 import { requireEnv } from '../env';
 import { Fanout, type FanoutDeps } from './fanout';
-import { ApiGatewayPoster, connectionsEndpoint } from './poster';
-import { SubscriptionRegistry } from './registry';
-import { TopicLog } from './topic-log';
+import { ApiGatewayPoster, connectionsEndpoint } from './apigw-poster';
+import { DynamoSubscriptionRegistry } from './dynamo-subscription-registry';
+import { DynamoTopicLog } from './dynamo-topic-log';
 
 export function fanoutFromEnvironment(options: Pick<FanoutDeps, 'jobs' | 'onTopicFailure'>): Fanout {
   const db = createDocumentClient();
   const table = requireEnv('REALTIME_TABLE_NAME');
   return new Fanout({
-    registry: new SubscriptionRegistry(db, table),
-    log: new TopicLog(db, table),
+    registry: new DynamoSubscriptionRegistry(db, table),
+    log: new DynamoTopicLog(db, table),
     poster: new ApiGatewayPoster({ endpoint: connectionsEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')) }),
     ...options,
   });

@@ -6,14 +6,14 @@
  * (`TopicLog.assign`), append them to the replay log, then deliver. Delivery reads the topic's
  * edges with a Query per shard (never a scan) and posts with bounded concurrency; each connection
  * gets a topic's events in seq order. A gone connection (410) is forgotten with everything it
- * subscribed to. Throttling is retried with backoff and jitter (poster.ts); past that budget the
- * topic's first record is reported as failed, the stream retries from there, and `assign` gives
- * the retried events the numbers they already had, so clients see duplicates they can drop by
- * `seq`, never gaps or reordering.
+ * subscribed to. Throttling is retried with backoff and jitter (apigw-poster.ts); past that budget
+ * the topic's first record is reported as failed, the stream retries from there, and `assign`
+ * gives the retried events the numbers they already had, so clients see duplicates they can drop
+ * by `seq`, never gaps or reordering.
  *
- * Hot topics: a topic with more than one shard (registry.ts) is not delivered here. One job per
- * shard goes to the fan-out FIFO queue (group = topic and shard, so each shard keeps its order)
- * and parallel workers deliver them (`deliverJob`). The stream consumer only enqueues, so a topic
+ * Hot topics: a topic with more than one shard (subscription-registry.ts) is not delivered here.
+ * One job per shard goes to the fan-out FIFO queue (group = topic and shard, so each shard keeps
+ * its order) and parallel workers deliver them (`deliverJob`). The stream consumer only enqueues, so a topic
  * with 50,000 subscribers never holds up the topic with 5 behind it.
  */
 import { z } from 'zod';
@@ -21,7 +21,7 @@ import type { DomainChange } from '../cdc/change';
 import { coalesce, topicEventsForChange, type TopicEventSpec } from './cdc';
 import { dataFrame } from './frames';
 import { forEachLimited, type ConnectionPoster } from './poster';
-import type { SubscriptionRegistry } from './registry';
+import type { SubscriptionRegistry } from './subscription-registry';
 import type { LogEntry, TopicEvent, TopicLog } from './topic-log';
 import { topicSchema } from './topics';
 

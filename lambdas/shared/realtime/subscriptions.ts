@@ -26,7 +26,7 @@ import { ForbiddenError } from '../errors';
 import { sleep as defaultSleep, type Sleep } from '../retry';
 import { dataFrame } from './frames';
 import type { ConnectionPoster } from './poster';
-import { ConnectionGone, type SubscriptionRef, type SubscriptionRegistry } from './registry';
+import { ConnectionGone, type SubscriptionRef, type SubscriptionRegistry } from './subscription-registry';
 import type { LogEntry, TopicLog } from './topic-log';
 import { authorizeSubscription, parseTopic, seqOfEventId, type Subscriber } from './topics';
 

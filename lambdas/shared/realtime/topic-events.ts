@@ -1,26 +1,12 @@
 /**
- * Server-side producers (`POST /api/v1/topics/{topic}/events`, admin only): an event for a topic
- * such as `feed:prices` is written to the domain table, and only there. Fan-out picks it up from
- * the stream (cdc.ts); nothing calls fan-out directly, so a producer's write and its delivery can
- * never disagree.
- *
- *   pk `TOPIC#<topic>`  sk `EVENT#<ISO time>#<random>`  entity `TopicEvent`, topic, event,
- *   payload, coalesce, createdAt, publishedBy, expiresAt (1 day: the replay log holds them after)
- *
- * One partition key per topic keeps a topic's events in one stream shard, so they are numbered in
- * the order they were written.
+ * Server-side producers (`POST /api/v1/topics/{topic}/events`, admin only): what they send and
+ * what they are answered. The event is written to the domain table by `TopicEventStore`
+ * (dynamo-topic-events.ts) and delivered by fan-out from the stream.
  */
-import { randomUUID } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { epochSeconds, systemClock, type Clock } from '../clock';
-import type { DocumentClientLike } from '../dynamodb';
-import { TOPIC_EVENT_ENTITY } from './cdc';
 
 /** A payload must leave room in the 32 KB data frame for the envelope. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
-
-export const TOPIC_EVENT_RETENTION_SECONDS = 24 * 60 * 60;
 
 export const publishBodySchema = z.strictObject({
   event: z
@@ -42,33 +28,3 @@ export interface AcceptedEvent {
   readonly acceptedAt: string;
 }
 
-export class TopicEventStore {
-  constructor(
-    private readonly client: DocumentClientLike,
-    private readonly tableName: string,
-    private readonly clock: Clock = systemClock,
-  ) {}
-
-  async publish(topic: string, body: PublishBody, publishedBy: string): Promise<AcceptedEvent> {
-    const now = this.clock();
-    const createdAt = now.toISOString();
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: `TOPIC#${topic}`,
-          sk: `EVENT#${createdAt}#${randomUUID()}`,
-          entity: TOPIC_EVENT_ENTITY,
-          topic,
-          event: body.event,
-          payload: body.payload,
-          ...(body.coalesce ? { coalesce: true } : {}),
-          createdAt,
-          publishedBy,
-          expiresAt: epochSeconds(now) + TOPIC_EVENT_RETENTION_SECONDS,
-        },
-      }),
-    );
-    return { topic, event: body.event, acceptedAt: createdAt };
-  }
-}

@@ -1,0 +1,221 @@
+/**
+ * Identity's stores (lambdas/shared/identity/) against DynamoDB Local: a user and its email item
+ * written in one conditional transaction, refresh tokens and WebSocket tickets stored hashed and
+ * consumed once (also when raced), and the login throttle's atomic counting. Conditions,
+ * transactions and concurrent writes are DynamoDB's semantics, so they run on a real DynamoDB, one
+ * fresh table per test. Only a transaction conflict is injected: DynamoDB Local cannot be made to
+ * produce one on demand.
+ */
+import { describe, expect, it } from 'vitest';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClientLike } from '../../lambdas/shared/dynamodb';
+import { EmailTaken, TooManyAttempts } from '../../lambdas/shared/identity/errors';
+import { LoginThrottle, MAX_FAILURES, retryAfterSeconds, WINDOW_SECONDS } from '../../lambdas/shared/identity/login-throttle';
+import { REFRESH_TOKEN_TTL_SECONDS, RefreshTokenStore } from '../../lambdas/shared/identity/refresh-tokens';
+import { TICKET_TTL_SECONDS, TicketStore } from '../../lambdas/shared/identity/tickets';
+import { hashOpaqueToken } from '../../lambdas/shared/identity/tokens';
+import { UserStore } from '../../lambdas/shared/identity/user-store';
+import { useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
+
+let local: LocalDynamo;
+let table: string;
+
+useLocalDynamo((started, fresh) => {
+  local = started;
+  table = fresh;
+});
+
+/**
+ * DynamoDB Local's client, recording every command a store sends; `beforeSend` runs first and may
+ * throw to stand for a failure DynamoDB returned.
+ */
+class RecordingClient implements DocumentClientLike {
+  readonly sent: object[] = [];
+  beforeSend?: (command: object) => void;
+
+  async send(command: object): Promise<Record<string, unknown>> {
+    this.sent.push(command);
+    this.beforeSend?.(command);
+    const real: DocumentClientLike = local.db;
+    return real.send(command);
+  }
+}
+
+/** Every item of the test's table. */
+async function tableItems(): Promise<Record<string, unknown>[]> {
+  const out = await local.db.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+  return out.Items ?? [];
+}
+
+/** An error as the SDK raises it: what the stores look at is its name (and cancellation reasons). */
+function sdkError(name: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(name), { name }, extra);
+}
+
+const T0 = new Date('2026-11-21T10:00:00.000Z');
+const T0_SECONDS = T0.getTime() / 1000;
+
+/** A clock the test moves by hand. */
+function manualClock(start = T0) {
+  let now = start.getTime();
+  return { clock: () => new Date(now), advance: (seconds: number) => (now += seconds * 1000) };
+}
+
+describe('UserStore', () => {
+  it('writes the profile and the email item in one transaction, both conditional', async () => {
+    const db = new RecordingClient();
+    const user = await new UserStore(db, table, () => T0).create({ email: ' Ada@Example.COM ', name: 'Ada', passwordHash: 'h' });
+    expect(user).toEqual({ id: expect.any(String), email: 'ada@example.com', name: 'Ada', role: 'user', createdAt: T0.toISOString() });
+    expect(db.sent).toHaveLength(1);
+    const stored = await tableItems();
+    expect(stored).toEqual(
+      expect.arrayContaining([
+        { pk: 'EMAIL#ada@example.com', sk: 'EMAIL', entity: 'UserEmail', userId: user.id },
+        expect.objectContaining({ pk: `USER#${user.id}`, sk: 'PROFILE', passwordHash: 'h', email: 'ada@example.com' }),
+      ]),
+    );
+    const input = (db.sent[0] as { input: { TransactItems: { Put: { ConditionExpression: string } }[] } }).input;
+    expect(input.TransactItems.map((t) => t.Put.ConditionExpression)).toEqual(['attribute_not_exists(pk)', 'attribute_not_exists(pk)']);
+  });
+
+  it('refuses a second account for the same email in another case with EmailTaken', async () => {
+    const store = new UserStore(new RecordingClient(), table);
+    await store.create({ email: 'ada@example.com', name: 'Ada', passwordHash: 'h' });
+    await expect(store.create({ email: 'ADA@example.com', name: 'Other', passwordHash: 'h' })).rejects.toThrow(EmailTaken);
+  });
+
+  it('retries a transaction conflict and lets the condition decide', async () => {
+    const db = new RecordingClient();
+    let conflicts = 2;
+    db.beforeSend = () => {
+      if (conflicts-- > 0) {
+        throw sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }] });
+      }
+    };
+    const store = new UserStore(db, table, () => T0, async () => undefined);
+    await expect(store.create({ email: 'a@b.co', name: 'A', passwordHash: 'h' })).resolves.toMatchObject({ email: 'a@b.co' });
+    expect(db.sent).toHaveLength(3);
+  });
+
+  it('finds users by email (any case) and by id, with the hash', async () => {
+    const store = new UserStore(new RecordingClient(), table);
+    const user = await store.create({ email: 'ada@example.com', name: 'Ada', passwordHash: 'h' });
+    expect(await store.findByEmail('ADA@EXAMPLE.com')).toEqual({ ...user, passwordHash: 'h' });
+    expect(await store.findById(user.id)).toEqual({ ...user, passwordHash: 'h' });
+    expect(await store.findByEmail('nobody@example.com')).toBeUndefined();
+  });
+});
+
+describe('RefreshTokenStore', () => {
+  it('stores only the hash of the token, with a 30-day TTL', async () => {
+    const db = new RecordingClient();
+    const token = await new RefreshTokenStore(db, table, () => T0).issue('u1');
+    expect(await tableItems()).toEqual([
+      {
+        pk: `REFRESH#${hashOpaqueToken(token)}`,
+        sk: 'REFRESH',
+        entity: 'RefreshToken',
+        userId: 'u1',
+        createdAt: T0.toISOString(),
+        expiresAt: T0_SECONDS + REFRESH_TOKEN_TTL_SECONDS,
+      },
+    ]);
+    expect(JSON.stringify(await tableItems())).not.toContain(token);
+  });
+
+  it('consumes a token once', async () => {
+    const store = new RefreshTokenStore(new RecordingClient(), table, () => T0);
+    const token = await store.issue('u1');
+    expect(await store.consume(token)).toBe('u1');
+    expect(await store.consume(token)).toBeUndefined();
+  });
+
+  it('refuses expired, malformed and (for logout) other users’ tokens', async () => {
+    const { clock, advance } = manualClock();
+    const store = new RefreshTokenStore(new RecordingClient(), table, clock);
+    const token = await store.issue('u1');
+    expect(await store.consume(token, 'u2')).toBeUndefined();
+    expect(await store.consume('x'.repeat(10))).toBeUndefined();
+    advance(REFRESH_TOKEN_TTL_SECONDS);
+    expect(await store.consume(token)).toBeUndefined();
+  });
+});
+
+describe('TicketStore', () => {
+  it('issues a 60-second ticket stored hashed with the user and role', async () => {
+    const db = new RecordingClient();
+    const issued = await new TicketStore(db, table, () => T0).issue({ userId: 'u1', role: 'user' });
+    expect(issued.expiresAt).toBe(new Date(T0.getTime() + TICKET_TTL_SECONDS * 1000).toISOString());
+    expect(await tableItems()).toEqual([
+      { pk: `ticket#${hashOpaqueToken(issued.ticket)}`, sk: 'ticket', userId: 'u1', role: 'user', expiresAt: T0_SECONDS + 60 },
+    ]);
+  });
+
+  it('works exactly once, even for concurrent connects', async () => {
+    const store = new TicketStore(new RecordingClient(), table, () => T0);
+    const { ticket } = await store.issue({ userId: 'u1', role: 'admin' });
+    const results = await Promise.all([store.consume(ticket), store.consume(ticket), store.consume(ticket)]);
+    expect(results.filter(Boolean)).toEqual([{ userId: 'u1', role: 'admin' }]);
+    expect(await store.consume(ticket)).toBeUndefined();
+  });
+
+  it('refuses an expired ticket and a forged one without reading the table', async () => {
+    const { clock, advance } = manualClock();
+    const db = new RecordingClient();
+    const store = new TicketStore(db, table, clock);
+    const { ticket } = await store.issue({ userId: 'u1', role: 'user' });
+    advance(TICKET_TTL_SECONDS);
+    expect(await store.consume(ticket)).toBeUndefined();
+
+    const sent = db.sent.length;
+    for (const forged of ['', 'abc', `${ticket}x`, 'a'.repeat(42) + '!']) {
+      expect(await store.consume(forged)).toBeUndefined();
+    }
+    expect(db.sent.length).toBe(sent);
+    // A well-formed but unknown ticket is looked up and refused.
+    expect(await store.consume('A'.repeat(43))).toBeUndefined();
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('computes the wait from the window (pure)', () => {
+    expect(retryAfterSeconds(undefined, 100)).toBe(0);
+    expect(retryAfterSeconds({ failures: MAX_FAILURES - 1, windowStart: 100 }, 100)).toBe(0);
+    expect(retryAfterSeconds({ failures: MAX_FAILURES, windowStart: 100 }, 160)).toBe(WINDOW_SECONDS - 60);
+    expect(retryAfterSeconds({ failures: MAX_FAILURES, windowStart: 100 }, 100 + WINDOW_SECONDS)).toBe(0);
+  });
+
+  it('locks an email (any case) out after 5 failures until 15 minutes after the first', async () => {
+    const { clock, advance } = manualClock();
+    const throttle = new LoginThrottle(new RecordingClient(), table, clock);
+    for (let i = 1; i <= MAX_FAILURES; i++) {
+      await throttle.check('ada@example.com');
+      expect(await throttle.recordFailure(i % 2 ? 'ADA@example.com' : 'ada@example.com')).toBe(i);
+      advance(10);
+    }
+    const error = await throttle.check('Ada@Example.com').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TooManyAttempts);
+    expect((error as TooManyAttempts).retryAfterSeconds).toBe(WINDOW_SECONDS - 50);
+    await throttle.check('someone-else@example.com');
+
+    advance(WINDOW_SECONDS - 50);
+    await throttle.check('ada@example.com');
+    // A failure after the window starts a new one.
+    expect(await throttle.recordFailure('ada@example.com')).toBe(1);
+  });
+
+  it('counts concurrent failures without losing any', async () => {
+    const throttle = new LoginThrottle(new RecordingClient(), table, () => T0);
+    const counts = await Promise.all(Array.from({ length: 8 }, () => throttle.recordFailure('a@b.co')));
+    expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('forgets failures on reset', async () => {
+    const db = new RecordingClient();
+    const throttle = new LoginThrottle(db, table, () => T0);
+    for (let i = 0; i < MAX_FAILURES; i++) await throttle.recordFailure('a@b.co');
+    await throttle.reset('a@b.co');
+    await throttle.check('a@b.co');
+    expect(await tableItems()).toEqual([]);
+  });
+});
