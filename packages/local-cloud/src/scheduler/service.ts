@@ -17,7 +17,8 @@ import type { TimerHandle } from '../clock';
 import type { ServiceContext } from '../context';
 import type { ModelResource } from '../model';
 import type { Delivery } from '../targets';
-import { ExpressionError, isValidTimeZone, isoSeconds, nextOccurrence, parseScheduleExpression, type ScheduleExpression } from './expressions';
+import { isValidTimeZone } from '../time-zones';
+import { ExpressionError, isoSeconds, nextOccurrence, parseScheduleExpression, type ScheduleExpression } from './expressions';
 
 export interface SchedulerOptions {
   /**
