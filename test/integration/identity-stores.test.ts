@@ -1,20 +1,21 @@
 /**
- * Identity's stores (lambdas/shared/identity/) against DynamoDB Local: a user and its email item
- * written in one conditional transaction, refresh tokens and WebSocket tickets stored hashed and
- * consumed once (also when raced), and the login throttle's atomic counting. Conditions,
- * transactions and concurrent writes are DynamoDB's semantics, so they run on a real DynamoDB, one
- * fresh table per test. Only a transaction conflict is injected: DynamoDB Local cannot be made to
- * produce one on demand.
+ * Identity's DynamoDB stores (lambdas/shared/identity/dynamo-*.ts) against DynamoDB Local: a user
+ * and its email item written in one conditional transaction, refresh tokens and WebSocket tickets
+ * stored hashed and consumed once (also when raced), and the login throttle's atomic counting.
+ * Conditions, transactions and concurrent writes are DynamoDB's semantics, so they run on a real
+ * DynamoDB, one fresh table per test. Only a transaction conflict is injected: DynamoDB Local
+ * cannot be made to produce one on demand.
  */
 import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DocumentClientLike } from '../../lambdas/shared/dynamodb';
 import { EmailTaken, TooManyAttempts } from '../../lambdas/shared/identity/errors';
-import { LoginThrottle, MAX_FAILURES, retryAfterSeconds, WINDOW_SECONDS } from '../../lambdas/shared/identity/login-throttle';
-import { REFRESH_TOKEN_TTL_SECONDS, RefreshTokenStore } from '../../lambdas/shared/identity/refresh-tokens';
-import { TICKET_TTL_SECONDS, TicketStore } from '../../lambdas/shared/identity/tickets';
+import { DynamoLoginThrottle } from '../../lambdas/shared/identity/dynamo-login-throttle';
+import { DynamoRefreshTokenStore, REFRESH_TOKEN_TTL_SECONDS } from '../../lambdas/shared/identity/dynamo-refresh-tokens';
+import { TICKET_TTL_SECONDS, TicketStore } from '../../lambdas/shared/identity/dynamo-tickets';
+import { DynamoUserStore } from '../../lambdas/shared/identity/dynamo-users';
+import { MAX_FAILURES, retryAfterSeconds, WINDOW_SECONDS } from '../../lambdas/shared/identity/login-lockout';
 import { hashOpaqueToken } from '../../lambdas/shared/identity/tokens';
-import { UserStore } from '../../lambdas/shared/identity/user-store';
 import { useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
 let local: LocalDynamo;
@@ -61,10 +62,10 @@ function manualClock(start = T0) {
   return { clock: () => new Date(now), advance: (seconds: number) => (now += seconds * 1000) };
 }
 
-describe('UserStore', () => {
+describe('DynamoUserStore', () => {
   it('writes the profile and the email item in one transaction, both conditional', async () => {
     const db = new RecordingClient();
-    const user = await new UserStore(db, table, () => T0).create({ email: ' Ada@Example.COM ', name: 'Ada', passwordHash: 'h' });
+    const user = await new DynamoUserStore(db, table, () => T0).create({ email: ' Ada@Example.COM ', name: 'Ada', passwordHash: 'h' });
     expect(user).toEqual({ id: expect.any(String), email: 'ada@example.com', name: 'Ada', role: 'user', createdAt: T0.toISOString() });
     expect(db.sent).toHaveLength(1);
     const stored = await tableItems();
@@ -79,7 +80,7 @@ describe('UserStore', () => {
   });
 
   it('refuses a second account for the same email in another case with EmailTaken', async () => {
-    const store = new UserStore(new RecordingClient(), table);
+    const store = new DynamoUserStore(new RecordingClient(), table);
     await store.create({ email: 'ada@example.com', name: 'Ada', passwordHash: 'h' });
     await expect(store.create({ email: 'ADA@example.com', name: 'Other', passwordHash: 'h' })).rejects.toThrow(EmailTaken);
   });
@@ -92,13 +93,13 @@ describe('UserStore', () => {
         throw sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }] });
       }
     };
-    const store = new UserStore(db, table, () => T0, async () => undefined);
+    const store = new DynamoUserStore(db, table, () => T0, async () => undefined);
     await expect(store.create({ email: 'a@b.co', name: 'A', passwordHash: 'h' })).resolves.toMatchObject({ email: 'a@b.co' });
     expect(db.sent).toHaveLength(3);
   });
 
   it('finds users by email (any case) and by id, with the hash', async () => {
-    const store = new UserStore(new RecordingClient(), table);
+    const store = new DynamoUserStore(new RecordingClient(), table);
     const user = await store.create({ email: 'ada@example.com', name: 'Ada', passwordHash: 'h' });
     expect(await store.findByEmail('ADA@EXAMPLE.com')).toEqual({ ...user, passwordHash: 'h' });
     expect(await store.findById(user.id)).toEqual({ ...user, passwordHash: 'h' });
@@ -106,10 +107,10 @@ describe('UserStore', () => {
   });
 });
 
-describe('RefreshTokenStore', () => {
+describe('DynamoRefreshTokenStore', () => {
   it('stores only the hash of the token, with a 30-day TTL', async () => {
     const db = new RecordingClient();
-    const token = await new RefreshTokenStore(db, table, () => T0).issue('u1');
+    const token = await new DynamoRefreshTokenStore(db, table, () => T0).issue('u1');
     expect(await tableItems()).toEqual([
       {
         pk: `REFRESH#${hashOpaqueToken(token)}`,
@@ -124,7 +125,7 @@ describe('RefreshTokenStore', () => {
   });
 
   it('consumes a token once', async () => {
-    const store = new RefreshTokenStore(new RecordingClient(), table, () => T0);
+    const store = new DynamoRefreshTokenStore(new RecordingClient(), table, () => T0);
     const token = await store.issue('u1');
     expect(await store.consume(token)).toBe('u1');
     expect(await store.consume(token)).toBeUndefined();
@@ -132,7 +133,7 @@ describe('RefreshTokenStore', () => {
 
   it('refuses expired, malformed and (for logout) other users’ tokens', async () => {
     const { clock, advance } = manualClock();
-    const store = new RefreshTokenStore(new RecordingClient(), table, clock);
+    const store = new DynamoRefreshTokenStore(new RecordingClient(), table, clock);
     const token = await store.issue('u1');
     expect(await store.consume(token, 'u2')).toBeUndefined();
     expect(await store.consume('x'.repeat(10))).toBeUndefined();
@@ -177,7 +178,7 @@ describe('TicketStore', () => {
   });
 });
 
-describe('LoginThrottle', () => {
+describe('DynamoLoginThrottle', () => {
   it('computes the wait from the window (pure)', () => {
     expect(retryAfterSeconds(undefined, 100)).toBe(0);
     expect(retryAfterSeconds({ failures: MAX_FAILURES - 1, windowStart: 100 }, 100)).toBe(0);
@@ -187,7 +188,7 @@ describe('LoginThrottle', () => {
 
   it('locks an email (any case) out after 5 failures until 15 minutes after the first', async () => {
     const { clock, advance } = manualClock();
-    const throttle = new LoginThrottle(new RecordingClient(), table, clock);
+    const throttle = new DynamoLoginThrottle(new RecordingClient(), table, clock);
     for (let i = 1; i <= MAX_FAILURES; i++) {
       await throttle.check('ada@example.com');
       expect(await throttle.recordFailure(i % 2 ? 'ADA@example.com' : 'ada@example.com')).toBe(i);
@@ -205,14 +206,14 @@ describe('LoginThrottle', () => {
   });
 
   it('counts concurrent failures without losing any', async () => {
-    const throttle = new LoginThrottle(new RecordingClient(), table, () => T0);
+    const throttle = new DynamoLoginThrottle(new RecordingClient(), table, () => T0);
     const counts = await Promise.all(Array.from({ length: 8 }, () => throttle.recordFailure('a@b.co')));
     expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('forgets failures on reset', async () => {
     const db = new RecordingClient();
-    const throttle = new LoginThrottle(db, table, () => T0);
+    const throttle = new DynamoLoginThrottle(db, table, () => T0);
     for (let i = 0; i < MAX_FAILURES; i++) await throttle.recordFailure('a@b.co');
     await throttle.reset('a@b.co');
     await throttle.check('a@b.co');
