@@ -15,10 +15,8 @@
 import { AwsError } from '../aws-protocol';
 import type { VirtualClock } from '../clock';
 import type { Delivery, Targets } from '../targets';
-import type { RuleTarget } from './rules';
+import type { MatchedEvent, RuleRef, RuleTarget } from './rules';
 
-export const DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185;
-export const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 86_400;
 /** Backoff: 1 s doubling per retry up to 5 minutes, with jitter (half fixed, half random). */
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_CAP_MS = 300_000;
@@ -36,19 +34,6 @@ export interface MessageAttribute {
  */
 export interface DeadLetterDelivery extends Delivery {
   readonly messageAttributes: Record<string, MessageAttribute>;
-}
-
-export interface MatchedEvent {
-  readonly event: Record<string, unknown>;
-  /** JSON text of `event` (what an untransformed target receives). */
-  readonly eventJson: string;
-  /** Virtual epoch ms at which the event bus received it (the age limit counts from here). */
-  readonly ingestedAt: number;
-}
-
-export interface RuleRef {
-  readonly name: string;
-  readonly arn: string;
 }
 
 interface Failure {

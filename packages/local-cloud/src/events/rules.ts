@@ -7,7 +7,10 @@ import type { TimerHandle } from '../clock';
 import { parsePattern, PatternError, type CompiledPattern } from './pattern';
 import { parseSchedule, ScheduleError, type RuleSchedule } from './schedule';
 import { compilePath, compileTransformer, TransformError, type InputTransformerSpec } from './transform';
-import { DEFAULT_MAXIMUM_EVENT_AGE_SECONDS, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, type MatchedEvent, type RuleRef } from './dispatch';
+
+/** A target's `RetryPolicy` when PutTargets or the template gives none. */
+export const DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185;
+export const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 86_400;
 
 export interface EventBus {
   readonly name: string;
@@ -37,6 +40,20 @@ export interface Rule {
   readonly targets: Map<string, RuleTarget>;
   readonly createdBy: string;
   readonly where?: string;
+}
+
+/** An event a rule matched, on its way to the rule's targets. */
+export interface MatchedEvent {
+  readonly event: Record<string, unknown>;
+  /** JSON text of `event` (what an untransformed target receives). */
+  readonly eventJson: string;
+  /** Virtual epoch ms at which the event bus received it (the age limit counts from here). */
+  readonly ingestedAt: number;
+}
+
+export interface RuleRef {
+  readonly name: string;
+  readonly arn: string;
 }
 
 export interface RuleTarget {

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { AwsError, type JsonService } from '../aws-protocol';
 import type { ServiceContext } from '../context';
 import type { ModelResource } from '../model';
-import { Dispatcher, type MatchedEvent } from './dispatch';
+import { Dispatcher } from './dispatch';
 import {
   busNameOf,
   compileRulePattern,
@@ -26,6 +26,7 @@ import {
   UNSUPPORTED_TARGET_PARAMETERS,
   validationError,
   type EventBus,
+  type MatchedEvent,
   type Rule,
   type RuleState,
 } from './rules';
