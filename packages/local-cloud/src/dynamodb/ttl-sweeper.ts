@@ -47,7 +47,7 @@ import {
 import type { VirtualClock } from '../clock';
 import type { CloudModel } from '../model';
 import type { LocalTable } from './tables';
-import { toAttributeJson, type ImageJson } from '../streams/records';
+import { toAttributeJson, type ImageJson } from '../streams/dynamodb-json';
 import { ttlDeletions } from '../streams/ttl-deletions';
 
 export interface TtlSweeperOptions {

@@ -15,15 +15,15 @@
  * - the local cloud's sweeper (`../dynamodb/ttl-sweeper.ts`, on the *virtual* clock) makes
  *   ordinary deletes, recognised through `./ttl-deletions.ts`.
  */
-import type { _Record as SdkRecord, AttributeValue } from '@aws-sdk/client-dynamodb-streams';
+import type { _Record as SdkRecord } from '@aws-sdk/client-dynamodb-streams';
+import { toImage, type ImageJson } from './dynamodb-json';
 import { TTL_USER_IDENTITY, ttlDeletions } from './ttl-deletions';
+
+/** Also here, beside the records it converts for (the stream tests import it from this module). */
+export { toAttributeJson } from './dynamodb-json';
 
 /** The event name DynamoDB Local gives the stream records of its own TTL deletions. */
 const DYNAMODB_LOCAL_TTL_EVENT_NAME = 'UNKNOWN_TO_SDK_VERSION';
-
-/** One attribute value in DynamoDB JSON (`{"S": "x"}`, `{"B": "<base64>"}`, `{"M": {...}}`, ...). */
-export type AttributeJson = Record<string, unknown>;
-export type ImageJson = Record<string, AttributeJson>;
 
 /** A record of the `Records` array of a DynamoDB Streams event, as a Lambda function receives it. */
 export interface DynamoDBStreamEventRecord {
@@ -112,39 +112,6 @@ export function creationSeconds(stamp: Date | undefined, readAtMs: number): numb
   const stampSeconds = Math.floor(stampMs / 1000);
   if (stampMs % 60_000 !== 0 || readSeconds < stampSeconds) return stampSeconds;
   return Math.min(readSeconds, stampSeconds + 59);
-}
-
-function toImage(image: Record<string, AttributeValue> | undefined): ImageJson | undefined {
-  if (!image) return undefined;
-  const out: ImageJson = {};
-  for (const [name, value] of Object.entries(image)) out[name] = toAttributeJson(value);
-  return out;
-}
-
-/** One SDK attribute value back to DynamoDB JSON: binaries as base64, maps and lists recursively. */
-export function toAttributeJson(value: AttributeValue): AttributeJson {
-  const v = value as unknown as Record<string, unknown>;
-  if (v.B !== undefined) return { B: base64(v.B) };
-  if (v.BS !== undefined) return { BS: (v.BS as unknown[]).map(base64) };
-  if (v.M !== undefined) return { M: toImage(v.M as Record<string, AttributeValue>) ?? {} };
-  if (v.L !== undefined) return { L: (v.L as AttributeValue[]).map(toAttributeJson) };
-  if (v.S !== undefined) return { S: v.S };
-  if (v.N !== undefined) return { N: v.N };
-  if (v.SS !== undefined) return { SS: v.SS };
-  if (v.NS !== undefined) return { NS: v.NS };
-  if (v.BOOL !== undefined) return { BOOL: v.BOOL };
-  if (v.NULL !== undefined) return { NULL: v.NULL };
-  const { $unknown: _unknown, ...rest } = v;
-  // The SDK's streams client deserialises an empty map (`{"M":{}}`) to `{}`: no other attribute
-  // value can come out empty, so that is what it was (checked against DynamoDB Local 3.3.1).
-  if (Object.keys(rest).length === 0 && _unknown === undefined) return { M: {} };
-  return rest;
-}
-
-function base64(bytes: unknown): string {
-  if (typeof bytes === 'string') return bytes;
-  const view = bytes as Uint8Array;
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
 }
 
 /** `2019-11-14T00:13:19Z`: the second-precision form of the stream batch info of invocation records. */

@@ -4,7 +4,7 @@
  * On AWS, the stream record of an item that TTL deleted carries
  * `userIdentity: {type: "Service", principalId: "dynamodb.amazonaws.com"}` (consumers filter on it,
  * e.g. to archive expired items). DynamoDB Local has no TTL, so the local cloud's sweeper
- * (`local/dynamodb/ttl-sweeper.ts`) deletes expired items with ordinary DeleteItem calls, and
+ * (`../dynamodb/ttl-sweeper.ts`) deletes expired items with ordinary DeleteItem calls, and
  * DynamoDB Local writes ordinary REMOVE records for them. To tag those records, the sweeper
  * announces each deletion here *before* making it (the stream record may be read before the
  * DeleteItem call returns) and withdraws it if the conditional delete fails; the record builder
@@ -21,7 +21,7 @@
  * keyed (clouds sharing one DynamoDB Local share its tables), and because the record builder is
  * reached from the shard readers without a context to pass it through. Both maps are bounded.
  */
-import type { AttributeJson, ImageJson } from './records';
+import type { AttributeJson, ImageJson } from './dynamodb-json';
 
 /** The identity AWS puts on stream records of TTL deletions. */
 export const TTL_USER_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
