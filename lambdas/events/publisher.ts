@@ -5,6 +5,9 @@
  * module logs what was skipped or not published, records metrics and answers the partial batch
  * response, so Lambda retries exactly the records whose events did not reach the bus.
  *
+ * A stream consumer, not a route: there is no request to answer or error to map (a thrown error must
+ * fail the batch so the mapping retries it), so `instrument` alone wraps it.
+ *
  * Relies on: EVENT_BUS_NAME (events:PutEvents on that bus); a stream mapping with
  * ReportBatchItemFailures and filter criteria from the catalog (`lib/constructs/domain-events.ts`).
  */

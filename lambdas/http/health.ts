@@ -4,14 +4,13 @@
  *
  * Relies on: STAGE (the deployment stage it reports).
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { requireEnv } from '../shared/env';
-import { json, type HttpResponse } from '../shared/http/response';
-import { apiGatewayRequestId, instrument } from '../shared/observability';
+import { json } from '../shared/http/response';
+import { httpRoute } from '../shared/http/route';
 
 const STAGE = requireEnv('STAGE');
 
-export const handler = instrument<APIGatewayProxyEventV2, HttpResponse>(
-  async () => json(200, { status: 'ok', stage: STAGE, time: new Date().toISOString() }),
-  { correlationId: apiGatewayRequestId },
-);
+export const handler = httpRoute({
+  failureLog: 'Health check failed',
+  handle: async () => json(200, { status: 'ok', stage: STAGE, time: new Date().toISOString() }),
+});

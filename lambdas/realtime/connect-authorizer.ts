@@ -5,6 +5,9 @@
  * routes read from `requestContext.authorizer`. A missing, forged, used or expired ticket →
  * `Unauthorized`: API Gateway refuses the upgrade with 401.
  *
+ * Not a `frameRoute`: there is no frame yet and no way to answer one; a refusal is the exact error
+ * API Gateway expects, so `instrument` alone wraps it.
+ *
  * Relies on: REALTIME_TABLE_NAME (write: deleting the ticket item).
  */
 import { z } from 'zod';

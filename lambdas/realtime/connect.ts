@@ -5,6 +5,9 @@
  * anything). The ticket authorizer (`connect-authorizer.ts`) runs first and puts the user in
  * `requestContext.authorizer`; a connect without it is refused, never recorded anonymously.
  *
+ * Not a `frameRoute`: `$connect` carries no frame, and refusing means failing the invocation, not
+ * answering an error frame, so `instrument` alone wraps it.
+ *
  * Relies on: REALTIME_TABLE_NAME (write access).
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';

@@ -6,17 +6,13 @@
  *
  * Relies on: nothing beyond the Powertools variables.
  */
-import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
-import { serializeFrame } from '../shared/realtime/frames';
-import { answerUnroutedFrame } from '../shared/realtime/unrouted-frame';
+import { frameRoute } from '../shared/realtime/frame-route';
+import { clientFrameEnvelopeSchema } from '../shared/realtime/frames';
+import { unknownTypeFrame } from '../shared/realtime/unrouted-frame';
 
-export const handler = instrument<APIGatewayProxyWebsocketEventV2, APIGatewayProxyStructuredResultV2>(
-  async (event) => {
-    const frame = answerUnroutedFrame(event.body);
-    logger.info('Unrouted frame rejected', { connectionId: event.requestContext.connectionId, code: frame.code });
-    metrics.addMetric('FrameRejected', MetricUnit.Count, 1);
-    return { statusCode: 200, body: serializeFrame(frame) };
-  },
-  { correlationId: apiGatewayRequestId },
-);
+export const handler = frameRoute({
+  frame: clientFrameEnvelopeSchema,
+  failureLog: 'Unrouted frame failed',
+  rejected: { metric: 'FrameRejected', log: 'Unrouted frame rejected' },
+  handle: async ({ frame }) => unknownTypeFrame(frame),
+});

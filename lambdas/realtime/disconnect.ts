@@ -3,6 +3,9 @@
  * under each topic). API Gateway calls it best-effort and ignores the answer; a missed call is
  * covered by the items' TTL and by fan-out, which forgets a connection on its first 410.
  *
+ * Not a `frameRoute`: `$disconnect` carries no frame and its answer goes nowhere, so `instrument`
+ * alone wraps it.
+ *
  * Relies on: REALTIME_TABLE_NAME (read/write).
  */
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';

@@ -5,6 +5,9 @@
  * partial batch response naming the first record to retry; records that do not parse are logged
  * and skipped (retrying cannot fix them).
  *
+ * A stream consumer, not a route: there is no request to answer or error to map (a thrown error must
+ * fail the batch so the mapping retries it), so `instrument` alone wraps it.
+ *
  * Relies on: REALTIME_TABLE_NAME (read/write), WEBSOCKET_CALLBACK_URL (ManageConnections),
  * FANOUT_QUEUE_URL (send).
  */

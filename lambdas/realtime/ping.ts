@@ -5,15 +5,11 @@
  *
  * Relies on: nothing beyond the Powertools variables.
  */
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { apiGatewayRequestId, instrument } from '../shared/observability';
-import { frameContext } from '../shared/realtime/frame-context';
-import { parseClientFrame, pingFrameSchema, serializeFrame } from '../shared/realtime/frames';
+import { frameRoute } from '../shared/realtime/frame-route';
+import { pingFrameSchema } from '../shared/realtime/frames';
 
-export const handler = instrument<unknown, APIGatewayProxyStructuredResultV2>(
-  async (event) => {
-    const parsed = parseClientFrame(frameContext(event).body, pingFrameSchema);
-    return { statusCode: 200, body: serializeFrame(parsed.ok ? { type: 'pong' } : parsed.error) };
-  },
-  { correlationId: apiGatewayRequestId },
-);
+export const handler = frameRoute({
+  frame: pingFrameSchema,
+  failureLog: 'Ping failed',
+  handle: async () => ({ type: 'pong' }),
+});

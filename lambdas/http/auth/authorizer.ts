@@ -6,6 +6,9 @@
  * bearer scheme, bad signature, expired, wrong issuer or audience) → `Unauthorized`, which API
  * Gateway answers with 401.
  *
+ * Not an `httpRoute`: an authorizer answers a decision, not a response, and refuses by throwing
+ * the exact error API Gateway expects, so `instrument` alone wraps it.
+ *
  * Relies on: SIGNING_SECRET_ARN (read).
  */
 import { requireEnv } from '../../shared/env';

@@ -12,24 +12,21 @@
  * Relies on: DOMAIN_TABLE_NAME (read/write: users, refresh tokens, login attempts),
  * SIGNING_SECRET_ARN (read: the token-signing key).
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient } from '../../shared/dynamodb';
 import { requireEnv } from '../../shared/env';
-import { AppError } from '../../shared/errors';
-import { parseJsonBody } from '../../shared/http/body';
-import { authorizedPrincipal } from '../../shared/http/principal';
-import { errorResponse, json, noContent, toErrorResponse, type HttpResponse } from '../../shared/http/response';
+import { json, noContent } from '../../shared/http/response';
+import { httpRoutes, route } from '../../shared/http/route';
 import { AuthService, type Session } from '../../shared/identity/auth-service';
 import type { DocumentClientLike } from '../../shared/identity/dynamo';
 import { DynamoLoginThrottle } from '../../shared/identity/dynamo-login-throttle';
-import { primeDummyHash } from '../../shared/identity/password';
 import { DynamoRefreshTokenStore } from '../../shared/identity/dynamo-refresh-tokens';
+import { DynamoUserStore } from '../../shared/identity/dynamo-users';
+import { primeDummyHash } from '../../shared/identity/password';
 import { loginBodySchema, logoutBodySchema, refreshBodySchema, signupBodySchema } from '../../shared/identity/schemas';
 import { secretsManagerReader } from '../../shared/identity/secrets-reader';
 import { SigningKeyProvider } from '../../shared/identity/signing-key';
 import { AccessTokens } from '../../shared/identity/tokens';
-import { DynamoUserStore } from '../../shared/identity/dynamo-users';
-import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../../shared/observability';
+import { metrics, MetricUnit } from '../../shared/observability';
 
 const tableName = requireEnv('DOMAIN_TABLE_NAME');
 const signingKey = new SigningKeyProvider(requireEnv('SIGNING_SECRET_ARN'), secretsManagerReader());
@@ -49,38 +46,29 @@ const sessionBody = (session: Session) => ({
   expiresIn: session.expiresIn,
 });
 
-const routes: Record<string, (event: APIGatewayProxyEventV2) => Promise<HttpResponse>> = {
-  'POST /api/v1/auth/signup': async (event) => {
-    const session = await auth.signup(parseJsonBody(event, signupBodySchema));
-    metrics.addMetric('UserSignedUp', MetricUnit.Count, 1);
-    return json(201, sessionBody(session));
+export const handler = httpRoutes(
+  {
+    'POST /api/v1/auth/signup': route({
+      body: signupBodySchema,
+      handle: async ({ body }) => {
+        const session = await auth.signup(body);
+        metrics.addMetric('UserSignedUp', MetricUnit.Count, 1);
+        return json(201, sessionBody(session));
+      },
+    }),
+    'POST /api/v1/auth/login': route({ body: loginBodySchema, handle: async ({ body }) => json(200, sessionBody(await auth.login(body))) }),
+    'POST /api/v1/auth/refresh': route({
+      body: refreshBodySchema,
+      handle: async ({ body }) => json(200, sessionBody(await auth.refresh(body.refreshToken))),
+    }),
+    'POST /api/v1/auth/logout': route({
+      caller: 'authorized',
+      body: logoutBodySchema,
+      handle: async ({ principal, body }) => {
+        await auth.logout(principal.userId, body.refreshToken);
+        return noContent();
+      },
+    }),
   },
-  'POST /api/v1/auth/login': async (event) => json(200, sessionBody(await auth.login(parseJsonBody(event, loginBodySchema)))),
-  'POST /api/v1/auth/refresh': async (event) =>
-    json(200, sessionBody(await auth.refresh(parseJsonBody(event, refreshBodySchema).refreshToken))),
-  'POST /api/v1/auth/logout': async (event) => {
-    const { userId } = authorizedPrincipal(event);
-    await auth.logout(userId, parseJsonBody(event, logoutBodySchema).refreshToken);
-    return noContent();
-  },
-};
-
-export const handler = instrument<APIGatewayProxyEventV2, HttpResponse>(
-  async (event) => {
-    const route = routes[event.routeKey];
-    if (!route) return errorResponse('not_found', `No route ${event.routeKey}`);
-    try {
-      return await route(event);
-    } catch (error) {
-      if (error instanceof AppError) {
-        logger.info('Auth request refused', { routeKey: event.routeKey, code: error.code });
-        metrics.addMetric(`AuthRefused_${error.code}`, MetricUnit.Count, 1);
-      } else {
-        // A bug or a dependency failure: logged whole here, answered as a bare 500.
-        logger.error('Auth request failed', error as Error);
-      }
-      return toErrorResponse(error);
-    }
-  },
-  { correlationId: apiGatewayRequestId },
+  { failureLog: 'Auth request failed', refusals: { log: 'Auth request refused', metricPrefix: 'AuthRefused_' } },
 );
