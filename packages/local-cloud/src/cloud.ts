@@ -5,30 +5,28 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadAssembly } from './assembly';
 import { CloudModel } from './model';
 import { DynamoDbServer } from './dynamodb/server';
-import { createTables, type LocalTable } from './dynamodb/tables';
-import { TtlSweeper } from './dynamodb/ttl-sweeper';
+import type { LocalTable } from './dynamodb/tables';
+import type { TtlSweeper } from './dynamodb/ttl-sweeper';
+import { DynamoDbModule } from './dynamodb/module';
 import { LambdaService } from './lambda/service';
 import { AsyncInvoker } from './lambda/async';
-import { EventBridgeService } from './events/service';
-import { SchedulerService } from './scheduler/service';
-import { StepFunctionsService } from './stepfunctions/service';
-import { SqsService } from './sqs/service';
-import { SecretsManagerService } from './secretsmanager/service';
-import { SqsEventSourceMappings } from './sqs/event-source';
 import { lambdaInvokeApi } from './lambda/invoke-api';
-import { HttpApiServer } from './apigw/http-api';
-import { WebSocketApiServer, type WebSocketApiEndpoints } from './apigw/websocket-api';
-import { StreamEventSourceMappings } from './streams/stream-mappings';
+import { secretsManagerModule } from './secretsmanager/module';
+import { sqsModule } from './sqs/module';
+import { eventBridgeModule } from './events/module';
+import { stepFunctionsModule } from './stepfunctions/module';
+import { schedulerModule } from './scheduler/module';
+import { apiGatewayModule } from './apigw/module';
+import type { StreamEventSourceMappings } from './streams/stream-mappings';
 import { loadOrCreateTls } from './tls';
 import { ControlServer } from './control';
-import type { JsonService, RestService } from './aws-protocol';
 import { VirtualClock } from './clock';
 import { AwsError, Targets } from './targets';
 import { reportTemplateCoverage } from './coverage';
+import type { LoadedService, ServiceModule, StartContext } from './service-module';
 
 export interface LocalCloudOptions {
   /** The cloud assembly directory (`cdk.out`). */
@@ -76,22 +74,6 @@ export interface LocalCloudOptions {
   /** An already-running DynamoDB Local to use instead of starting one. */
   readonly dynamodb?: DynamoDbServer | Promise<DynamoDbServer>;
 }
-
-/**
- * endpoints.json's service keys → the SDK's `AWS_ENDPOINT_URL_<SERVICE_ID>` suffix (the SDK's
- * service id, upper-cased, spaces as underscores).
- */
-const SDK_SERVICE_IDS = {
-  dynamodb: 'DYNAMODB',
-  dynamodbstreams: 'DYNAMODB_STREAMS',
-  apigatewaymanagementapi: 'APIGATEWAYMANAGEMENTAPI',
-  lambda: 'LAMBDA',
-  sqs: 'SQS',
-  events: 'EVENTBRIDGE',
-  states: 'SFN',
-  scheduler: 'SCHEDULER',
-  secretsmanager: 'SECRETS_MANAGER',
-} as const;
 
 export interface ResourceEndpoint {
   readonly type: string;
@@ -163,180 +145,60 @@ export class LocalCloud {
       stoppables.push(control);
       const controlUrl = await control.start();
 
-      const services: Partial<Record<keyof typeof SDK_SERVICE_IDS, string>> = {};
-      const lambda = new LambdaService(model, {
-        clock,
-        caPem: tls.caPem,
-        maxWorkersPerFunction: options.maxWorkersPerFunction,
-        log: options.functionLog,
-        baseEnvironment: () => ({
-          AWS_ACCESS_KEY_ID: 'LOCALCLOUDACCESSKEY',
-          AWS_SECRET_ACCESS_KEY: 'local-cloud-secret-access-key',
-          AWS_SESSION_TOKEN: 'local-cloud-session-token',
-          // Any service the local cloud does not emulate answers with a clear error, never real AWS.
-          AWS_ENDPOINT_URL: `${controlUrl}/unsupported-service`,
-          ...Object.fromEntries(Object.entries(services).map(([key, url]) => [`AWS_ENDPOINT_URL_${SDK_SERVICE_IDS[key as keyof typeof SDK_SERVICE_IDS]}`, url])),
-        }),
-      });
+      // Every service but Lambda, in the order they start (see service-module.ts).
+      const dynamodb = new DynamoDbModule(options);
+      const modules: ServiceModule[] = [
+        secretsManagerModule,
+        sqsModule,
+        eventBridgeModule,
+        stepFunctionsModule,
+        schedulerModule,
+        apiGatewayModule(options),
+        dynamodb,
+      ];
+      const services: Record<string, string> = {};
+      const lambda = startLambda({ model, clock, targets, control, controlUrl, caPem: tls.caPem, services, modules, options, log });
       stoppables.push(lambda);
-      const asyncInvoker = new AsyncInvoker(model, lambda, clock, targets, log);
-      control.registerRest(lambdaInvokeApi(lambda, asyncInvoker));
-      services.lambda = controlUrl;
-      // Rules, schedules and destinations invoke functions asynchronously, as in AWS.
-      targets.register('arn:aws:lambda:', async (delivery) => {
-        const fn = lambda.get(delivery.arn);
-        if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${delivery.arn}`, 404);
-        return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
-      });
-      const serviceContext = { model, clock, targets, lambda, log };
-      /** Serves a service on the control port, points functions' SDK at it, and stops it on exit. */
-      const mount = (
-        key: keyof typeof SDK_SERVICE_IDS,
-        service: { stop(): unknown; isIdle?(): boolean },
-        api: { json?: JsonService; rest?: RestService; settles?: string },
-      ) => {
-        if (api.json) control.registerJson(api.json);
-        if (api.rest) control.registerRest(api.rest);
-        services[key] = controlUrl;
-        stoppables.push({ stop: async () => void (await service.stop()) });
-        if (api.settles && service.isIdle) clock.register({ name: api.settles, isIdle: () => service.isIdle!() });
+      const cloud: StartContext = {
+        model,
+        clock,
+        targets,
+        lambda,
+        log,
+        host,
+        stateDir,
+        tls,
+        control,
+        controlUrl,
+        dynamodb: dynamodbPromise,
+        services,
+        mount(key, service, api) {
+          if (api.json) control.registerJson(api.json);
+          if (api.rest) control.registerRest(api.rest);
+          services[key] = controlUrl;
+          stoppables.push({ stop: async () => void (await service.stop()) });
+          if (api.settles && service.isIdle) clock.register({ name: api.settles, isIdle: () => service.isIdle!() });
+        },
+        stopOnExit: (part) => void stoppables.push(part),
       };
-      // Generated secrets (e.g. a token-signing key) persist in the state directory across restarts.
-      const secretsManager = new SecretsManagerService(serviceContext, { stateDir });
-      mount('secretsmanager', secretsManager, { json: secretsManager.jsonService });
-      await secretsManager.start();
-      const sqs = new SqsService(serviceContext, { endpoint: controlUrl });
-      mount('sqs', sqs, { json: sqs.jsonService, settles: 'SQS' });
-      await sqs.start();
-      // Queue URLs in function environments and outputs point at the local SQS, not at AWS.
-      model.addLocalizer((text) => sqs.localizeUrls(text));
-      const sqsMappings = new SqsEventSourceMappings(serviceContext, sqs);
-      stoppables.push(sqsMappings);
-      // EventBridge and Step Functions register their own settle checks and target prefixes in start().
-      const events = new EventBridgeService(serviceContext);
-      mount('events', events, { json: events.jsonService });
-      const stepFunctions = new StepFunctionsService(serviceContext);
-      mount('states', stepFunctions, { json: stepFunctions.jsonService });
-      stepFunctions.start();
-      const scheduler = new SchedulerService(serviceContext);
-      mount('scheduler', scheduler, { rest: scheduler.restService, settles: 'EventBridge Scheduler' });
+      const loaded: LoadedService[] = [];
+      for (const module of modules) loaded.push(await module.load(cloud));
       // Services report template errors while they load: stop here if there are any.
       model.assertValid();
-      events.start();
-
-      // APIs: the first of each kind on the well-known port, further ones on free ports.
-      const httpApis = model.ofType('AWS::ApiGatewayV2::Api').filter((a) => model.properties(a).ProtocolType === 'HTTP');
-      const wsApis = model.ofType('AWS::ApiGatewayV2::Api').filter((a) => model.properties(a).ProtocolType === 'WEBSOCKET');
-      const apiUrls = new Map<string, string>();
-      let httpUrl: string | undefined;
-      for (const [i, api] of httpApis.entries()) {
-        const server = new HttpApiServer({ model, lambda, api, host, port: i === 0 ? (options.httpPort ?? 3000) : 0 });
-        stoppables.push(server);
-        const { url } = await server.start();
-        model.setApiEndpoints(api.ref, { https: url });
-        apiUrls.set(api.where, url);
-        httpUrl ??= url;
-      }
-      let wsUrl: string | undefined;
-      for (const [i, api] of wsApis.entries()) {
-        const server = new WebSocketApiServer({
-          model,
-          lambda,
-          api,
-          host,
-          port: i === 0 ? (options.wsPort ?? 3001) : 0,
-          tlsPort: i === 0 ? (options.tlsPort ?? 3003) : 0,
-          tls,
-          idleTimeoutMs: options.websocket?.idleTimeoutMs,
-          maxConnectionMs: options.websocket?.maxConnectionMs,
-          maxFrameBytes: options.websocket?.maxFrameBytes,
-          maxMessageBytes: options.websocket?.maxMessageBytes,
-        });
-        stoppables.push(server);
-        const endpoints: WebSocketApiEndpoints = await server.start();
-        model.setApiEndpoints(api.ref, { https: endpoints.httpsBase, wss: endpoints.wsBase });
-        apiUrls.set(api.where, endpoints.wsUrl);
-        if (i === 0) services.apigatewaymanagementapi = `${endpoints.httpBase}/${endpoints.stages[0] ?? ''}`.replace(/\/$/, '');
-        wsUrl ??= endpoints.wsUrl;
-      }
-
-      const dynamodb = await dynamodbPromise;
-      services.dynamodb = dynamodb.endpoint;
-      services.dynamodbstreams = dynamodb.endpoint;
-      stepFunctions.setDynamoDbEndpoint(dynamodb.endpoint);
-      const ddbClient = new DynamoDBClient({
-        endpoint: dynamodb.endpoint,
-        region: model.region,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      });
-      const tables = await createTables(model, ddbClient);
-      ddbClient.destroy();
-      // TTL, which DynamoDB Local lacks: swept every ttlSweepSeconds of virtual time, and whenever
-      // the clock settles (so advancing deletes what expired on the way, and settling then waits
-      // for the stream mappings to deliver the REMOVE records).
-      const ttlSweeper = new TtlSweeper({
-        model,
-        tables,
-        clock,
-        endpoint: dynamodb.endpoint,
-        region: model.region,
-        periodSeconds: options.ttlSweepSeconds,
-        log,
-      });
-      stoppables.push(ttlSweeper);
-      clock.register({ name: 'DynamoDB TTL sweeper', isIdle: () => ttlSweeper.isIdle() });
-
-      const mappings = new StreamEventSourceMappings({
-        model,
-        lambda,
-        tables,
-        dynamodbEndpoint: dynamodb.endpoint,
-        log,
-        onFailure: async (destination, record) => {
-          control.recordFailure(destination, record);
-          await targets.deliver({ arn: destination, input: JSON.stringify(record) });
-        },
-      });
-      stoppables.push(mappings);
-      await mappings.start();
-      clock.register({
-        name: 'DynamoDB stream mappings',
-        isIdle: () => mappings.idle({ timeoutMs: 5_000 }).then(() => true, () => false),
-      });
-
-      await sqsMappings.start();
-      clock.register({ name: 'SQS event-source mappings', isIdle: () => sqsMappings.isIdle() });
+      for (const service of loaded) await service.start?.();
       // Last: a template rate() schedule fires at once, and every target handler is registered now.
-      scheduler.start();
-      ttlSweeper.start();
+      for (const service of loaded) await service.run?.();
 
       const diagnostics = model.diagnostics.format();
       if (diagnostics) log(`Template coverage:\n${diagnostics}`);
 
-      const resources: Record<string, Record<string, ResourceEndpoint>> = {};
-      for (const r of model.resources) {
-        (resources[r.stack.stackName] ??= {})[r.logicalId] = {
-          type: r.type,
-          physicalId: r.physicalId,
-          ...(r.arn ? { arn: r.arn } : {}),
-          ...(apiUrls.has(r.where) ? { url: apiUrls.get(r.where) } : {}),
-          ...(r.type === 'AWS::SQS::Queue' ? { url: sqs.queueUrl(r.physicalId) } : {}),
-        };
-      }
-      const endpoints: Endpoints = {
-        ...(httpUrl ? { httpUrl } : {}),
-        ...(wsUrl ? { wsUrl } : {}),
-        controlUrl,
-        services,
-        resources,
-        outputs: model.outputs(),
-      };
+      const endpoints = endpointsDocument(model, loaded, controlUrl, services);
       control.setEndpoints(endpoints);
       if (options.endpointsFile) {
         mkdirSync(dirname(options.endpointsFile), { recursive: true });
         writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
       }
-      return new LocalCloud(model, endpoints, lambda, tables, mappings, clock, targets, ttlSweeper, stoppables);
+      return new LocalCloud(model, endpoints, lambda, dynamodb.tables, dynamodb.streamMappings, clock, targets, dynamodb.ttlSweeper, stoppables);
     } catch (error) {
       await stopAll();
       throw error;
@@ -346,4 +208,68 @@ export class LocalCloud {
   async stop(): Promise<void> {
     for (const s of [...this.stoppables].reverse()) await s.stop().catch(() => {});
   }
+}
+
+/**
+ * Lambda, which every other service invokes: its functions, the Invoke API on the control port,
+ * and the target prefix through which rules, schedules and destinations invoke them.
+ */
+function startLambda(parts: {
+  readonly model: CloudModel;
+  readonly clock: VirtualClock;
+  readonly targets: Targets;
+  readonly control: ControlServer;
+  readonly controlUrl: string;
+  readonly caPem: string;
+  /** endpoints.json's `services`, filled as the modules start (read when a function starts). */
+  readonly services: Record<string, string>;
+  readonly modules: readonly ServiceModule[];
+  readonly options: LocalCloudOptions;
+  readonly log: (line: string) => void;
+}): LambdaService {
+  const { model, clock, targets, control, controlUrl, services, options, log } = parts;
+  const sdkServiceIds: Record<string, string> = Object.assign({ lambda: 'LAMBDA' }, ...parts.modules.map((m) => m.sdkServiceIds));
+  const lambda = new LambdaService(model, {
+    clock,
+    caPem: parts.caPem,
+    maxWorkersPerFunction: options.maxWorkersPerFunction,
+    log: options.functionLog,
+    baseEnvironment: () => ({
+      AWS_ACCESS_KEY_ID: 'LOCALCLOUDACCESSKEY',
+      AWS_SECRET_ACCESS_KEY: 'local-cloud-secret-access-key',
+      AWS_SESSION_TOKEN: 'local-cloud-session-token',
+      // Any service the local cloud does not emulate answers with a clear error, never real AWS.
+      AWS_ENDPOINT_URL: `${controlUrl}/unsupported-service`,
+      ...Object.fromEntries(Object.entries(services).map(([key, url]) => [`AWS_ENDPOINT_URL_${sdkServiceIds[key]}`, url])),
+    }),
+  });
+  const asyncInvoker = new AsyncInvoker(model, lambda, clock, targets, log);
+  control.registerRest(lambdaInvokeApi(lambda, asyncInvoker));
+  services.lambda = controlUrl;
+  // Rules, schedules and destinations invoke functions asynchronously, as in AWS.
+  targets.register('arn:aws:lambda:', async (delivery) => {
+    const fn = lambda.get(delivery.arn);
+    if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${delivery.arn}`, 404);
+    return asyncInvoker.invoke(fn, JSON.parse(delivery.input));
+  });
+  return lambda;
+}
+
+/** endpoints.json: where every API, service and resource of the templates answers locally. */
+function endpointsDocument(model: CloudModel, loaded: readonly LoadedService[], controlUrl: string, services: Record<string, string>): Endpoints {
+  const resources: Record<string, Record<string, ResourceEndpoint>> = {};
+  for (const r of model.resources) {
+    const entry: ResourceEndpoint = { type: r.type, physicalId: r.physicalId, ...(r.arn ? { arn: r.arn } : {}) };
+    for (const service of loaded) Object.assign(entry, service.describe?.(r));
+    (resources[r.stack.stackName] ??= {})[r.logicalId] = entry;
+  }
+  const urls: Pick<Endpoints, 'httpUrl' | 'wsUrl'> = {};
+  for (const service of loaded) Object.assign(urls, service.urls?.());
+  return {
+    ...urls,
+    controlUrl,
+    services,
+    resources,
+    outputs: model.outputs(),
+  };
 }
