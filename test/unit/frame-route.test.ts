@@ -8,6 +8,7 @@ import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { ServerFrame } from '../../lambdas/shared/realtime/frames';
+import type { FrameRoute } from '../../lambdas/shared/realtime/frame-route';
 import type { ConnectionPoster } from '../../lambdas/shared/realtime/poster';
 
 vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
@@ -21,6 +22,10 @@ const { errorFrame, subscriptionIdSchema } = await import('../../lambdas/shared/
 const context = { functionName: 'fn', awsRequestId: 'lambda-1' } as Context;
 
 const pokeSchema = z.strictObject({ type: z.literal('poke'), id: subscriptionIdSchema });
+
+/** A route for `poke` frames; each test adds what it is about. */
+const pokeRoute = (options: Omit<FrameRoute<typeof pokeSchema, boolean>, 'frame' | 'failureLog'>) =>
+  frameRoute({ frame: pokeSchema, failureLog: 'Poke failed', ...options });
 
 function event(body: string | undefined, user = true) {
   return {
@@ -42,9 +47,7 @@ afterEach(() => vi.restoreAllMocks());
 describe('frameRoute', () => {
   it('answers in the route response with what the handler returns, given the connection, user and frame', async () => {
     const seen: unknown[] = [];
-    const handler = frameRoute({
-      frame: pokeSchema,
-      failureLog: 'Poke failed',
+    const handler = pokeRoute({
       handle: async (request) => {
         seen.push(request);
         return { type: 'unsubscribed', id: request.frame.id };
@@ -55,13 +58,13 @@ describe('frameRoute', () => {
   });
 
   it('answers nothing when the handler returns nothing', async () => {
-    const handler = frameRoute({ frame: pokeSchema, failureLog: 'Poke failed', handle: async () => undefined });
+    const handler = pokeRoute({ handle: async () => undefined });
     expect(await handler(event('{"type":"poke","id":"s1"}'), context)).toEqual({ statusCode: 200 });
   });
 
   it('answers a frame that does not parse with bad_request, without calling the handler', async () => {
     const handle = vi.fn(async () => undefined);
-    const handler = frameRoute({ frame: pokeSchema, failureLog: 'Poke failed', handle });
+    const handler = pokeRoute({ handle });
     const result = await handler(event('{"type":"poke","id":"s1","extra":1}'), context);
     expect(JSON.parse(result.body!)).toEqual({ type: 'error', id: 's1', code: 'bad_request', message: 'Invalid frame: extra: Unknown field' });
     expect(handle).not.toHaveBeenCalled();
@@ -70,9 +73,7 @@ describe('frameRoute', () => {
   it('counts and logs rejected frames as asked, also when the handler answers with an error frame', async () => {
     const info = vi.spyOn(logger, 'info');
     const counted = vi.spyOn(metrics, 'addMetric');
-    const handler = frameRoute({
-      frame: pokeSchema,
-      failureLog: 'Poke failed',
+    const handler = pokeRoute({
       rejected: { metric: 'PokeRejected', log: 'Poke rejected' },
       handle: async () => errorFrame('unknown_type', 'No such poke'),
     });
@@ -88,9 +89,7 @@ describe('frameRoute', () => {
   it('turns a typed error into its error frame with the subscription id, counted but not logged', async () => {
     const logged = vi.spyOn(logger, 'error');
     const counted = vi.spyOn(metrics, 'addMetric');
-    const handler = frameRoute({
-      frame: pokeSchema,
-      failureLog: 'Poke failed',
+    const handler = pokeRoute({
       refusedMetric: 'PokeRefused',
       handle: async () => {
         throw new ForbiddenError('Not yours');
@@ -105,9 +104,7 @@ describe('frameRoute', () => {
   it('turns anything else into an internal error frame that hides it, and logs it whole', async () => {
     const logged = vi.spyOn(logger, 'error');
     const boom = new Error('arn:aws:dynamodb:secret');
-    const handler = frameRoute({
-      frame: pokeSchema,
-      failureLog: 'Poke failed',
+    const handler = pokeRoute({
       handle: async () => {
         throw boom;
       },
@@ -119,7 +116,7 @@ describe('frameRoute', () => {
 
   it('refuses a connection without a user when the route requires one, after parsing the frame', async () => {
     const handle = vi.fn(async () => undefined);
-    const handler = frameRoute({ frame: pokeSchema, requireUser: true, failureLog: 'Poke failed', handle });
+    const handler = pokeRoute({ requireUser: true, handle });
     const refused = await handler(event('{"type":"poke","id":"s1"}', false), context);
     expect(JSON.parse(refused.body!)).toEqual({ type: 'error', id: 's1', code: 'unauthorized', message: 'The connection carries no user' });
     const malformed = await handler(event('{"type":"poke"}', false), context);
@@ -129,10 +126,8 @@ describe('frameRoute', () => {
 
   it('sends every answer through @connections with replyVia, and no body', async () => {
     const poster = new RecordingPoster();
-    const handler = frameRoute({
-      frame: pokeSchema,
+    const handler = pokeRoute({
       replyVia: poster,
-      failureLog: 'Poke failed',
       handle: async ({ frame }) => {
         if (frame.id === 'bad') throw new ForbiddenError('No');
         return { type: 'unsubscribed', id: frame.id };
@@ -149,7 +144,7 @@ describe('frameRoute', () => {
   });
 
   it('fails the invocation for an event that is not a message of a connection', async () => {
-    const handler = frameRoute({ frame: pokeSchema, failureLog: 'Poke failed', handle: async () => undefined });
+    const handler = pokeRoute({ handle: async () => undefined });
     await expect(handler({ body: '{"type":"poke","id":"s1"}' }, context)).rejects.toThrow();
   });
 });
