@@ -3,6 +3,9 @@
  *
  *   export const handler = instrument(async (event) => { ... }, { correlationId: apiGatewayRequestId });
  *
+ * Routes get it through their house wrapper (`httpRoute` in http/route.ts, `frameRoute` in
+ * realtime/frame-route.ts); `$connect`, `$disconnect`, authorizers and batch consumers call it.
+ *
  * Powertools Logger writes structured JSON with the Lambda context and a correlation id; Metrics
  * writes CloudWatch EMF. Service name, namespace and log level come from POWERTOOLS_SERVICE_NAME,
  * POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_LOG_LEVEL, which `AppFunction` sets.
