@@ -60,7 +60,7 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { launchPlatform } from '../local/launch';
 import type { LaunchedCloud } from '@realtime/local-cloud';
-import { SubscriptionRegistry } from '../lambdas/shared/realtime/registry';
+import { DynamoSubscriptionRegistry } from '../lambdas/shared/realtime/dynamo-subscription-registry';
 import { ChatAppConnectionsTable, createSendMessageHandler, type SendMessageOutcome } from './baseline-chat-app';
 import { summarize, writeResult } from './harness';
 import { openFileLimits, treeUsage } from './process-tree';
@@ -483,7 +483,7 @@ async function publish(pool: SubscriberPool, admin: Session, topic: string, run:
 }
 
 /** Waits until all `count` edges of `topic` (over all its shards) are `live`; returns how long it took. */
-async function waitUntilLive(registry: SubscriptionRegistry, topic: string, count: number): Promise<number> {
+async function waitUntilLive(registry: DynamoSubscriptionRegistry, topic: string, count: number): Promise<number> {
   const started = now();
   for (;;) {
     const shards = (await registry.head(topic))?.shards ?? 1;
@@ -540,7 +540,7 @@ function awsResources(cloud: LaunchedCloud) {
   return {
     db,
     realtimeTable: realtime[1].physicalId,
-    registry: new SubscriptionRegistry(db, realtime[1].physicalId),
+    registry: new DynamoSubscriptionRegistry(db, realtime[1].physicalId),
     baseline: { dynamodbEndpoint: services.dynamodb, callbackUrl, region },
     sqs,
     queues: all.filter(([, r]) => r.type === 'AWS::SQS::Queue' && r.url).map(([logicalId, r]) => ({ logicalId, url: r.url! })),

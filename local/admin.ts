@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { hashPassword, verifyPassword } from '../lambdas/shared/identity/password';
-import { UserStore, userKey } from '../lambdas/shared/identity/user-store';
+import { DynamoUserStore, userKey } from '../lambdas/shared/identity/dynamo-users';
 import type { Endpoints } from '@realtime/local-cloud';
 
 export interface AdminCredentials {
@@ -36,7 +36,7 @@ export async function ensureLocalAdmin(endpoints: Endpoints, stateDir: string, r
     new DynamoDBClient({ endpoint: endpoints.services.dynamodb, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   );
   try {
-    const store = new UserStore(client, tableName);
+    const store = new DynamoUserStore(client, tableName);
     const existing = await store.findByEmail(credentials.email);
     if (!existing) {
       await store.create({ email: credentials.email, name: 'Local admin', passwordHash: await hashPassword(credentials.password), role: 'admin' });

@@ -14,7 +14,7 @@
  * Two-way routes need no `@connections` access; functions that push frames (subscribe, fan-out)
  * get it through `bindConnectionsApi`.
  *
- * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/registry.ts`), and
+ * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/dynamo-subscription-registry.ts`), and
  * API Gateway's account-level CloudWatch Logs role in the target account and region: a WebSocket
  * stage cannot write access logs without it. The app creates that role when asked
  * (`ApiGatewayLogsRole`, passed here as `apiGatewayLogsRole` so the stage waits for it).

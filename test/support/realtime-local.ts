@@ -11,7 +11,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } from 
 import { DynamoDbServer } from '@realtime/local-cloud';
 import type { DomainChange } from '../../lambdas/shared/cdc/change';
 import { TOPIC_EVENT_ENTITY } from '../../lambdas/shared/realtime/cdc';
-import { ConnectionStore } from '../../lambdas/shared/realtime/connections';
+import { ConnectionStore } from '../../lambdas/shared/realtime/dynamo-connections';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ServerFrame } from '../../lambdas/shared/realtime/frames';
 import type { ConnectionPoster, PostOutcome } from '../../lambdas/shared/realtime/poster';
