@@ -24,6 +24,13 @@ export interface Receipt {
   readonly at: number;
 }
 
+/** The frames `receive` reads (see the header); parsed JSON, trusted as it arrives. */
+type IncomingFrame =
+  | { readonly type: 'data'; readonly seq: number; readonly payload?: { readonly run?: unknown; readonly n: number; readonly sentAt: number } }
+  | { readonly type: 'bench-baseline'; readonly run: string; readonly n: number; readonly sentAt: number }
+  | { readonly type: 'subscribed' | 'error'; readonly id?: unknown }
+  | { readonly type: 'pong' };
+
 export const now = (): number => performance.timeOrigin + performance.now();
 
 export class BenchSubscriber {
@@ -70,9 +77,9 @@ export class BenchSubscriber {
   private receive(text: string): void {
     const at = now();
     this.lastActivity = at;
-    let frame: Record<string, any>;
+    let frame: IncomingFrame;
     try {
-      frame = JSON.parse(text) as Record<string, any>;
+      frame = JSON.parse(text) as IncomingFrame;
     } catch {
       this.unexpectedFrames++;
       return;
@@ -82,11 +89,12 @@ export class BenchSubscriber {
     } else if (frame.type === 'bench-baseline') {
       this.record(frame.run, { n: frame.n, sentAt: frame.sentAt, at });
     } else if (frame.type === 'subscribed' || frame.type === 'error') {
-      const pending = typeof frame.id === 'string' ? this.pendingSubscribes.get(frame.id) : undefined;
+      const id = typeof frame.id === 'string' ? frame.id : undefined;
+      const pending = id === undefined ? undefined : this.pendingSubscribes.get(id);
       if (frame.type === 'error') this.errorFrames.push(text.slice(0, 300));
-      if (!pending) return;
+      if (id === undefined || !pending) return;
       clearTimeout(pending.timer);
-      this.pendingSubscribes.delete(frame.id);
+      this.pendingSubscribes.delete(id);
       if (frame.type === 'subscribed') pending.resolve();
       else pending.reject(new Error(`subscribe refused: ${text.slice(0, 300)}`));
     } else if (frame.type !== 'pong') {
@@ -97,7 +105,10 @@ export class BenchSubscriber {
 
   private record(run: string, receipt: Receipt): void {
     let list = this.receipts.get(run);
-    if (!list) this.receipts.set(run, (list = []));
+    if (!list) {
+      list = [];
+      this.receipts.set(run, list);
+    }
     list.push(receipt);
     this.onReceipt(run, receipt.n);
   }
@@ -198,10 +209,10 @@ export class SubscriberPool {
 
   /** A fresh single-use ticket, then the upgrade. */
   private async connect(user: Session): Promise<BenchSubscriber> {
-    const res = await withTimeout(this.client.request('POST', '/api/v1/realtime/ticket', undefined, user.accessToken), this.options.stepTimeoutMs, 'ticket');
+    const res = await withTimeout(this.client.request<{ ticket: string }>('POST', '/api/v1/realtime/ticket', undefined, user.accessToken), this.options.stepTimeoutMs, 'ticket');
     if (res.status !== 201) throw new Error(`ticket: ${res.status} ${JSON.stringify(res.body)}`);
     // API Gateway does not negotiate permessage-deflate; off here too (it also costs memory per socket).
-    const ws = new WebSocket(`${this.options.wsUrl}?ticket=${encodeURIComponent(res.body.ticket)}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`${this.options.wsUrl}?ticket=${encodeURIComponent(res.body!.ticket)}`, { perMessageDeflate: false });
     const subscriber = new BenchSubscriber(ws, (run, n) => this.count(subscriber, run, n));
     await withTimeout(
       new Promise<void>((resolve, reject) => {
@@ -221,9 +232,15 @@ export class SubscriberPool {
 
   private count(subscriber: BenchSubscriber, run: string, n: number): void {
     let byRun = this.seen.get(subscriber);
-    if (!byRun) this.seen.set(subscriber, (byRun = new Map()));
+    if (!byRun) {
+      byRun = new Map();
+      this.seen.set(subscriber, byRun);
+    }
     let ns = byRun.get(run);
-    if (!ns) byRun.set(run, (ns = new Set()));
+    if (!ns) {
+      ns = new Set();
+      byRun.set(run, ns);
+    }
     if (ns.has(n)) return;
     ns.add(n);
     this.counts.set(run, (this.counts.get(run) ?? 0) + 1);

@@ -153,7 +153,7 @@ export async function realtimeFanout(): Promise<void> {
           const ids = await openConnectionIds(aws.db, aws.realtimeTable);
           const fresh = ids.filter((id) => !inBaselineTable.has(id));
           await baselineTable.add(fresh);
-          fresh.forEach((id) => inBaselineTable.add(id));
+          for (const id of fresh) inBaselineTable.add(id);
           if (inBaselineTable.size !== size) report.note(`stage ${size}: the realtime table lists ${inBaselineTable.size} connections for ${size} open subscribers`);
         }
         report.setup({
@@ -243,8 +243,12 @@ async function measure(
   const sent: Sent[] = [];
   const sendOne = (n: number) =>
     send(key, n).then(
-      (s) => void (sent[n] = s),
-      (error: unknown) => void (sent[n] = { sentAt: NaN, answeredAt: NaN, problem: String(error) }),
+      (s) => {
+        sent[n] = s;
+      },
+      (error: unknown) => {
+        sent[n] = { sentAt: NaN, answeredAt: NaN, problem: String(error) };
+      },
     );
   const expected = spec.events * spec.subscribers;
   let complete = true;
@@ -643,9 +647,21 @@ function runSpecs(config: Config): RunSpec[] {
   return specs;
 }
 
+/** One stage's setup figures, as `Report.setup` gets them. */
+interface SetupStage {
+  readonly subscribers: number;
+  readonly topic: string;
+  readonly connectSeconds: number;
+  readonly subscribeSeconds: number;
+  readonly untilLiveSeconds: number;
+  readonly connectionsPerSecond: number;
+  readonly cloudProblems: ReturnType<typeof problems>;
+  readonly cloudProcessTree: ReturnType<typeof treeUsage>;
+}
+
 /** Collects the figures, prints the table and writes bench/results/realtime-fanout.json. */
 class Report {
-  readonly setupStages: Record<string, any>[] = [];
+  readonly setupStages: SetupStage[] = [];
   readonly runs: RunResult[] = [];
   private readonly notes: string[] = [];
   private error?: string;
@@ -657,7 +673,7 @@ class Report {
     private readonly startupSeconds: number,
   ) {}
 
-  setup(stage: Record<string, any>): void {
+  setup(stage: SetupStage): void {
     this.setupStages.push(stage);
     console.log(
       `  setup ${stage.subscribers} subscribers: connect ${stage.connectSeconds} s (${stage.connectionsPerSecond}/s), subscribe ${stage.subscribeSeconds} s, until live ${stage.untilLiveSeconds} s`,

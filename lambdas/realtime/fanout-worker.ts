@@ -14,7 +14,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { z } from 'zod';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
-import { emptyStats, fanoutJobSchema, type FanoutStats } from '../shared/realtime/fanout';
+import { emptyStats, fanoutJobSchema, type FanoutJob, type FanoutStats } from '../shared/realtime/fanout';
 import { recordFanoutStats } from '../shared/realtime/fanout-metrics';
 import { fanoutFromEnvironment } from '../shared/realtime/fanout-wiring';
 
@@ -32,7 +32,7 @@ type JobRecord = z.infer<typeof recordSchema>;
 const eventSchema = z.object({ Records: z.array(recordSchema) });
 
 async function deliver(record: JobRecord, stats: FanoutStats): Promise<void> {
-  let job;
+  let job: FanoutJob;
   try {
     job = fanoutJobSchema.parse(JSON.parse(record.body));
   } catch (error) {

@@ -13,23 +13,25 @@ import { resourcesOf, SKIP_BUNDLING, SYNTH_TIMEOUT, synthApp } from './support';
 const { statefulTemplate: stateful, statelessTemplate: stateless } = synthApp({ stage: 'dev', context: SKIP_BUNDLING });
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+/** The publisher function's properties that the tests read. */
+type PublisherProperties = { Role: { 'Fn::GetAtt': [string, string] }; Environment: { Variables: Record<string, unknown> } };
 
 const PUBLISHER = 'Domain-event publisher';
 const busExport = { 'Fn::ImportValue': Match.stringLikeRegexp('DomainEventsBus') };
 const dlqArnExport = { 'Fn::ImportValue': Match.stringLikeRegexp('DomainEventsPublisherDeadLetterQueue.*Arn') };
 
-function publisher(): { id: string; properties: Record<string, any> } {
+function publisher(): { id: string; properties: PublisherProperties } {
   const matches = resourcesOf(stateless, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties?.Description).startsWith(PUBLISHER));
   expect(matches).toHaveLength(1);
-  return { id: matches[0]![0], properties: matches[0]![1].Properties! };
+  return { id: matches[0]![0], properties: matches[0]![1].Properties! as PublisherProperties };
 }
 
-function publisherMapping(): Record<string, any> {
+function publisherMapping(): { FilterCriteria: { Filters: unknown } } {
   const mappings = resourcesOf(stateless, 'AWS::Lambda::EventSourceMapping').filter(
     ([, m]) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify({ Ref: publisher().id }),
   );
   expect(mappings).toHaveLength(1);
-  return mappings[0]![1].Properties!;
+  return mappings[0]![1].Properties! as { FilterCriteria: { Filters: unknown } };
 }
 
 function publisherStatements(): Statement[] {

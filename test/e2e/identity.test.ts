@@ -43,6 +43,16 @@ afterAll(async () => {
 let counter = 0;
 const uniqueEmail = (tag: string) => `${tag}-${Date.now()}-${counter++}@example.com`;
 
+/** The API's JSON answers, as far as these tests read them: each answer carries only some of these. */
+interface Answer {
+  readonly user: { readonly id: string; readonly role: string };
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly ticket: string;
+  readonly expiresAt: string;
+  readonly error: { readonly code: string; readonly details: readonly { readonly field: string }[] };
+}
+
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${cloud.endpoints.httpUrl}${path}`, {
     method: 'POST',
@@ -50,7 +60,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Answer) : undefined };
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

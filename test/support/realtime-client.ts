@@ -12,6 +12,12 @@ export interface Session {
   readonly accessToken: string;
 }
 
+/** What signup and login answer, as far as a session needs it. */
+interface SessionAnswer {
+  readonly user: { readonly id: string };
+  readonly accessToken: string;
+}
+
 export interface Frame {
   readonly type: string;
   readonly [key: string]: unknown;
@@ -25,27 +31,28 @@ export class PlatformClient {
     readonly wsUrl: string,
   ) {}
 
-  async request(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+  /** `T` is what the caller expects the JSON answer to be (unchecked); `body` is undefined when the answer is empty. */
+  async request<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T | undefined }> {
     const res = await fetch(`${this.httpUrl}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: res.status, body: text ? (JSON.parse(text) as T) : undefined };
   }
 
   async signup(tag = 'user'): Promise<Session> {
     const email = `${tag}-${process.pid}-${Date.now()}-${this.counter++}@example.com`;
-    const res = await this.request('POST', '/api/v1/auth/signup', { email, password: 'correct-horse-battery', name: tag });
+    const res = await this.request<SessionAnswer>('POST', '/api/v1/auth/signup', { email, password: 'correct-horse-battery', name: tag });
     if (res.status !== 201) throw new Error(`signup: ${res.status} ${JSON.stringify(res.body)}`);
-    return { userId: res.body.user.id, accessToken: res.body.accessToken };
+    return { userId: res.body!.user.id, accessToken: res.body!.accessToken };
   }
 
   async login(email: string, password: string): Promise<Session> {
-    const res = await this.request('POST', '/api/v1/auth/login', { email, password });
+    const res = await this.request<SessionAnswer>('POST', '/api/v1/auth/login', { email, password });
     if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);
-    return { userId: res.body.user.id, accessToken: res.body.accessToken };
+    return { userId: res.body!.user.id, accessToken: res.body!.accessToken };
   }
 
   /** Logs in as the local admin `npm start` created (its credentials are in the state directory). */
@@ -55,9 +62,9 @@ export class PlatformClient {
   }
 
   async connect(session: Session): Promise<LiveConnection> {
-    const res = await this.request('POST', '/api/v1/realtime/ticket', undefined, session.accessToken);
+    const res = await this.request<{ ticket: string }>('POST', '/api/v1/realtime/ticket', undefined, session.accessToken);
     if (res.status !== 201) throw new Error(`ticket: ${res.status} ${JSON.stringify(res.body)}`);
-    const ws = new WebSocket(`${this.wsUrl}?ticket=${encodeURIComponent(res.body.ticket)}`);
+    const ws = new WebSocket(`${this.wsUrl}?ticket=${encodeURIComponent(res.body!.ticket)}`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, r) => reject(new Error(`upgrade refused: ${r.statusCode}`)));
@@ -101,7 +108,7 @@ export class LiveConnection {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${label} within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs);
-      this.waiters.push({ predicate, resolve: (f) => (clearTimeout(timer), resolve(f)), from: this.frames.length });
+      this.waiters.push({ predicate, resolve: (f) => { clearTimeout(timer); resolve(f); }, from: this.frames.length });
     });
   }
 
@@ -111,7 +118,7 @@ export class LiveConnection {
     const answer = new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(frame).slice(0, 200)} within ${timeoutMs} ms`)), timeoutMs);
       const check = (f: Frame) => predicate(f) && this.frames.indexOf(f) >= before;
-      this.waiters.push({ predicate: check, resolve: (f) => (clearTimeout(timer), resolve(f)), from: before });
+      this.waiters.push({ predicate: check, resolve: (f) => { clearTimeout(timer); resolve(f); }, from: before });
     });
     this.send(frame);
     return answer;

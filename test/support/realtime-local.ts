@@ -128,7 +128,7 @@ export interface PostedFrame {
 export class RecordingPoster implements ConnectionPoster {
   readonly posted: PostedFrame[] = [];
   readonly gone = new Set<string>();
-  hook?: (connectionId: string, frame: ServerFrame) => Promise<PostOutcome | void> | PostOutcome | void;
+  hook?: (connectionId: string, frame: ServerFrame) => Promise<PostOutcome | undefined> | Promise<void> | PostOutcome | void;
 
   async post(connectionId: string, frame: ServerFrame | string): Promise<PostOutcome> {
     const parsed = typeof frame === 'string' ? (JSON.parse(frame) as ServerFrame) : frame;

@@ -49,7 +49,10 @@ describe('retry', () => {
   it('returns the first success without waiting', async () => {
     const { sleep, delays } = recordingSleep();
     const attempts: number[] = [];
-    const result = await retry(async (attempt) => (attempts.push(attempt), 'ok'), { ...POLICY, sleep, retryable: () => true });
+    const result = await retry(async (attempt) => {
+      attempts.push(attempt);
+      return 'ok';
+    }, { ...POLICY, sleep, retryable: () => true });
     expect(result).toBe('ok');
     expect(attempts).toEqual([0]);
     expect(delays).toEqual([]);
@@ -134,7 +137,10 @@ describe('retryRemaining', () => {
   it('returns what is still left after the last attempt', async () => {
     const { sleep, delays } = recordingSleep();
     let sends = 0;
-    const left = await retryRemaining(['a', 'b'], async (items) => (sends++, items.slice(1)), { attempts: 1, baseDelayMs: 10, maxDelayMs: 10, sleep });
+    const left = await retryRemaining(['a', 'b'], async (items) => {
+      sends++;
+      return items.slice(1);
+    }, { attempts: 1, baseDelayMs: 10, maxDelayMs: 10, sleep });
     expect(sends).toBe(1);
     expect(left).toEqual(['b']);
     expect(delays).toEqual([]);
@@ -142,7 +148,10 @@ describe('retryRemaining', () => {
 
   it('sends nothing for nothing', async () => {
     let sends = 0;
-    expect(await retryRemaining([], async (items) => (sends++, items), POLICY)).toEqual([]);
+    expect(await retryRemaining([], async (items) => {
+      sends++;
+      return items;
+    }, POLICY)).toEqual([]);
     expect(sends).toBe(0);
   });
 

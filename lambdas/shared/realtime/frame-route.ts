@@ -61,6 +61,7 @@ export interface FrameRoute<S extends z.ZodType, U extends boolean> {
   readonly rejected?: { readonly metric: string; readonly log?: string };
   /** Counted for each frame whose handling threw. @default - not counted */
   readonly refusedMetric?: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that answers nothing ends without a return (subscribe.ts), and such a Promise<void> is not assignable to Promise<ServerFrame | undefined>
   readonly handle: (request: FrameRequest<z.infer<S>, U>) => Promise<ServerFrame | void>;
 }
 
@@ -77,6 +78,7 @@ export function frameRoute<S extends z.ZodType, U extends boolean = false>(route
     return frame;
   };
 
+  // biome-ignore lint/suspicious/noConfusingVoidType: passes on what `route.handle` answers, nothing included (see FrameRoute.handle)
   const handle = async (connectionId: string, who: Subscriber | undefined, frame: z.infer<S>): Promise<ServerFrame | void> => {
     try {
       if (route.requireUser && !who) throw new UnauthorizedError('The connection carries no user');

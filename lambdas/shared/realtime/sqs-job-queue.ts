@@ -6,7 +6,7 @@
  * 5-minute window is dropped by SQS.
  */
 import { createHash } from 'node:crypto';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FanoutJob, JobQueue } from './fanout';
 import { retryRemaining } from '../retry';
 

@@ -26,7 +26,7 @@ import { ForbiddenError } from '../errors';
 import { sleep as defaultSleep, type Sleep } from '../retry';
 import { dataFrame } from './frames';
 import type { ConnectionPoster } from './poster';
-import { ConnectionGone, type SubscriptionRef, type SubscriptionRegistry } from './subscription-registry';
+import { ConnectionGone, type RegisterResult, type SubscriptionRef, type SubscriptionRegistry } from './subscription-registry';
 import type { LogEntry, TopicLog } from './topic-log';
 import { authorizeSubscription, parseTopic, seqOfEventId, type Subscriber } from './topics';
 
@@ -73,7 +73,7 @@ export class SubscriptionService {
     authorizeSubscription(request.who, topic);
     const lastSeq = request.lastEventId === undefined ? undefined : seqOfEventId(topic.name, request.lastEventId);
 
-    let registered;
+    let registered: RegisterResult;
     try {
       registered = await this.registry.register(connectionId, id, topic.name);
     } catch (error) {

@@ -28,7 +28,7 @@ export interface CliOptions {
   /** The app's directory. @default process.cwd() */
   readonly cwd?: string;
   /** Runs once the cloud is ready, before the banner; the lines it returns are added to the banner. */
-  readonly onReady?: (ready: ReadyContext) => Promise<readonly string[] | void>;
+  readonly onReady?: (ready: ReadyContext) => Promise<readonly string[] | undefined> | Promise<void>;
   /** Options the caller handles itself (already removed from argv), shown in the usage text. */
   readonly extraUsage?: readonly string[];
 }

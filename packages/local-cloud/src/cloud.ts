@@ -261,7 +261,8 @@ function endpointsDocument(model: CloudModel, loaded: readonly LoadedService[], 
   for (const r of model.resources) {
     const entry: ResourceEndpoint = { type: r.type, physicalId: r.physicalId, ...(r.arn ? { arn: r.arn } : {}) };
     for (const service of loaded) Object.assign(entry, service.describe?.(r));
-    (resources[r.stack.stackName] ??= {})[r.logicalId] = entry;
+    resources[r.stack.stackName] ??= {};
+    resources[r.stack.stackName][r.logicalId] = entry;
   }
   const urls: Pick<Endpoints, 'httpUrl' | 'wsUrl'> = {};
   for (const service of loaded) Object.assign(urls, service.urls?.());

@@ -4,7 +4,7 @@
  * cross-stack references, and the start-up report of what the template uses but is not emulated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { App, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { type App, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -71,6 +71,22 @@ afterAll(async () => t?.stop());
 
 const get = (path: string, init?: RequestInit) => fetch(`${base}${path}`, init);
 
+/** The payload 2.0 event as the Echo function sends it back: the fields the tests read. */
+interface EchoedEvent {
+  readonly version: string;
+  readonly routeKey: string;
+  readonly rawPath: string;
+  readonly rawQueryString: string;
+  readonly queryStringParameters?: Record<string, string>;
+  readonly pathParameters?: Record<string, string>;
+  readonly cookies?: string[];
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly isBase64Encoded: boolean;
+  /** `authorizer` only on routes with an authorizer (the tests read it only there). */
+  readonly requestContext: { readonly authorizer: { readonly lambda: { readonly userId: string; readonly calls: number } } };
+}
+
 describe('HTTP API routing and payload format 2.0', () => {
   it('passes path parameters, query, headers, cookies and body to the integration', async () => {
     const res = await get('/items/42?a=1&a=2&b=x', {
@@ -81,7 +97,7 @@ describe('HTTP API routing and payload format 2.0', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-fn')).toMatch(/^FixtureApi-Echo/);
     expect(res.headers.get('apigw-requestid')).toBeTruthy();
-    const { event } = (await res.json()) as { event: Record<string, any> };
+    const { event } = (await res.json()) as { event: EchoedEvent };
     expect(event.version).toBe('2.0');
     expect(event.routeKey).toBe('POST /items/{id}');
     expect(event.rawPath).toBe('/items/42');
@@ -97,7 +113,7 @@ describe('HTTP API routing and payload format 2.0', () => {
 
   it('prefers a literal route over a path variable, and matches greedy paths', async () => {
     expect(await (await get('/items/special')).json()).toEqual({ hello: 'world' });
-    const greedy = (await (await get('/files/a/b/c.txt', { method: 'DELETE' })).json()) as { event: Record<string, any> };
+    const greedy = (await (await get('/files/a/b/c.txt', { method: 'DELETE' })).json()) as { event: EchoedEvent };
     expect(greedy.event.pathParameters).toEqual({ proxy: 'a/b/c.txt' });
     expect(greedy.event.routeKey).toBe('ANY /files/{proxy+}');
   });
@@ -111,7 +127,7 @@ describe('HTTP API routing and payload format 2.0', () => {
   it('encodes binary bodies in base64', async () => {
     const bytes = Buffer.from([0, 1, 2, 255]);
     const res = await get('/items/1', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
-    const { event } = (await res.json()) as { event: Record<string, any> };
+    const { event } = (await res.json()) as { event: EchoedEvent };
     expect(event.isBase64Encoded).toBe(true);
     expect(Buffer.from(event.body, 'base64')).toEqual(bytes);
   });
@@ -169,7 +185,7 @@ describe('Lambda authorizer (simple responses, cached)', () => {
   });
 
   it('passes the authorizer context to the route and caches the decision per token', async () => {
-    const call = async () => ((await (await get('/private', { headers: { authorization: 'Bearer good' } })).json()) as { event: Record<string, any> }).event;
+    const call = async () => ((await (await get('/private', { headers: { authorization: 'Bearer good' } })).json()) as { event: EchoedEvent }).event;
     const first = await call();
     const second = await call();
     expect(first.requestContext.authorizer.lambda.userId).toBe('u-1');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { CfnSchedule, Schedule, ScheduleExpression as CdkScheduleExpression, ScheduleGroup, ScheduleTargetInput, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
+import { type CfnSchedule, Schedule, ScheduleExpression as CdkScheduleExpression, ScheduleGroup, ScheduleTargetInput, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, SqsSendMessage, Universal } from 'aws-cdk-lib/aws-scheduler-targets';
 import {
   CreateScheduleCommand,

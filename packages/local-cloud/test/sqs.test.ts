@@ -79,10 +79,15 @@ const templateQueue = (logicalPrefix: string) => model.resources.find((r) => r.t
 /** The AWS-style URL the template resolves to (`Ref`), which every operation accepts. */
 const templateUrl = (logicalPrefix: string) => templateQueue(logicalPrefix).ref;
 const localUrl = (logicalPrefix: string) => sqs.queueUrl(templateQueue(logicalPrefix).physicalId);
+/** An SQS event record as the functions print it: the fields the tests read. */
+interface PrintedSqsRecord {
+  readonly body: string;
+  readonly attributes: Record<string, string>;
+}
 const batches = (fn: string) =>
   functionOutput
     .filter((l) => l.startsWith(`[${fn}] BATCH `))
-    .map((l) => JSON.parse(l.slice(l.indexOf('BATCH ') + 6)) as Array<Record<string, any>>);
+    .map((l) => JSON.parse(l.slice(l.indexOf('BATCH ') + 6)) as PrintedSqsRecord[]);
 const settle = () => clock.settle(20_000);
 
 async function receive(queueUrl: string, extra: Partial<ConstructorParameters<typeof ReceiveMessageCommand>[0]> = {}): Promise<Message[]> {
@@ -173,7 +178,7 @@ describe('SQS queues through the SDK', () => {
   it('creates the template queues with their attributes and reports nothing unsupported', async () => {
     expect(model.diagnostics.errors).toEqual([]);
     expect(model.diagnostics.unsupportedItems.filter((d) => d.where.includes('SqsFixture'))).toEqual([]);
-    const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: templateQueue('Poison').physicalId + '' }));
+    const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: templateQueue('Poison').physicalId }));
     expect(QueueUrl).toBe(`${controlUrl}/${model.accountId}/${templateQueue('Poison').physicalId}`);
     const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: templateUrl('Poison'), AttributeNames: ['All'] }));
     expect(Attributes).toMatchObject({

@@ -22,7 +22,7 @@ import { CloudModel } from '../src/model';
 import { LambdaService } from '../src/lambda/service';
 import { createTables, type LocalTable } from '../src/dynamodb/tables';
 import { StreamEventSourceMappings } from '../src/streams/stream-mappings';
-import { creationSeconds, toAttributeJson, type ShardRecord } from '../src/streams/records';
+import { creationSeconds, toAttributeJson, type DynamoDBStreamEventRecord, type ShardRecord } from '../src/streams/records';
 import { BatchDelivery, parseBatchItemFailures, type DeliveryConfig } from '../src/streams/delivery';
 import type { InvokeResult, LocalFunction } from '../src/lambda/service';
 
@@ -180,7 +180,7 @@ describe('DynamoDB stream mappings in the local cloud', () => {
       .filter((line) => line.startsWith(`${marker} `))
       .map((line) => line.slice(marker.length + 1));
   }
-  function printed<T = any>(fn: string, marker: string): T[] {
+  function printed<T = unknown>(fn: string, marker: string): T[] {
     return printedLines(fn, marker).map((line) => JSON.parse(line) as T);
   }
 
@@ -204,7 +204,7 @@ describe('DynamoDB stream mappings in the local cloud', () => {
     const after = Math.ceil(Date.now() / 1000);
 
     const records = (await eventually(() => {
-      const all = printed<{ Records: any[] }>('Recorder', 'EVENT').flatMap((e) => e.Records);
+      const all = printed<{ Records: DynamoDBStreamEventRecord[] }>('Recorder', 'EVENT').flatMap((e) => e.Records);
       return all.length >= 5 ? all : undefined;
     }))!;
     expect(records.map((r) => [r.eventName, r.dynamodb.Keys.pk.S])).toEqual([
@@ -253,7 +253,7 @@ describe('DynamoDB stream mappings in the local cloud', () => {
   it('drops the records no filter matches', async () => {
     // Written by the previous test: two comment inserts, a comment update, a post insert, a removal.
     const delivered = (await eventually(() => {
-      const all = printed<{ Records: any[] }>('Comments', 'EVENT').flatMap((e) => e.Records);
+      const all = printed<{ Records: DynamoDBStreamEventRecord[] }>('Comments', 'EVENT').flatMap((e) => e.Records);
       return all.some((r) => r.dynamodb.Keys.pk.S === 'a3') ? all : undefined;
     }))!;
     expect(delivered.map((r) => [r.eventName, r.dynamodb.Keys.pk.S])).toEqual([
@@ -312,7 +312,7 @@ describe('DynamoDB stream mappings in the local cloud', () => {
     const queueArn = test.cloud.model.ofType('AWS::SQS::Queue').find((q) => q.logicalId.startsWith('StreamDlq'))!.arn;
     const failures = (await eventually(async () => {
       const response = await fetch(`${test.cloud.endpoints.controlUrl}/failures`);
-      const body = (await response.json()) as { failures: Array<{ destination: string; record: any }> };
+      const body = (await response.json()) as { failures: Array<{ destination: string; record: unknown }> };
       return body.failures.length > 0 ? body.failures : undefined;
     }))!;
     expect(failures).toHaveLength(1);
@@ -501,7 +501,7 @@ describe('BatchDelivery', () => {
   /** Delivers `records` to a fake function answering with `answer(batch sequence numbers, call number)`. */
   async function run(records: ShardRecord[], settings: Partial<DeliveryConfig>, answer: (seqs: string[], call: number) => InvokeResult) {
     const calls: string[][] = [];
-    const discarded: any[] = [];
+    const discarded: Record<string, unknown>[] = [];
     const fn = {
       spec: { arn: 'arn:aws:lambda:us-east-1:000000000000:function:fake' },
       invoke: async (event: { Records: Array<{ dynamodb: { SequenceNumber: string } }> }) => {
@@ -522,7 +522,7 @@ describe('BatchDelivery', () => {
         onFailureDestination: 'arn:aws:sqs:us-east-1:000000000000:dlq',
         ...settings,
       },
-      { onFailure: (_d, r) => void discarded.push(r), log: () => {}, stopping: () => false, sleep: async () => {} },
+      { onFailure: (_d, r) => void discarded.push(r as Record<string, unknown>), log: () => {}, stopping: () => false, sleep: async () => {} },
     );
     await delivery.deliver(records, 'shardId-1');
     return { calls, discarded };

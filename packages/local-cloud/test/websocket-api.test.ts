@@ -278,7 +278,7 @@ describe('WebSocket API (local cloud)', () => {
 
   it('connects through the authorizer and $connect, answers on $default (two-way), and runs $disconnect on close', async () => {
     const client = await Client.open(`${wsUrl}?ticket=alice`, { headers: { 'User-Agent': 'ws-test' } });
-    const reply = await client.request<Record<string, any>>('hello, not json');
+    const reply = await client.request<Record<string, unknown>>('hello, not json');
     expect(reply).toMatchObject({ route: '$default', body: 'hello, not json', isBase64Encoded: false, eventType: 'MESSAGE', stage: 'dev' });
     const connectionId = reply.connectionId as string;
     expect(connectionId).toMatch(/^[A-Za-z0-9_-]{15}=$/);
@@ -346,7 +346,7 @@ describe('WebSocket API (local cloud)', () => {
   it('lets a handler post back through https://${domainName}/${stage} and through the env-configured client', async () => {
     const client = await Client.open(`${wsUrl}?ticket=dave`);
     client.ws.send(JSON.stringify({ type: 'whoami' }));
-    const viaDomain = await client.next<Record<string, any>>();
+    const viaDomain = await client.next<{ domainName: string; connectionId: string }>();
     expect(viaDomain).toMatchObject({ via: 'whoami', authorizer: { user: 'dave' } });
     expect(viaDomain.domainName).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(viaDomain.domainName).not.toBe(new URL(wsUrl).host); // the TLS port, not the ws:// one
@@ -489,7 +489,7 @@ describe('WebSocket API (local cloud)', () => {
 describe('WebSocket API limits and shapes (second API: 1.5 s idle, 4 s max)', () => {
   it('connects without a $connect route, selects by a nested path, and answers Forbidden without $default', async () => {
     const client = await Client.open(shortUrl);
-    const reply = await client.request<Record<string, any>>({ meta: { action: 'echo' } });
+    const reply = await client.request<Record<string, unknown>>({ meta: { action: 'echo' } });
     expect(reply).toMatchObject({ route: 'echo', stage: 'live', stageVariables: { flavour: 'vanilla' } });
     expect(reply.authorizer).toBeUndefined();
     const forbidden = await client.request<Record<string, string>>({ meta: { action: 'nothing' } });

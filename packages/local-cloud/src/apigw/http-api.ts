@@ -290,7 +290,8 @@ export class HttpApiServer {
       const name = raw[i]!.toLowerCase();
       const value = raw[i + 1]!;
       if (name === 'cookie') {
-        (cookies ??= []).push(...value.split(';').map((c) => c.trim()).filter(Boolean));
+        cookies ??= [];
+        cookies.push(...value.split(';').map((c) => c.trim()).filter(Boolean));
         continue;
       }
       const previous = headers[name];
@@ -367,7 +368,7 @@ export class HttpApiServer {
     const fn = this.options.lambda.get(authorizer.functionUri);
     const result: InvokeResult | undefined = fn ? await fn.invoke(authEvent) : undefined;
     let decision: AuthDecision;
-    if (!result || !result.ok) {
+    if (!result?.ok) {
       // An authorizer that fails (or throws) is a 500 for HTTP APIs, except the conventional "Unauthorized".
       decision = { allowed: false, status: result && !result.ok && result.error.errorMessage === 'Unauthorized' ? 401 : 500 };
     } else {
@@ -391,7 +392,8 @@ export class HttpApiServer {
       const r = parsed as { statusCode: number; headers?: Record<string, unknown>; body?: unknown; isBase64Encoded?: boolean; cookies?: string[] };
       const status = Number(r.statusCode);
       if (!Number.isInteger(status) || status < 100 || status > 599) {
-        return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
+        this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
+        return;
       }
       // Headers go to writeHead as one flat [name, value, ...] list: Node then writes them as they
       // are, where setHeader() per header would build and validate a header map first.

@@ -753,7 +753,8 @@ export class WebSocketApiServer {
       req.resume();
       return sendJson(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
     }
-    const body = method === 'POST' ? await readBody(req, this.maxMessageBytes) : (req.resume(), Buffer.alloc(0));
+    if (method !== 'POST') req.resume();
+    const body = method === 'POST' ? await readBody(req, this.maxMessageBytes) : Buffer.alloc(0);
     if (body === undefined) {
       return sendJson(res, 413, { message: `Request entity too large: PostToConnection data is limited to ${this.maxMessageBytes} bytes` }, 'PayloadTooLargeException');
     }
@@ -860,7 +861,10 @@ interface Query {
 function requestHeaders(req: IncomingMessage, sourceIp: string, secure: boolean): Headers {
   const multi: Record<string, string[]> = {};
   const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) (multi[raw[i]!] ??= []).push(raw[i + 1]!);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    multi[raw[i]!] ??= [];
+    multi[raw[i]!].push(raw[i + 1]!);
+  }
   const has = (name: string) => Object.keys(multi).some((k) => k.toLowerCase() === name.toLowerCase());
   const add = (name: string, value: string) => {
     if (!has(name)) multi[name] = [value];
@@ -876,7 +880,10 @@ function requestHeaders(req: IncomingMessage, sourceIp: string, secure: boolean)
 
 function queryParameters(params: URLSearchParams): Query | undefined {
   const multi: Record<string, string[]> = {};
-  for (const [k, v] of params) (multi[k] ??= []).push(v);
+  for (const [k, v] of params) {
+    multi[k] ??= [];
+    multi[k].push(v);
+  }
   if (Object.keys(multi).length === 0) return undefined;
   const single: Record<string, string> = {};
   for (const [k, v] of Object.entries(multi)) single[k] = v[v.length - 1]!;

@@ -203,7 +203,9 @@ export class TtlSweeper {
     stats.sweeps++;
     const nowSeconds = nowMs / 1000;
     const names: Record<string, string> = { '#ttl': swept.ttlAttribute };
-    swept.keyAttributes.forEach((name, i) => (names[`#k${i}`] = name));
+    swept.keyAttributes.forEach((name, i) => {
+      names[`#k${i}`] = name;
+    });
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(

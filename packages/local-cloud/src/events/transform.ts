@@ -93,7 +93,7 @@ function walk(value: unknown, segments: Segment[], at: number): unknown[] {
   if (segment.kind === 'index') {
     return Array.isArray(value) ? walk(value[segment.index], segments, at + 1) : [];
   }
-  if (value && typeof value === 'object' && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, segment.name)) {
+  if (value && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, segment.name)) {
     return walk((value as Record<string, unknown>)[segment.name], segments, at + 1);
   }
   return [];
@@ -109,7 +109,7 @@ export interface CompiledTransformer {
   render(event: Record<string, unknown>, context: { ruleArn: string; ruleName: string; ingestionTime: string }): string;
 }
 
-const PLACEHOLDER_NAME = /^[A-Za-z0-9_.\-]+$/;
+const PLACEHOLDER_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** Validates and compiles an `InputTransformer` as PutTargets would. Throws TransformError. */
 export function compileTransformer(spec: InputTransformerSpec): CompiledTransformer {
@@ -121,7 +121,7 @@ export function compileTransformer(spec: InputTransformerSpec): CompiledTransfor
     if ((PREDEFINED_VARIABLES as readonly string[]).includes(name)) {
       throw new TransformError(`InputPathsMap key ${name} is reserved for a predefined variable`);
     }
-    if (!/^[A-Za-z0-9_\-]+$/.test(name)) throw new TransformError(`InputPathsMap key "${name}" is not valid`);
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new TransformError(`InputPathsMap key "${name}" is not valid`);
     paths.set(name, compilePath(String(path)));
   }
   const known = new Set<string>([...paths.keys(), ...PREDEFINED_VARIABLES]);

@@ -324,7 +324,10 @@ export class LocalFunction {
   /** Runs `pending` in `env` once its init has finished (at once when it already has). */
   private run(env: EnvironmentHandle, pending: Pending): void {
     env.busy = true;
-    if (env.init === 'done') return this.begin(env, this.post(env, pending));
+    if (env.init === 'done') {
+      this.begin(env, this.post(env, pending));
+      return;
+    }
     void env.ready.then((initError) => {
       if (!initError) return this.begin(env, this.post(env, pending));
       // Lambda discards an environment whose init failed and tries a fresh one next time.
@@ -360,7 +363,8 @@ export class LocalFunction {
       this.queue.unshift(env.next.pending); // it was first in line when it was handed over
       env.next = undefined;
       env.revoking = false;
-      return this.dispatch();
+      this.dispatch();
+      return;
     }
     const current = env.current;
     if (!current) return;
@@ -435,7 +439,10 @@ export class LocalFunction {
   }
 
   private log(fd: 1 | 2, text: string): void {
-    if (this.options.log) return this.options.log(this.spec.name, fd, text);
+    if (this.options.log) {
+      this.options.log(this.spec.name, fd, text);
+      return;
+    }
     const tag = `[${this.spec.displayName}] `;
     const lines = text.endsWith('\n') ? text.slice(0, -1) : text;
     (fd === 1 ? process.stdout : process.stderr).write(`${tag}${lines.split('\n').join(`\n${tag}`)}\n`);

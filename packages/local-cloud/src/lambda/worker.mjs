@@ -46,6 +46,7 @@ if (clock) {
   };
   // A plain function rather than a Proxy: every `Date` access in handler code (and in the SDKs
   // it loads) goes through it, and a Proxy's traps cost several times more on each one.
+  // biome-ignore lint/suspicious/noShadowRestrictedNames: named Date on purpose, so that Date.name and (new Date()).constructor.name stay 'Date' for handler code; the body does not use the name
   const VirtualDate = function Date(...args) {
     if (new.target === undefined) return new RealDate(virtualNow()).toString();
     return Reflect.construct(RealDate, args.length === 0 ? [virtualNow()] : args, new.target);

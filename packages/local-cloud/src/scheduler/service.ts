@@ -182,7 +182,8 @@ export class SchedulerService {
     const body = parseBody(request.body);
     let m: RegExpExecArray | null;
     if (path === '/schedules' && method === 'GET') return ok(this.listSchedules(request.query));
-    if ((m = /^\/schedules\/([^/]+)$/.exec(path))) {
+    m = /^\/schedules\/([^/]+)$/.exec(path);
+    if (m) {
       const name = decodeURIComponent(m[1]!);
       const group = request.query.get('groupName') ?? undefined;
       switch (method) {
@@ -198,7 +199,8 @@ export class SchedulerService {
       }
     }
     if (path === '/schedule-groups' && method === 'GET') return ok(this.listGroups(request.query));
-    if ((m = /^\/schedule-groups\/([^/]+)$/.exec(path))) {
+    m = /^\/schedule-groups\/([^/]+)$/.exec(path);
+    if (m) {
       const name = decodeURIComponent(m[1]!);
       switch (method) {
         case 'POST':
@@ -210,7 +212,8 @@ export class SchedulerService {
           return ok({});
       }
     }
-    if ((m = /^\/tags\/(.+)$/.exec(path))) {
+    m = /^\/tags\/(.+)$/.exec(path);
+    if (m) {
       const group = this.groupByArn(decodeURIComponent(m[1]!));
       switch (method) {
         case 'GET':

@@ -11,6 +11,7 @@ export const MAX_MESSAGE_ATTRIBUTES = 10;
 export const MAX_BATCH_PAYLOAD_BYTES = 1_048_576;
 export const MAX_DELAY_SECONDS = 900;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: SQS's allowed-character rule names control characters (#x9, #xA, #xD) on purpose
 const INVALID_CHARACTER = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const ALLOWED_CHARACTERS = '#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF';
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;

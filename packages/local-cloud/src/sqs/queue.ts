@@ -313,7 +313,10 @@ export class Queue {
     for (const message of this.messages.values()) {
       const group = message.groupId ?? '';
       let list = groups.get(group);
-      if (!list) groups.set(group, (list = []));
+      if (!list) {
+        list = [];
+        groups.set(group, list);
+      }
       list.push(message);
     }
     for (const list of groups.values()) {

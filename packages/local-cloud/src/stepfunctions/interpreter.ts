@@ -456,9 +456,7 @@ export class ExecutionRunner {
         if (target.complete) {
           this.add(frame, 'TaskSubmitted', { taskSubmittedEventDetails: { ...resource, output: json(result), outputDetails: { truncated: false } } });
           const started = result;
-          result = await activity.block<unknown>(scope, (resume, fail) => {
-            target.complete!(started, scope).then(resume, fail);
-          });
+          result = await activity.block<unknown>(scope, (resume, fail) => void target.complete!(started, scope).then(resume, fail));
         }
       }
       if (target.lambdaFunction) {

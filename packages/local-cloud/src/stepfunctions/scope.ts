@@ -96,14 +96,14 @@ export class Activity {
    * Blocks the current thread, not counted as runnable, until `start`'s resume/fail is called or
    * `scope` is aborted. The count goes back up in the same call that resumes the thread, so there
    * is no moment where the local cloud looks settled while the thread is about to continue.
-   * `start` returns a cleanup function (e.g. clearing a timer).
+   * `start` returns a cleanup function (e.g. clearing a timer), or undefined when it needs none.
    */
-  block<T>(scope: Scope, start: (resume: (value: T) => void, fail: (error: unknown) => void) => (() => void) | void): Promise<T> {
+  block<T>(scope: Scope, start: (resume: (value: T) => void, fail: (error: unknown) => void) => (() => void) | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (scope.reason) return reject(scope.reason);
       this.runnable--;
       let done = false;
-      let cleanup: (() => void) | void = undefined;
+      let cleanup: (() => void) | undefined;
       let off: (() => void) | undefined;
       const finish = (settle: () => void) => {
         if (done) return;

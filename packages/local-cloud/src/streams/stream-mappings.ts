@@ -29,10 +29,8 @@ import { BatchDelivery, type DeliveryContext } from './delivery';
 import { ShardConsumer } from './shard-consumer';
 import { Clock, ShardTail, type StartPosition, type TailContext } from './shard-tail';
 
-export interface FailureDestination {
-  /** Called with the destination ARN and the invocation record Lambda would send there. */
-  (destinationArn: string, record: unknown): Promise<void> | void;
-}
+/** Called with the destination ARN and the invocation record Lambda would send there. */
+export type FailureDestination = (destinationArn: string, record: unknown) => Promise<void> | void;
 
 export interface StreamMappingsOptions {
   readonly model: CloudModel;
