@@ -64,7 +64,12 @@ export async function localOverhead(): Promise<void> {
       // This VM's speed varies by a factor of two from hour to hour (the bare server's throughput
       // with it); the share of the floor's throughput is what stays comparable between runs.
       httpShareOfFloor: median.share,
-      httpRuns: runs.map((r) => ({ p50: r.ours.latencyMs.p50, requestsPerSecond: r.ours.requestsPerSecond, floorRequestsPerSecond: r.floor.requestsPerSecond, shareOfFloor: r.share })),
+      httpRuns: runs.map((r) => ({
+        p50: r.ours.latencyMs.p50,
+        requestsPerSecond: r.ours.requestsPerSecond,
+        floorRequestsPerSecond: r.floor.requestsPerSecond,
+        shareOfFloor: r.share,
+      })),
       webSocketDefaultRoundTrip: { roundTrips: WS_ROUND_TRIPS, latencyMs: summarize(ws) },
       targets: { httpP50Ms: 5, httpRequestsPerSecond: 1000, webSocketP50Ms: 10 },
     };
@@ -91,7 +96,10 @@ export async function localOverhead(): Promise<void> {
 async function withBareServer<T>(measure: (url: URL) => Promise<T>): Promise<T> {
   const server = spawn(
     process.execPath,
-    ['-e', `require('http').createServer((q, s) => { q.resume(); const b = JSON.stringify({ status: 'ok', time: new Date().toISOString() }); s.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) }); s.end(b); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`],
+    [
+      '-e',
+      `require('http').createServer((q, s) => { q.resume(); const b = JSON.stringify({ status: 'ok', time: new Date().toISOString() }); s.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) }); s.end(b); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
@@ -131,14 +139,24 @@ function runWrk(url: URL, seconds: number): HttpFigures {
   };
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*?(\d+)/.exec(out)?.[1] ?? 0);
-  return { loadGenerator: 'wrk -t1', requestsPerSecond: Math.round(rps), errors, latencyMs: { p50: ms('50'), p90: ms('90'), p99: ms('99') } };
+  return {
+    loadGenerator: 'wrk -t1',
+    requestsPerSecond: Math.round(rps),
+    errors,
+    latencyMs: { p50: ms('50'), p90: ms('90'), p99: ms('99') },
+  };
 }
 
 async function runNodeHttpLoad(url: URL, seconds: number): Promise<HttpFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
   const http = await runHttpLoad(url, agent, HTTP_CONCURRENCY, seconds);
   agent.destroy();
-  return { loadGenerator: 'node http client', requestsPerSecond: Math.round(http.count / seconds), errors: http.errors, latencyMs: summarize(http.latencies) };
+  return {
+    loadGenerator: 'node http client',
+    requestsPerSecond: Math.round(http.count / seconds),
+    errors: http.errors,
+    latencyMs: summarize(http.latencies),
+  };
 }
 
 async function runHttpLoad(url: URL, agent: Agent, concurrency: number, seconds: number) {

@@ -17,7 +17,9 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux
 export function treeUsage(rootPid: number): TreeUsage | undefined {
   let pids: number[];
   try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
   } catch {
     return undefined;
   }

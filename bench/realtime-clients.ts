@@ -26,7 +26,11 @@ export interface Receipt {
 
 /** The frames `receive` reads (see the header); parsed JSON, trusted as it arrives. */
 type IncomingFrame =
-  | { readonly type: 'data'; readonly seq: number; readonly payload?: { readonly run?: unknown; readonly n: number; readonly sentAt: number } }
+  | {
+      readonly type: 'data';
+      readonly seq: number;
+      readonly payload?: { readonly run?: unknown; readonly n: number; readonly sentAt: number };
+    }
   | { readonly type: 'bench-baseline'; readonly run: string; readonly n: number; readonly sentAt: number }
   | { readonly type: 'subscribed' | 'error'; readonly id?: unknown }
   | { readonly type: 'pong' };
@@ -209,7 +213,11 @@ export class SubscriberPool {
 
   /** A fresh single-use ticket, then the upgrade. */
   private async connect(user: Session): Promise<BenchSubscriber> {
-    const res = await withTimeout(this.client.request<{ ticket: string }>('POST', '/api/v1/realtime/ticket', undefined, user.accessToken), this.options.stepTimeoutMs, 'ticket');
+    const res = await withTimeout(
+      this.client.request<{ ticket: string }>('POST', '/api/v1/realtime/ticket', undefined, user.accessToken),
+      this.options.stepTimeoutMs,
+      'ticket',
+    );
     if (res.status !== 201) throw new Error(`ticket: ${res.status} ${JSON.stringify(res.body)}`);
     // API Gateway does not negotiate permessage-deflate; off here too (it also costs memory per socket).
     const ws = new WebSocket(`${this.options.wsUrl}?ticket=${encodeURIComponent(res.body!.ticket)}`, { perMessageDeflate: false });

@@ -101,7 +101,8 @@ interface Sent {
 }
 
 /** Lines of the local cloud's output worth reporting: errors and warnings, from functions or the cloud itself. */
-const PROBLEM_LINE = /"level":"(ERROR|WARN|CRITICAL)"|timed out|EMFILE|ENFILE|ECONNRESET|ECONNREFUSED|heap|unhandled|uncaught|throttl|Internal server error|\bfail(ed|ure|s)?\b|\berror\b/i;
+const PROBLEM_LINE =
+  /"level":"(ERROR|WARN|CRITICAL)"|timed out|EMFILE|ENFILE|ECONNRESET|ECONNREFUSED|heap|unhandled|uncaught|throttl|Internal server error|\bfail(ed|ure|s)?\b|\berror\b/i;
 const NOT_A_PROBLEM = /"_aws"|"level":"(INFO|DEBUG)"/;
 const STAGE_TIMEOUT_MS = 60_000;
 
@@ -115,7 +116,9 @@ export async function realtimeFanout(): Promise<void> {
   }
   const fileLimits = ensureFileDescriptors(sizes.at(-1)!);
 
-  console.log(`realtime-fanout: stages of ${sizes.join(', ')} subscribers; ${specs.length} runs${config.baseline ? ', each also by the baseline' : ''}`);
+  console.log(
+    `realtime-fanout: stages of ${sizes.join(', ')} subscribers; ${specs.length} runs${config.baseline ? ', each also by the baseline' : ''}`,
+  );
   const cloud = await launchPlatform();
   const runTag = Date.now().toString(36);
   const report = new Report(config, fileLimits, cloud.startupSeconds);
@@ -134,7 +137,10 @@ export async function realtimeFanout(): Promise<void> {
     const tableName = `bench-chat-connections-${runTag}`;
     const baselineTable = new ChatAppConnectionsTable({ ...aws.baseline, tableName });
     const baseline = createSendMessageHandler({ ...aws.baseline, tableName });
-    cleanup.push(() => baseline.destroy(), () => baselineTable.drop());
+    cleanup.push(
+      () => baseline.destroy(),
+      () => baselineTable.drop(),
+    );
     const inBaselineTable = new Set<string>();
     const bench = { cloud, pool, stallMs: config.stallSeconds * 1000 };
     try {
@@ -154,7 +160,8 @@ export async function realtimeFanout(): Promise<void> {
           const fresh = ids.filter((id) => !inBaselineTable.has(id));
           await baselineTable.add(fresh);
           for (const id of fresh) inBaselineTable.add(id);
-          if (inBaselineTable.size !== size) report.note(`stage ${size}: the realtime table lists ${inBaselineTable.size} connections for ${size} open subscribers`);
+          if (inBaselineTable.size !== size)
+            report.note(`stage ${size}: the realtime table lists ${inBaselineTable.size} connections for ${size} open subscribers`);
         }
         report.setup({
           subscribers: size,
@@ -203,7 +210,10 @@ export async function realtimeFanout(): Promise<void> {
   } finally {
     // Sockets first, then the clients, then the local cloud, whatever failed before.
     pool.closeAll();
-    for (const step of cleanup.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    for (const step of cleanup.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
     await cloud.stop();
   }
   report.print();
@@ -290,10 +300,19 @@ async function measure(
     readCapacityUnits: round(readCapacityUnits),
     deliveriesReported,
     rcuPerDelivery: deliveriesReported > 0 ? round(readCapacityUnits / deliveriesReported, 4) : null,
-    ...(fanout ? { fanoutInvocations: fanout.invocations, jobsEnqueued: fanout.jobsEnqueued, goneConnections: fanout.goneConnections } : {}),
+    ...(fanout
+      ? { fanoutInvocations: fanout.invocations, jobsEnqueued: fanout.jobsEnqueued, goneConnections: fanout.goneConnections }
+      : {}),
     ...(system === 'baseline' ? baselineFailures(sent) : {}),
-    producerProblems: sent.filter((s) => s?.problem).map((s) => s.problem!).slice(0, 5),
-    benchEventLoopDelayMs: { p50: round(loopDelay.percentile(50) / 1e6), p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
+    producerProblems: sent
+      .filter((s) => s?.problem)
+      .map((s) => s.problem!)
+      .slice(0, 5),
+    benchEventLoopDelayMs: {
+      p50: round(loopDelay.percentile(50) / 1e6),
+      p99: round(loopDelay.percentile(99) / 1e6),
+      max: round(loopDelay.max / 1e6),
+    },
     cpuSeconds: {
       bench: round((benchCpu.user + benchCpu.system) / 1e6, 1),
       cloud: cpuBefore.cloud && cloudAfter ? round(cloudAfter.cpuSeconds - cpuBefore.cloud.cpuSeconds, 1) : null,
@@ -309,7 +328,14 @@ interface RunResult {
   readonly subscribers: number;
   readonly events: number;
   readonly spacingMs: number;
-  readonly delivered: { expected: number; received: number; missing: number; duplicates: number; outOfOrder: number; subscribersIncomplete: number };
+  readonly delivered: {
+    expected: number;
+    received: number;
+    missing: number;
+    duplicates: number;
+    outOfOrder: number;
+    subscribersIncomplete: number;
+  };
   readonly latencyMs: {
     writeToClient: ReturnType<typeof summarize>;
     answerToClient: ReturnType<typeof summarize>;
@@ -379,7 +405,8 @@ function analyze(pool: SubscriberPool, spec: RunSpec, system: 'ours' | 'baseline
     },
     elapsedMs: round(elapsedMs),
     // What a spaced run asks for: subscribers × events per second. Above capacity, events queue.
-    offeredDeliveriesPerSecond: spec.kind === 'spaced' && spec.spacingMs > 0 ? Math.round((spec.subscribers * 1000) / spec.spacingMs) : null,
+    offeredDeliveriesPerSecond:
+      spec.kind === 'spaced' && spec.spacingMs > 0 ? Math.round((spec.subscribers * 1000) / spec.spacingMs) : null,
     deliveriesPerSecond: elapsedMs > 0 ? Math.round(received / (elapsedMs / 1000)) : 0,
   };
 }
@@ -459,7 +486,13 @@ function problems(output: string): { count: number; kinds: { line: string; count
     const kind = `${tag} ${message ?? line.slice(tag.length, tag.length + 160).trim()}${errorText ? ` (${errorText})` : ''}`.slice(0, 240);
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
-  return { count, kinds: [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([line, n]) => ({ line, count: n })) };
+  return {
+    count,
+    kinds: [...kinds]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([line, n]) => ({ line, count: n })),
+  };
 }
 
 /** What the baseline's posts failed with (not 410), over the run's calls. */
@@ -480,7 +513,11 @@ async function publish(pool: SubscriberPool, admin: Session, topic: string, run:
   const sentAt = now();
   try {
     const res = await pool.client.publish(admin, topic, 'bench', { run, n, sentAt });
-    return { sentAt, answeredAt: now(), problem: res.status === 202 ? undefined : `publish answered ${res.status} ${JSON.stringify(res.body)}` };
+    return {
+      sentAt,
+      answeredAt: now(),
+      problem: res.status === 202 ? undefined : `publish answered ${res.status} ${JSON.stringify(res.body)}`,
+    };
   } catch (error) {
     return { sentAt, answeredAt: NaN, problem: `publish failed: ${(error as Error).message}` };
   }
@@ -502,7 +539,8 @@ async function waitUntilLive(registry: DynamoSubscriptionRegistry, topic: string
       }
     }
     if (live >= count) return now() - started;
-    if (now() - started > STAGE_TIMEOUT_MS) throw new Error(`${topic}: ${live}/${count} edges live (${pending} pending) after ${STAGE_TIMEOUT_MS / 1000} s`);
+    if (now() - started > STAGE_TIMEOUT_MS)
+      throw new Error(`${topic}: ${live}/${count} edges live (${pending} pending) after ${STAGE_TIMEOUT_MS / 1000} s`);
     await sleep(250);
   }
 }
@@ -559,7 +597,10 @@ async function queueDepths(sqs: SQSClient, queues: { logicalId: string; url: str
   const depths: Record<string, { visible: number; inFlight: number }> = {};
   for (const { logicalId, url } of queues) {
     const out = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
     depths[logicalId] = {
       visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
@@ -571,7 +612,8 @@ async function queueDepths(sqs: SQSClient, queues: { logicalId: string; url: str
 
 function closedSummary(pool: SubscriberPool): Record<string, number> {
   const byCode: Record<string, number> = {};
-  for (const s of pool.subscribers) if (s.closed) byCode[`${s.closed.code} ${s.closed.reason}`.trim()] = (byCode[`${s.closed.code} ${s.closed.reason}`.trim()] ?? 0) + 1;
+  for (const s of pool.subscribers)
+    if (s.closed) byCode[`${s.closed.code} ${s.closed.reason}`.trim()] = (byCode[`${s.closed.code} ${s.closed.reason}`.trim()] ?? 0) + 1;
   return byCode;
 }
 
@@ -613,7 +655,8 @@ function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .filter(Boolean)
     .map((s) => {
       const value = Number(s);
-      if (!Number.isInteger(value) || value < 1) throw new Error(`BENCH_REALTIME_LATENCY_SUBSCRIBERS: "${s}" is not a positive whole number`);
+      if (!Number.isInteger(value) || value < 1)
+        throw new Error(`BENCH_REALTIME_LATENCY_SUBSCRIBERS: "${s}" is not a positive whole number`);
       return value;
     });
   return {
@@ -635,10 +678,23 @@ function runSpecs(config: Config): RunSpec[] {
   const specs: RunSpec[] = [];
   for (const subscribers of config.latencySubscribers) {
     if (config.sequential) {
-      specs.push({ scenario: `latency-${subscribers}-sequential`, kind: 'sequential', subscribers, events: config.latencyEvents, spacingMs: config.spacingMs });
+      specs.push({
+        scenario: `latency-${subscribers}-sequential`,
+        kind: 'sequential',
+        subscribers,
+        events: config.latencyEvents,
+        spacingMs: config.spacingMs,
+      });
     }
-    specs.push({ scenario: `latency-${subscribers}-spaced`, kind: 'spaced', subscribers, events: config.latencyEvents, spacingMs: config.spacingMs });
-    if (config.burst) specs.push({ scenario: `latency-${subscribers}-burst`, kind: 'burst', subscribers, events: config.latencyEvents, spacingMs: 0 });
+    specs.push({
+      scenario: `latency-${subscribers}-spaced`,
+      kind: 'spaced',
+      subscribers,
+      events: config.latencyEvents,
+      spacingMs: config.spacingMs,
+    });
+    if (config.burst)
+      specs.push({ scenario: `latency-${subscribers}-burst`, kind: 'burst', subscribers, events: config.latencyEvents, spacingMs: 0 });
   }
   if (config.throughputSubscribers > 0) {
     const subscribers = config.throughputSubscribers;
@@ -708,7 +764,12 @@ class Report {
       }
       const d = r.delivered;
       const violations = d.missing + d.duplicates + d.outOfOrder;
-      targets.push({ name: `${r.scenario} exactly once, in seq order`, target: '0 violations', value: String(violations), met: violations === 0 });
+      targets.push({
+        name: `${r.scenario} exactly once, in seq order`,
+        target: '0 violations',
+        value: String(violations),
+        met: violations === 0,
+      });
     }
     return targets;
   }
@@ -722,18 +783,32 @@ class Report {
     for (const r of this.runs) {
       const name = `${r.system} ${r.scenario}`;
       const d = r.delivered;
-      if (d.missing || d.duplicates) out.push(`${name}: ${d.missing} frames missing, ${d.duplicates} duplicated (${d.subscribersIncomplete} subscribers incomplete)`);
+      if (d.missing || d.duplicates)
+        out.push(`${name}: ${d.missing} frames missing, ${d.duplicates} duplicated (${d.subscribersIncomplete} subscribers incomplete)`);
       if (r.system === 'ours' && d.outOfOrder) out.push(`${name}: ${d.outOfOrder} frames out of seq order`);
       for (const k of (r.cloudProblems as ReturnType<typeof problems>).kinds) out.push(`${name}: ${k.count}× ${k.line}`);
-      for (const [line, count] of Object.entries((r.failures as Record<string, number> | undefined) ?? {})) out.push(`${name}: ${count} posts failed: ${line}`);
+      for (const [line, count] of Object.entries((r.failures as Record<string, number> | undefined) ?? {}))
+        out.push(`${name}: ${count} posts failed: ${line}`);
       for (const p of (r.producerProblems as string[]) ?? []) out.push(`${name}: ${p}`);
       if (r.warmupIncomplete) out.push(`${name}: warm-up incomplete ${JSON.stringify(r.warmupIncomplete)}`);
       const stall = (r.benchEventLoopDelayMs as { max: number }).max;
-      if (stall > 1_000) out.push(`${name}: this process's event loop stalled up to ${Math.round(stall)} ms (receipt times late by as much${r.system === 'baseline' ? '; the baseline\'s own posts stalled with it' : ''})`);
+      if (stall > 1_000)
+        out.push(
+          `${name}: this process's event loop stalled up to ${Math.round(stall)} ms (receipt times late by as much${r.system === 'baseline' ? "; the baseline's own posts stalled with it" : ''})`,
+        );
     }
-    const end = this.end_ as { closedSubscribers?: Record<string, number>; queues?: Record<string, { visible: number; inFlight: number }>; localCloudFailures?: number; unexpectedFrames?: number; errorFrames?: string[] };
-    for (const [how, count] of Object.entries(end.closedSubscribers ?? {})) out.push(`${count} subscriber connections closed by the server (${how})`);
-    for (const [queue, depth] of Object.entries(end.queues ?? {})) if (depth.visible || depth.inFlight) out.push(`queue ${queue} holds ${depth.visible} messages (+${depth.inFlight} in flight) at the end`);
+    const end = this.end_ as {
+      closedSubscribers?: Record<string, number>;
+      queues?: Record<string, { visible: number; inFlight: number }>;
+      localCloudFailures?: number;
+      unexpectedFrames?: number;
+      errorFrames?: string[];
+    };
+    for (const [how, count] of Object.entries(end.closedSubscribers ?? {}))
+      out.push(`${count} subscriber connections closed by the server (${how})`);
+    for (const [queue, depth] of Object.entries(end.queues ?? {}))
+      if (depth.visible || depth.inFlight)
+        out.push(`queue ${queue} holds ${depth.visible} messages (+${depth.inFlight} in flight) at the end`);
     if (end.localCloudFailures) out.push(`${end.localCloudFailures} records went to on-failure destinations (GET /failures)`);
     if (end.unexpectedFrames) out.push(`${end.unexpectedFrames} unexpected frames, e.g. ${end.errorFrames?.[0]}`);
     else if (end.errorFrames?.length) out.push(`error frames, e.g. ${end.errorFrames[0]}`);
@@ -759,10 +834,13 @@ class Report {
       ...this.runs.map((r) => `  ${row(r)}`),
       '',
       ...this.setupStages.map(
-        (s) => `  setup ${String(s.subscribers).padStart(6)} subscribers: connect ${s.connectSeconds} s (${s.connectionsPerSecond}/s), subscribe ${s.subscribeSeconds} s, until live ${s.untilLiveSeconds} s`,
+        (s) =>
+          `  setup ${String(s.subscribers).padStart(6)} subscribers: connect ${s.connectSeconds} s (${s.connectionsPerSecond}/s), subscribe ${s.subscribeSeconds} s, until live ${s.untilLiveSeconds} s`,
       ),
       '',
-      ...this.targets().map((t) => `  ${t.met ? 'met    ' : 'NOT MET'}  ${t.name.padEnd(48)} ${t.value.padStart(10)}  (target ${t.target})`),
+      ...this.targets().map(
+        (t) => `  ${t.met ? 'met    ' : 'NOT MET'}  ${t.name.padEnd(48)} ${t.value.padStart(10)}  (target ${t.target})`,
+      ),
       '',
       ...this.findings().map((f) => `  seen: ${f}`),
       ...NOTES.map((n) => `  note: ${n}`),
@@ -778,7 +856,7 @@ const NOTES = [
   'Runs: sequential = one event at a time, the next once the previous reached every subscriber (no queueing); spaced = open loop, one event every spacing ms (offered/s = subscribers × events per second: above capacity events queue and latency grows with the backlog); burst = all events at once; throughput = all events at once to the big topic. Each run starts with unmeasured warm-up events.',
   'The baseline (AWS simple-websockets-chat-app sendmessage: Scan + unbounded Promise.all of PostToConnection) runs in the benchmark process, called directly: no Lambda worker, no DynamoDB stream hop. That favours it. It has no topics, seq, replay or ordering: every connection gets every message.',
   'Ours: the producer writes the domain table (HTTP → authorizer → publish λ); the stream mapping polls every 50 ms; the fan-out λ numbers, logs and posts (hot topics: one FIFO job per shard, worker λs).',
-  'RCU/msg: ours = the fan-out functions\' ReadCapacityUnits / Deliveries EMF metrics (strongly consistent edge Queries); baseline = its Scan\'s ConsumedCapacity / posts (eventually consistent, ids only). DynamoDB Local computes the capacity.',
+  "RCU/msg: ours = the fan-out functions' ReadCapacityUnits / Deliveries EMF metrics (strongly consistent edge Queries); baseline = its Scan's ConsumedCapacity / posts (eventually consistent, ids only). DynamoDB Local computes the capacity.",
   'The baseline\'s "order" column counts frames arriving out of event-number order: it promises no order, so that is information, not a violation.',
   'Receipt times are taken in this process, which also parses every frame: its event-loop delay (loop p99) is part of every latency.',
 ];
@@ -817,4 +895,3 @@ function row(r: RunResult): string {
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-

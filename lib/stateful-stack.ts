@@ -46,7 +46,11 @@ export class StatefulStack extends Stack {
   /** API Gateway's account-level logging role, when this stack creates it. */
   public readonly apiGatewayLogsRole?: IDependable;
 
-  constructor(scope: Construct, id: string, { ephemeral = false, apiGatewayCloudWatchRole = false, ...stackProps }: StatefulStackProps = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { ephemeral = false, apiGatewayCloudWatchRole = false, ...stackProps }: StatefulStackProps = {},
+  ) {
     super(scope, id, { terminationProtection: !ephemeral, ...stackProps });
 
     const storage = new Storage(this, 'Storage', {

@@ -41,8 +41,19 @@ export interface StatelessStackProps extends StackProps {
 
 export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
-    const { stage, domainTable, realtimeTable, signingSecret, eventBus, domainEventsDeadLetterQueue, fanoutJobQueue, fanoutStreamFailures, apiGatewayLogsRole, ephemeral = false, ...stackProps } =
-      props;
+    const {
+      stage,
+      domainTable,
+      realtimeTable,
+      signingSecret,
+      eventBus,
+      domainEventsDeadLetterQueue,
+      fanoutJobQueue,
+      fanoutStreamFailures,
+      apiGatewayLogsRole,
+      ephemeral = false,
+      ...stackProps
+    } = props;
     super(scope, id, stackProps);
     // Strong references (Export / Fn::ImportValue): CloudFormation then refuses to remove a table
     // from the stateful stack while a function here still uses it. Set explicitly because CDK's
@@ -57,7 +68,13 @@ export class StatelessStack extends Stack {
       connectAuthorizer: identity.connectAuthorizer,
       apiGatewayLogsRole,
     });
-    new Fanout(this, 'Fanout', { domainTable, realtimeTable, gateway: realtime, jobQueue: fanoutJobQueue, streamFailureQueue: fanoutStreamFailures });
+    new Fanout(this, 'Fanout', {
+      domainTable,
+      realtimeTable,
+      gateway: realtime,
+      jobQueue: fanoutJobQueue,
+      streamFailureQueue: fanoutStreamFailures,
+    });
     new TopicProducers(this, 'TopicProducers', { httpApi, authorizer: identity.authorizer, domainTable });
     new DomainEvents(this, 'DomainEvents', { domainTable, bus: eventBus, deadLetterQueue: domainEventsDeadLetterQueue });
 

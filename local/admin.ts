@@ -21,7 +21,11 @@ export interface AdminCredentials {
 export const DEFAULT_ADMIN_EMAIL = 'admin@local.test';
 
 /** Creates (or repairs) the local admin and returns its credentials; undefined when the app has no domain table. */
-export async function ensureLocalAdmin(endpoints: Endpoints, stateDir: string, region = 'us-east-1'): Promise<AdminCredentials | undefined> {
+export async function ensureLocalAdmin(
+  endpoints: Endpoints,
+  stateDir: string,
+  region = 'us-east-1',
+): Promise<AdminCredentials | undefined> {
   const tableName = Object.values(endpoints.outputs)
     .map((outputs) => outputs.DomainTableName)
     .find((name): name is string => typeof name === 'string');
@@ -39,7 +43,12 @@ export async function ensureLocalAdmin(endpoints: Endpoints, stateDir: string, r
     const store = new DynamoUserStore(client, tableName);
     const existing = await store.findByEmail(credentials.email);
     if (!existing) {
-      await store.create({ email: credentials.email, name: 'Local admin', passwordHash: await hashPassword(credentials.password), role: 'admin' });
+      await store.create({
+        email: credentials.email,
+        name: 'Local admin',
+        passwordHash: await hashPassword(credentials.password),
+        role: 'admin',
+      });
     } else if (existing.role !== 'admin' || !(await verifyPassword(credentials.password, existing.passwordHash))) {
       // A persisted database from another run: make the account match the credentials on disk.
       await client.send(

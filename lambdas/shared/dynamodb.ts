@@ -45,12 +45,18 @@ const BATCH_WRITE_RETRY = { attempts: 9, baseDelayMs: 50, maxDelayMs: 1_000 } as
  */
 export async function batchWriteAll(client: DocumentClientLike, tableName: string, requests: readonly object[]): Promise<void> {
   for (let i = 0; i < requests.length; i += 25) {
-    const left = await retryRemaining(requests.slice(i, i + 25), async (pending) => {
-      const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
-      return (out.UnprocessedItems as Record<string, object[]> | undefined)?.[tableName] ?? [];
-    }, BATCH_WRITE_RETRY);
+    const left = await retryRemaining(
+      requests.slice(i, i + 25),
+      async (pending) => {
+        const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+        return (out.UnprocessedItems as Record<string, object[]> | undefined)?.[tableName] ?? [];
+      },
+      BATCH_WRITE_RETRY,
+    );
     if (left.length > 0) {
-      throw new Error(`BatchWriteItem on ${tableName}: ${left.length} requests still unprocessed after ${BATCH_WRITE_RETRY.attempts} attempts`);
+      throw new Error(
+        `BatchWriteItem on ${tableName}: ${left.length} requests still unprocessed after ${BATCH_WRITE_RETRY.attempts} attempts`,
+      );
     }
   }
 }

@@ -13,14 +13,12 @@ import type { Construct } from 'constructs';
 
 /** An alarm in `scope` that is in ALARM while `queue` holds at least one visible message. */
 export function queueNotEmptyAlarm(scope: Construct, id: string, queue: IQueue, description: string): Alarm {
-  return queue
-    .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM })
-    .createAlarm(scope, id, {
-      alarmDescription: description,
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      // SQS stops sending metrics for a queue that has been inactive for hours: that is an empty queue.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+  return queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }).createAlarm(scope, id, {
+    alarmDescription: description,
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    // SQS stops sending metrics for a queue that has been inactive for hours: that is an empty queue.
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
 }

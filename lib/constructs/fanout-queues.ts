@@ -75,13 +75,15 @@ export class FanoutQueues extends Construct {
         jobsDeadLetterQueue,
         'Fan-out jobs failed repeatedly and were dead-lettered: some subscribers missed live events.',
       ),
-      jobs.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }).createAlarm(this, 'JobsAgeAlarm', {
-        alarmDescription: 'Fan-out jobs wait over a minute: hot-topic delivery is falling behind.',
-        threshold: 60,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      jobs
+        .metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM })
+        .createAlarm(this, 'JobsAgeAlarm', {
+          alarmDescription: 'Fan-out jobs wait over a minute: hot-topic delivery is falling behind.',
+          threshold: 60,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
       streamFailures.alarm,
     ];
     this.jobs = jobs;

@@ -155,9 +155,7 @@ export class HttpApi extends Construct implements IHttpApiRoutes {
   public addRoute(options: AddRouteOptions): apigwv2.HttpRoute[] {
     const publicReason = options.publicReason?.trim();
     if (options.authorizer === undefined && !publicReason) {
-      throw new Error(
-        `HttpApi ${this.node.id}: route ${options.path} has no authorizer; pass one, or a publicReason`,
-      );
+      throw new Error(`HttpApi ${this.node.id}: route ${options.path} has no authorizer; pass one, or a publicReason`);
     }
     const routes = this.httpApi.addRoutes({
       path: options.path,

@@ -15,14 +15,7 @@
  * and it is the resource the local cloud maps onto DynamoDB Local.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AttributeType,
-  BillingMode,
-  StreamViewType,
-  Table,
-  TableEncryption,
-  type ITable,
-} from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { retainOrDestroy } from './validate';
 

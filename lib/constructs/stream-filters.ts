@@ -24,4 +24,3 @@ export function streamFilters(triggers: readonly StreamTrigger[]): Record<string
     ];
   });
 }
-

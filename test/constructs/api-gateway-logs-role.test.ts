@@ -32,9 +32,7 @@ describe('API Gateway account logging role', { timeout: SYNTH_TIMEOUT }, () => {
       AssumeRolePolicyDocument: {
         Statement: [Match.objectLike({ Action: 'sts:AssumeRole', Principal: { Service: 'apigateway.amazonaws.com' } })],
       },
-      ManagedPolicyArns: [
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::aws:policy/service-role/${MANAGED_POLICY}`]] },
-      ],
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::aws:policy/service-role/${MANAGED_POLICY}`]] }],
     });
     // In the stateful stack only; the stateless one has no role of its own for it.
     withRole.statelessTemplate.resourceCountIs('AWS::ApiGateway::Account', 0);
@@ -44,7 +42,10 @@ describe('API Gateway account logging role', { timeout: SYNTH_TIMEOUT }, () => {
     const template = withRole.statefulTemplate;
     for (const type of ['AWS::ApiGateway::Account', 'AWS::IAM::Role']) {
       const resources = Object.values(template.findResources(type));
-      expect(resources.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy]), type).toEqual([['Retain', 'Retain']]);
+      expect(
+        resources.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy]),
+        type,
+      ).toEqual([['Retain', 'Retain']]);
     }
   });
 

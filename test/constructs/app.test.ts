@@ -102,9 +102,7 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
   it('grants no wildcard actions', () => {
     const actions = [dev.statefulTemplate, dev.statelessTemplate].flatMap((template) =>
       resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, policy]) =>
-        (policy.Properties!.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap((s) =>
-          [s.Action].flat(),
-        ),
+        (policy.Properties!.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap((s) => [s.Action].flat()),
       ),
     );
     expect(actions).toContain('dynamodb:PutItem');
@@ -142,9 +140,7 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
   });
 
   it('outputs the API URLs, table names and event bus name', () => {
-    expect(Object.keys(dev.statelessTemplate.findOutputs('*'))).toEqual(
-      expect.arrayContaining(['HttpApiUrl', 'WebSocketUrl']),
-    );
+    expect(Object.keys(dev.statelessTemplate.findOutputs('*'))).toEqual(expect.arrayContaining(['HttpApiUrl', 'WebSocketUrl']));
     expect(Object.keys(dev.statefulTemplate.findOutputs('*'))).toEqual(
       expect.arrayContaining(['DomainTableName', 'RealtimeTableName', 'EventBusName']),
     );

@@ -35,9 +35,7 @@ function acknowledgments(root: IConstruct): Acknowledgment[] {
 describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
   it.each(stacks.map((s) => [s.stackName, s] as const))('reports no violation, error or warning, in %s', (_, stack) => {
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
-    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources[0].constructPath}`)).toEqual(
-      [],
-    );
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources[0].constructPath}`)).toEqual([]);
   });
 
   it.each(stacks.map((s) => [s.stackName, s] as const))('leaves no CDK error or warning annotation in %s', (_, stack) => {

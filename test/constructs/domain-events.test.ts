@@ -21,7 +21,9 @@ const busExport = { 'Fn::ImportValue': Match.stringLikeRegexp('DomainEventsBus')
 const dlqArnExport = { 'Fn::ImportValue': Match.stringLikeRegexp('DomainEventsPublisherDeadLetterQueue.*Arn') };
 
 function publisher(): { id: string; properties: PublisherProperties } {
-  const matches = resourcesOf(stateless, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties?.Description).startsWith(PUBLISHER));
+  const matches = resourcesOf(stateless, 'AWS::Lambda::Function').filter(([, fn]) =>
+    String(fn.Properties?.Description).startsWith(PUBLISHER),
+  );
   expect(matches).toHaveLength(1);
   return { id: matches[0]![0], properties: matches[0]![1].Properties! as PublisherProperties };
 }
@@ -97,7 +99,10 @@ describe('DomainEvents (stateless stack)', { timeout: SYNTH_TIMEOUT }, () => {
       DestinationConfig: { OnFailure: { Destination: dlqArnExport } },
     });
     expect(publisherStatements()).toContainEqual(
-      expect.objectContaining({ Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/DeadLetterQueue/) }) }),
+      expect.objectContaining({
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Resource: expect.objectContaining({ 'Fn::ImportValue': expect.stringMatching(/DeadLetterQueue/) }),
+      }),
     );
   });
 
@@ -107,9 +112,13 @@ describe('DomainEvents (stateless stack)', { timeout: SYNTH_TIMEOUT }, () => {
   });
 
   it('may put events on the domain bus and nowhere else, and is told its name', () => {
-    expect(publisher().properties.Environment.Variables.EVENT_BUS_NAME).toEqual({ 'Fn::ImportValue': expect.stringMatching(/DomainEventsBus/) });
+    expect(publisher().properties.Environment.Variables.EVENT_BUS_NAME).toEqual({
+      'Fn::ImportValue': expect.stringMatching(/DomainEventsBus/),
+    });
     const events = publisherStatements().filter((s) => [s.Action].flat().some((a) => a.startsWith('events:')));
-    expect(events).toEqual([{ Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::ImportValue': expect.stringMatching(/DomainEventsBus.*Arn/) } }]);
+    expect(events).toEqual([
+      { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::ImportValue': expect.stringMatching(/DomainEventsBus.*Arn/) } },
+    ]);
     stateless.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'events:PutEvents', Resource: busExport })]) },
     });
@@ -142,8 +151,13 @@ describe('DomainEvents (stateless stack)', { timeout: SYNTH_TIMEOUT }, () => {
     const deadLetterQueue = new Queue(stack, 'Dlq');
     const noStream = new Table(stack, 'T', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
     expect(() => new DomainEvents(stack, 'A', { domainTable: noStream, bus, deadLetterQueue })).toThrow(/has no stream/);
-    const withStream = Table.fromTableAttributes(stack, 'S', { tableName: 't', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:1:table/t/stream/x' });
-    expect(() => new DomainEvents(stack, 'B', { domainTable: withStream, bus, deadLetterQueue, maxRecordAge: Duration.hours(24) })).toThrow(/maxRecordAge/);
+    const withStream = Table.fromTableAttributes(stack, 'S', {
+      tableName: 't',
+      tableStreamArn: 'arn:aws:dynamodb:eu-west-1:1:table/t/stream/x',
+    });
+    expect(() => new DomainEvents(stack, 'B', { domainTable: withStream, bus, deadLetterQueue, maxRecordAge: Duration.hours(24) })).toThrow(
+      /maxRecordAge/,
+    );
     expect(() => new DomainEvents(stack, 'C', { domainTable: withStream, bus, deadLetterQueue, batchSize: 0 })).toThrow(/batchSize/);
   });
 });
@@ -151,7 +165,9 @@ describe('DomainEvents (stateless stack)', { timeout: SYNTH_TIMEOUT }, () => {
 describe('streamFilters', () => {
   it('builds one filter per change type from the catalog triggers, on the image that change carries', () => {
     const patterns = (triggers: Parameters<typeof streamFilters>[0]) => streamFilters(triggers).map((f) => JSON.parse(String(f.pattern)));
-    expect(patterns(STREAM_TRIGGERS)).toEqual([{ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['TopicEvent', 'User'] } } } }]);
+    expect(patterns(STREAM_TRIGGERS)).toEqual([
+      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['TopicEvent', 'User'] } } } },
+    ]);
     // What later catalog entries would add: still at most three filters (Lambda allows five).
     expect(
       patterns([

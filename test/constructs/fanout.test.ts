@@ -45,6 +45,8 @@ describe('Fanout props', { timeout: SYNTH_TIMEOUT }, () => {
     expect(() => new Fanout(stack, 'B', { ...props, jobQueue: new Queue(stack, 'Standard') })).toThrow(/FIFO/);
     expect(() => new Fanout(stack, 'C', { ...props, maxRecordAge: Duration.hours(24) })).toThrow(/maxRecordAge/);
     expect(() => new Fanout(stack, 'D', { ...props, retryAttempts: -1 })).toThrow(/retryAttempts/);
-    expect(() => new Fanout(stack, 'E', { ...props, workerConcurrency: 1 })).toThrow(/workerConcurrency must be an integer from 2 to 1000, got 1/);
+    expect(() => new Fanout(stack, 'E', { ...props, workerConcurrency: 1 })).toThrow(
+      /workerConcurrency must be an integer from 2 to 1000, got 1/,
+    );
   });
 });

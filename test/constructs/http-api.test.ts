@@ -68,16 +68,12 @@ describe('HttpApi props and routes', { timeout: SYNTH_TIMEOUT }, () => {
   });
 
   it('rejects origins that are not scheme://host', () => {
-    expect(() => new HttpApi(stack(), 'Http', { stage: 'test', corsAllowOrigins: ['app.example.com'] })).toThrow(
-      /corsAllowOrigins/,
-    );
+    expect(() => new HttpApi(stack(), 'Http', { stage: 'test', corsAllowOrigins: ['app.example.com'] })).toThrow(/corsAllowOrigins/);
     expect(() => new HttpApi(stack(), 'Http', { stage: 'test', corsAllowOrigins: [] })).toThrow(/corsAllowOrigins/);
   });
 
   it('refuses a route with neither an authorizer nor a reason to be public', () => {
     const api = new HttpApi(stack(), 'Http', { stage: 'test' });
-    expect(() =>
-      api.addRoute({ path: '/api/v1/things', methods: [HttpMethod.GET], handler: api.healthFunction }),
-    ).toThrow(/no authorizer/);
+    expect(() => api.addRoute({ path: '/api/v1/things', methods: [HttpMethod.GET], handler: api.healthFunction })).toThrow(/no authorizer/);
   });
 });

@@ -8,9 +8,7 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string 
 
 /** Logical id of the function whose description starts with `prefix`. */
 function functionId(prefix: string): string {
-  const matches = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) =>
-    String(fn.Properties?.Description).startsWith(prefix),
-  );
+  const matches = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties?.Description).startsWith(prefix));
   expect(matches, prefix).toHaveLength(1);
   return matches[0]![0];
 }
@@ -132,6 +130,9 @@ describe('Identity', { timeout: SYNTH_TIMEOUT }, () => {
   });
 
   it('gives the auth function the memory scrypt needs', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^POST /api/v1/auth/'), MemorySize: 1024 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^POST /api/v1/auth/'),
+      MemorySize: 1024,
+    });
   });
 });

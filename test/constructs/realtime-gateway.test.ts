@@ -11,9 +11,7 @@ const { statelessTemplate: template } = synthApp({ stage: 'dev' });
 
 /** Logical id of the function whose description starts with `prefix`. */
 function functionId(prefix: string): string {
-  const matches = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) =>
-    String(fn.Properties?.Description).startsWith(prefix),
-  );
+  const matches = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties?.Description).startsWith(prefix));
   expect(matches).toHaveLength(1);
   return matches[0][0];
 }

@@ -46,7 +46,11 @@ beforeAll(async () => {
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'domain-events-e2e' }))).QueueUrl!;
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
   await events.send(
-    new PutRuleCommand({ Name: 'all-domain-events', EventBusName: busName, EventPattern: JSON.stringify({ source: ['realtime-platform'] }) }),
+    new PutRuleCommand({
+      Name: 'all-domain-events',
+      EventBusName: busName,
+      EventPattern: JSON.stringify({ source: ['realtime-platform'] }),
+    }),
   );
   await events.send(
     new PutTargetsCommand({ Rule: 'all-domain-events', EventBusName: busName, Targets: [{ Id: 'queue', Arn: Attributes!.QueueArn! }] }),
@@ -67,7 +71,9 @@ async function eventMatching(match: (event: DeliveredEvent) => boolean, timeoutM
     const found = received.find(match);
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`no matching event within ${timeoutMs} ms; received ${JSON.stringify(received)}`);
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     for (const message of Messages) {
       received.push(JSON.parse(message.Body!) as DeliveredEvent);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));

@@ -58,10 +58,15 @@ it('delivers a 2,000-subscriber topic to all, through shards and jobs, without d
 
   // The hot topic's edges are sharded (so fan-out hands it to the job queue); the cold one is not.
   const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    new DynamoDBClient({
+      endpoint: cloud.endpoints.services.dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    }),
   );
   const table = String(cloud.endpoints.outputs['Realtime-local-Stateful']?.RealtimeTableName);
-  const head = async (topic: string) => (await db.send(new GetCommand({ TableName: table, Key: { pk: `topic#${topic}`, sk: 'head' } }))).Item;
+  const head = async (topic: string) =>
+    (await db.send(new GetCommand({ TableName: table, Key: { pk: `topic#${topic}`, sk: 'head' } }))).Item;
   expect((await head(hotTopic))?.shards).toBeGreaterThan(1);
   expect((await head(coldTopic))?.shards).toBe(1);
   db.destroy();

@@ -68,7 +68,13 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 async function signup(email = uniqueEmail('user'), password = 'correct-horse-battery') {
   const res = await post('/api/v1/auth/signup', { email, password, name: 'Test User' });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return { email, password, ...res.body! } as { email: string; password: string; user: { id: string }; accessToken: string; refreshToken: string };
+  return { email, password, ...res.body! } as {
+    email: string;
+    password: string;
+    user: { id: string };
+    accessToken: string;
+    refreshToken: string;
+  };
 }
 
 /** Opens a WebSocket; resolves with the socket, or with the HTTP status of a refused upgrade. */
@@ -162,7 +168,9 @@ describe('identity end to end', () => {
   it('answers 401 for missing, malformed, tampered, foreign-key and expired access tokens', async () => {
     const { accessToken } = await signup();
     const [h, p, s] = accessToken.split('.');
-    const elevated = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), role: 'admin' })).toString('base64url');
+    const elevated = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), role: 'admin' })).toString(
+      'base64url',
+    );
     const now = Math.floor(Date.now() / 1000);
     const cases: Record<string, Record<string, string>> = {
       missing: {},
@@ -225,7 +233,10 @@ describe('identity end to end', () => {
       const res = await post('/api/v1/auth/signup', body);
       expect(res.status, field).toBe(400);
       expect(res.body?.error.code).toBe('bad_request');
-      expect(res.body?.error.details.map((d: { field: string }) => d.field), JSON.stringify(res.body)).toContain(field);
+      expect(
+        res.body?.error.details.map((d: { field: string }) => d.field),
+        JSON.stringify(res.body),
+      ).toContain(field);
     }
   });
 });
@@ -244,4 +255,3 @@ describe('the local administrator', () => {
     expect(res.body!.user.role).toBe('admin');
   });
 });
-

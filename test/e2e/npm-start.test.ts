@@ -18,7 +18,11 @@ let realtimeTable: string;
 beforeAll(async () => {
   cloud = await launchPlatform();
   db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    new DynamoDBClient({
+      endpoint: cloud.endpoints.services.dynamodb,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    }),
   );
   const stateful = cloud.endpoints.resources['Realtime-local-Stateful'] ?? {};
   const tables = Object.entries(stateful).filter(([, r]) => r.type.startsWith('AWS::DynamoDB::'));
@@ -67,7 +71,11 @@ describe('npm start', () => {
 
   it('accepts a WebSocket with a ticket, answers an unknown frame with unknown_type, and forgets the connection on close', async () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${cloud.endpoints.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${cloud.endpoints.httpUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
     const signup = await post('/api/v1/auth/signup', { email: 'npm-start@example.com', password: 'correct-horse-battery', name: 'E2E' });
     expect(signup.status).toBe(201);
     const { accessToken } = (await signup.json()) as { accessToken: string };
@@ -89,7 +97,9 @@ describe('npm start', () => {
     expect(item!.expiresAt).toBeGreaterThan(Date.now() / 1000 + 3600);
 
     ws.close();
-    await eventually(async () => !(await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${connectionId}`, sk: 'meta' } }))).Item);
+    await eventually(
+      async () => !(await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${connectionId}`, sk: 'meta' } }))).Item,
+    );
   });
 });
 

@@ -63,11 +63,17 @@ describe('protocol', () => {
     const topic = freshTopic('content');
     expect(await c.subscribe('s1', topic)).toEqual({ type: 'subscribed', id: 's1', topic });
     expect(await c.subscribe('s1', topic)).toEqual({ type: 'subscribed', id: 's1', topic });
-    expect(await c.roundTrip({ type: 'unsubscribe', id: 's1' }, (f) => f.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', id: 's1' });
-    expect(await c.roundTrip({ type: 'unsubscribe', id: 's1' }, (f) => f.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', id: 's1' });
+    expect(await c.roundTrip({ type: 'unsubscribe', id: 's1' }, (f) => f.type === 'unsubscribed')).toEqual({
+      type: 'unsubscribed',
+      id: 's1',
+    });
+    expect(await c.roundTrip({ type: 'unsubscribe', id: 's1' }, (f) => f.type === 'unsubscribed')).toEqual({
+      type: 'unsubscribed',
+      id: 's1',
+    });
   });
 
-  it('refuses another user\'s private topic, allows one\'s own', async () => {
+  it("refuses another user's private topic, allows one's own", async () => {
     const c = await connect(alice);
     expect(await c.subscribe('mine', `user:${alice.userId}`)).toMatchObject({ type: 'subscribed' });
     expect(await c.subscribe('theirs', `user:${bob.userId}`)).toMatchObject({ type: 'error', id: 'theirs', code: 'forbidden' });
@@ -76,11 +82,27 @@ describe('protocol', () => {
   it('answers malformed frames with bad_request naming the field, and stays usable', async () => {
     const c = await connect(alice);
     const bad = (frame: unknown) => c.roundTrip(frame, (f) => f.type === 'error');
-    expect(await bad({ type: 'subscribe', id: 's1' })).toMatchObject({ code: 'bad_request', id: 's1', message: expect.stringContaining('topic') });
-    expect(await bad({ type: 'subscribe', id: 's1', topic: 'nope:1' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('topic') });
-    expect(await bad({ type: 'subscribe', id: 's 1', topic: 'feed:x' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('id') });
-    expect(await bad({ type: 'subscribe', id: 's2', topic: 'feed:x', extra: 1 })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('extra') });
-    expect(await bad({ type: 'subscribe', id: 's3', topic: 'feed:x', lastEventId: 'feed:y:3' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('lastEventId') });
+    expect(await bad({ type: 'subscribe', id: 's1' })).toMatchObject({
+      code: 'bad_request',
+      id: 's1',
+      message: expect.stringContaining('topic'),
+    });
+    expect(await bad({ type: 'subscribe', id: 's1', topic: 'nope:1' })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('topic'),
+    });
+    expect(await bad({ type: 'subscribe', id: 's 1', topic: 'feed:x' })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('id'),
+    });
+    expect(await bad({ type: 'subscribe', id: 's2', topic: 'feed:x', extra: 1 })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('extra'),
+    });
+    expect(await bad({ type: 'subscribe', id: 's3', topic: 'feed:x', lastEventId: 'feed:y:3' })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringContaining('lastEventId'),
+    });
     expect(await bad({ type: 'unsubscribe' })).toMatchObject({ code: 'bad_request', message: expect.stringContaining('id') });
     expect(await bad({ type: 'ping', id: 5 })).toMatchObject({ code: 'bad_request' });
     expect(await bad({ type: 'hello' })).toMatchObject({ code: 'unknown_type' });
@@ -119,7 +141,12 @@ describe('producers', () => {
     const topic = freshTopic();
     expect((await client.publish(alice, topic, 'price.changed', { p: 1 })).status).toBe(403);
     expect((await client.publish(admin, 'bad topic', 'price.changed', { p: 1 })).status).toBe(400);
-    const res = await client.request<{ error: { details: unknown } }>('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: 'no' }, admin.accessToken);
+    const res = await client.request<{ error: { details: unknown } }>(
+      'POST',
+      `/api/v1/topics/${topic}/events`,
+      { event: 'x', payload: 'no' },
+      admin.accessToken,
+    );
     expect(res.status).toBe(400);
     expect(res.body!.error.details).toEqual([expect.objectContaining({ field: 'payload' })]);
     expect((await client.request('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: {} })).status).toBe(401);
@@ -127,7 +154,7 @@ describe('producers', () => {
 });
 
 describe('fan-out', () => {
-  it('delivers each event once, to exactly the topic\'s subscribers, in seq order', async () => {
+  it("delivers each event once, to exactly the topic's subscribers, in seq order", async () => {
     const topic = freshTopic();
     const other = freshTopic();
     const [a, b, c] = await Promise.all([connect(alice), connect(bob), connect(alice)]);
@@ -136,7 +163,10 @@ describe('fan-out', () => {
     await c.subscribe('r', other);
     for (let i = 1; i <= 5; i++) await publish(topic, 'price.changed', { i });
 
-    for (const [conn, id] of [[a, 'p'], [b, 'q']] as const) {
+    for (const [conn, id] of [
+      [a, 'p'],
+      [b, 'q'],
+    ] as const) {
       const frames = await conn.waitForData(id, 5);
       expect(frames.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
       expect(frames.map((f) => (f.payload as { i: number }).i)).toEqual([1, 2, 3, 4, 5]);
@@ -171,27 +201,46 @@ describe('fan-out', () => {
     // A dead connection's records, as a missed $disconnect leaves them.
     const dead = 'ZGVhZGNvbm4=';
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
-    await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'meta', connectionId: dead, userId: 'u', expiresAt } }));
+    await db.send(
+      new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'meta', connectionId: dead, userId: 'u', expiresAt } }),
+    );
     await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'sub#x', topic, shard: 0, expiresAt } }));
-    await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `edge#${topic}#0`, sk: `${dead}#x`, connectionId: dead, subId: 'x', mode: 'live', expiresAt } }));
+    await db.send(
+      new PutCommand({
+        TableName: realtimeTable,
+        Item: { pk: `edge#${topic}#0`, sk: `${dead}#x`, connectionId: dead, subId: 'x', mode: 'live', expiresAt },
+      }),
+    );
 
     await publish(topic, 'e', { n: 1 });
     await live.waitForData('s', 1);
     await eventually(async () => {
-      const edges = await db.send(new QueryCommand({ TableName: realtimeTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `edge#${topic}#0` } }));
+      const edges = await db.send(
+        new QueryCommand({
+          TableName: realtimeTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `edge#${topic}#0` },
+        }),
+      );
       return edges.Items?.length === 1;
     });
     const meta = await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${dead}`, sk: 'meta' } }));
     expect(meta.Item).toBeUndefined();
   });
 
-  it('removes a closed client\'s subscriptions on $disconnect', async () => {
+  it("removes a closed client's subscriptions on $disconnect", async () => {
     const topic = freshTopic();
     const c = await connect(alice);
     await c.subscribe('s', topic);
     c.ws.terminate();
     await eventually(async () => {
-      const edges = await db.send(new QueryCommand({ TableName: realtimeTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `edge#${topic}#0` } }));
+      const edges = await db.send(
+        new QueryCommand({
+          TableName: realtimeTable,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `edge#${topic}#0` },
+        }),
+      );
       return edges.Items?.length === 0;
     });
   });

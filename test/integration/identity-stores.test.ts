@@ -93,7 +93,12 @@ describe('DynamoUserStore', () => {
         throw sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }] });
       }
     };
-    const store = new DynamoUserStore(db, table, () => T0, async () => undefined);
+    const store = new DynamoUserStore(
+      db,
+      table,
+      () => T0,
+      async () => undefined,
+    );
     await expect(store.create({ email: 'a@b.co', name: 'A', passwordHash: 'h' })).resolves.toMatchObject({ email: 'a@b.co' });
     expect(db.sent).toHaveLength(3);
   });

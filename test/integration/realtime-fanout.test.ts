@@ -18,7 +18,15 @@ import {
   type SubscriptionRegistry,
 } from '../../lambdas/shared/realtime/subscription-registry';
 import type { TopicLog } from '../../lambdas/shared/realtime/topic-log';
-import { connect, getItem, partition, RecordingPoster, useLocalDynamo, topicEventChange, type LocalDynamo } from '../support/realtime-local';
+import {
+  connect,
+  getItem,
+  partition,
+  RecordingPoster,
+  useLocalDynamo,
+  topicEventChange,
+  type LocalDynamo,
+} from '../support/realtime-local';
 
 let local: LocalDynamo;
 let table: string;
@@ -130,7 +138,15 @@ describe('handleChanges: delivery', () => {
     const user: DomainChange = { id: 'u', type: 'INSERT', occurredAt: '2026-11-21T10:00:00.000Z', newImage: { entity: 'User', id: 'u1' } };
     const modify: DomainChange = { ...topicEventChange('m', 'feed:a'), type: 'MODIFY' };
     const stats = emptyStats();
-    expect(await fanout.handleChanges([{ sequenceNumber: '1', change: user }, { sequenceNumber: '2', change: modify }], stats)).toBeUndefined();
+    expect(
+      await fanout.handleChanges(
+        [
+          { sequenceNumber: '1', change: user },
+          { sequenceNumber: '2', change: modify },
+        ],
+        stats,
+      ),
+    ).toBeUndefined();
     expect(stats.events).toBe(0);
     expect(await registry.head('feed:a')).toBeUndefined();
   });
@@ -264,7 +280,9 @@ describe('hot topics', () => {
     await hotTopic();
     const stats = emptyStats();
     expect(await fanout.handleChanges(records('feed:hot', 2), stats)).toBeUndefined();
-    expect(enqueued.sort((a, b) => a.shard - b.shard)).toEqual([0, 1, 2, 3].map((shard) => ({ topic: 'feed:hot', shard, fromSeq: 1, toSeq: 2 })));
+    expect(enqueued.sort((a, b) => a.shard - b.shard)).toEqual(
+      [0, 1, 2, 3].map((shard) => ({ topic: 'feed:hot', shard, fromSeq: 1, toSeq: 2 })),
+    );
     expect(stats.jobsEnqueued).toBe(4);
     expect(poster.posted).toEqual([]);
     expect((await log.read('feed:hot', 0, 10)).map((e) => e.seq)).toEqual([1, 2]);

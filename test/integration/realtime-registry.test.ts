@@ -106,7 +106,9 @@ describe('register', () => {
   });
 
   it('throws ConnectionGone when the connection record is missing, leaving no trace', async () => {
-    const error = await registry().register('ghost', 's1', 'feed:a').catch((e: unknown) => e);
+    const error = await registry()
+      .register('ghost', 's1', 'feed:a')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionGone);
     expect((error as ConnectionGone).connectionId).toBe('ghost');
     expect(await subItem('ghost', 's1')).toBeUndefined();

@@ -184,7 +184,9 @@ describe('subscribe: refusals and gone connections', () => {
   });
 
   it('throws ForbiddenError for a connection without a user', async () => {
-    await expect(service().subscribe({ connectionId: 'c1', who: { userId: '', role: 'user' }, id: 's1', topic: 'feed:a' })).rejects.toThrow(ForbiddenError);
+    await expect(service().subscribe({ connectionId: 'c1', who: { userId: '', role: 'user' }, id: 's1', topic: 'feed:a' })).rejects.toThrow(
+      ForbiddenError,
+    );
   });
 
   it.each([
@@ -235,7 +237,9 @@ describe('subscribe after a failed subscribe', () => {
       if (frame.type === 'data') throw new Throttled(connectionId, new Error('LimitExceededException'));
     };
     const svc = service();
-    await expect(svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' })).rejects.toThrow(Throttled);
+    await expect(svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' })).rejects.toThrow(
+      Throttled,
+    );
 
     poster.hook = undefined;
     expect(await edgeMode('feed:a')).toBe('pending');

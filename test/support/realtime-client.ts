@@ -32,7 +32,12 @@ export class PlatformClient {
   ) {}
 
   /** `T` is what the caller expects the JSON answer to be (unchecked); `body` is undefined when the answer is empty. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T | undefined }> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: T | undefined }> {
     const res = await fetch(`${this.httpUrl}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -75,7 +80,12 @@ export class PlatformClient {
 
   /** `POST /api/v1/topics/{topic}/events` as `session` (an admin to succeed). */
   publish(session: Session, topic: string, event: string, payload: Record<string, unknown>, coalesce?: boolean) {
-    return this.request('POST', `/api/v1/topics/${encodeURIComponent(topic)}/events`, { event, payload, ...(coalesce ? { coalesce } : {}) }, session.accessToken);
+    return this.request(
+      'POST',
+      `/api/v1/topics/${encodeURIComponent(topic)}/events`,
+      { event, payload, ...(coalesce ? { coalesce } : {}) },
+      session.accessToken,
+    );
   }
 }
 
@@ -107,8 +117,18 @@ export class LiveConnection {
     const seen = this.frames.find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${label} within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs);
-      this.waiters.push({ predicate, resolve: (f) => { clearTimeout(timer); resolve(f); }, from: this.frames.length });
+      const timer = setTimeout(
+        () => reject(new Error(`no ${label} within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        predicate,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        from: this.frames.length,
+      });
     });
   }
 
@@ -116,16 +136,29 @@ export class LiveConnection {
   async roundTrip(frame: unknown, predicate: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
     const before = this.frames.length;
     const answer = new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(frame).slice(0, 200)} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no answer to ${JSON.stringify(frame).slice(0, 200)} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const check = (f: Frame) => predicate(f) && this.frames.indexOf(f) >= before;
-      this.waiters.push({ predicate: check, resolve: (f) => { clearTimeout(timer); resolve(f); }, from: before });
+      this.waiters.push({
+        predicate: check,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        from: before,
+      });
     });
     this.send(frame);
     return answer;
   }
 
   async subscribe(id: string, topic: string, lastEventId?: string): Promise<Frame> {
-    return this.roundTrip({ type: 'subscribe', id, topic, ...(lastEventId ? { lastEventId } : {}) }, (f) => f.id === id && (f.type === 'subscribed' || f.type === 'error'));
+    return this.roundTrip(
+      { type: 'subscribe', id, topic, ...(lastEventId ? { lastEventId } : {}) },
+      (f) => f.id === id && (f.type === 'subscribed' || f.type === 'error'),
+    );
   }
 
   /** Data frames of subscription `id`, in arrival order. */

@@ -86,7 +86,12 @@ export async function connect(db: DynamoDBDocumentClient, table: string, connect
   await new ConnectionStore(db, table).put(connectionId, { userId, role: 'user' });
 }
 
-export async function getItem(db: DynamoDBDocumentClient, table: string, pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+export async function getItem(
+  db: DynamoDBDocumentClient,
+  table: string,
+  pk: string,
+  sk: string,
+): Promise<Record<string, unknown> | undefined> {
   const out = await db.send(new GetCommand({ TableName: table, Key: { pk, sk }, ConsistentRead: true }));
   return out.Item;
 }

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  CONNECTION_TTL_SECONDS,
-  ConnectionStore,
-  MAX_CONNECTION_SECONDS,
-} from '../../lambdas/shared/realtime/dynamo-connections';
+import { CONNECTION_TTL_SECONDS, ConnectionStore, MAX_CONNECTION_SECONDS } from '../../lambdas/shared/realtime/dynamo-connections';
 import type { DocumentClientLike } from '../../lambdas/shared/dynamodb';
 
 /** Records the commands it is sent; optionally fails them. */
@@ -57,13 +53,7 @@ describe('ConnectionStore', () => {
   it('leaves out identity fields API Gateway did not report', async () => {
     const client = new FakeClient();
     await new ConnectionStore(client, 't', () => NOW).put('c1', { sourceIp: undefined });
-    expect(Object.keys((client.sent[0] as PutCommand).input.Item!)).toEqual([
-      'pk',
-      'sk',
-      'connectionId',
-      'connectedAt',
-      'expiresAt',
-    ]);
+    expect(Object.keys((client.sent[0] as PutCommand).input.Item!)).toEqual(['pk', 'sk', 'connectionId', 'connectedAt', 'expiresAt']);
   });
 
   it('uses a given TTL and writes whole epoch seconds', async () => {

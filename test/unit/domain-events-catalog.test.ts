@@ -136,7 +136,11 @@ describe('stream records', () => {
   });
 
   it('reports what is wrong with a record that does not parse, and its sequence number when it has one', () => {
-    expect(parseStreamRecord(record({ eventName: 'UPSERT' }))).toMatchObject({ ok: false, sequenceNumber: '111', reason: expect.stringMatching(/^eventName:/) });
+    expect(parseStreamRecord(record({ eventName: 'UPSERT' }))).toMatchObject({
+      ok: false,
+      sequenceNumber: '111',
+      reason: expect.stringMatching(/^eventName:/),
+    });
     expect(parseStreamRecord({ nonsense: true })).toMatchObject({ ok: false, reason: expect.stringMatching(/eventID/) });
     expect(parseStreamRecord(null)).toMatchObject({ ok: false });
     const badImage = record({ dynamodb: { ...record().dynamodb, NewImage: { role: { Q: 'x' } } } });

@@ -17,7 +17,14 @@ const userInsert = (seq: number) => ({
   eventName: 'INSERT',
   dynamodb: {
     ApproximateCreationDateTime: 1_795_226_402,
-    NewImage: marshall({ pk: `USER#u-${seq}`, sk: 'PROFILE', entity: 'User', id: `u-${seq}`, role: 'user', createdAt: '2026-11-21T02:00:01.000Z' }),
+    NewImage: marshall({
+      pk: `USER#u-${seq}`,
+      sk: 'PROFILE',
+      entity: 'User',
+      id: `u-${seq}`,
+      role: 'user',
+      createdAt: '2026-11-21T02:00:01.000Z',
+    }),
     SequenceNumber: `${seq}00`,
   },
 });
@@ -26,9 +33,10 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('the publisher handler', () => {
   it('puts the events on the bus named in EVENT_BUS_NAME and answers an empty partial batch response', async () => {
-    const send = vi
-      .spyOn(EventBridgeClient.prototype, 'send')
-      .mockImplementation(async (command) => ({ FailedEntryCount: 0, Entries: (command as PutEventsCommand).input.Entries!.map(() => ({ EventId: 'x' })) }));
+    const send = vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(async (command) => ({
+      FailedEntryCount: 0,
+      Entries: (command as PutEventsCommand).input.Entries!.map(() => ({ EventId: 'x' })),
+    }));
     await expect(handler({ Records: [userInsert(1), userInsert(2)] }, context)).resolves.toEqual({ batchItemFailures: [] });
     const entries = (send.mock.calls[0]![0] as PutEventsCommand).input.Entries!;
     expect(entries.map((e) => [e.EventBusName, e.DetailType])).toEqual([

@@ -118,14 +118,22 @@ describe('DomainEventPublisher', () => {
 
   it('re-sends only the entries that failed, after a jittered backoff, and then succeeds', async () => {
     const { client, calls } = fakeEventBridge((entries, call) =>
-      entries.map((_, i) => (call === 1 && (i === 1 || i === 3) ? failing(i === 1 ? 'ThrottlingException' : 'InternalFailure') : { EventId: `e${i}` })),
+      entries.map((_, i) =>
+        call === 1 && (i === 1 || i === 3) ? failing(i === 1 ? 'ThrottlingException' : 'InternalFailure') : { EventId: `e${i}` },
+      ),
     );
     const sleeps: number[] = [];
     const records = [userRecord(0), userRecord(1), topicRecord(2), topicRecord(3), userRecord(4)];
     const result = await publisherWith(client, sleeps).publishStreamRecords(records);
 
     expect(calls.map((c) => c.map((e) => detailOf(e).idempotencyKey))).toEqual([
-      [`event-0:${USER_REGISTERED}`, `event-1:${USER_REGISTERED}`, `event-2:${TOPIC_EVENT_PUBLISHED}`, `event-3:${TOPIC_EVENT_PUBLISHED}`, `event-4:${USER_REGISTERED}`],
+      [
+        `event-0:${USER_REGISTERED}`,
+        `event-1:${USER_REGISTERED}`,
+        `event-2:${TOPIC_EVENT_PUBLISHED}`,
+        `event-3:${TOPIC_EVENT_PUBLISHED}`,
+        `event-4:${USER_REGISTERED}`,
+      ],
       [`event-1:${USER_REGISTERED}`, `event-3:${TOPIC_EVENT_PUBLISHED}`],
     ]);
     // Full jitter with random() = 0.5: half of the first bound (100 ms).
@@ -134,7 +142,9 @@ describe('DomainEventPublisher', () => {
   });
 
   it('gives up on an entry after the last attempt and reports its record in batchItemFailures', async () => {
-    const { client, calls } = fakeEventBridge((entries) => entries.map((e) => (detailOf(e).userId === 'u-2' ? failing('InternalFailure') : { EventId: 'ok' })));
+    const { client, calls } = fakeEventBridge((entries) =>
+      entries.map((e) => (detailOf(e).userId === 'u-2' ? failing('InternalFailure') : { EventId: 'ok' })),
+    );
     const sleeps: number[] = [];
     const result = await publisherWith(client, sleeps).publishStreamRecords([userRecord(1), userRecord(2), userRecord(3)]);
 
@@ -158,14 +168,23 @@ describe('DomainEventPublisher', () => {
   it('caps each backoff at maxDelayMs', async () => {
     const { client } = fakeEventBridge((entries) => entries.map(() => failing('ThrottlingException')));
     const sleeps: number[] = [];
-    const publisher = new DomainEventPublisher({ client, eventBusName: BUS, maxAttempts: 8, maxDelayMs: 500, sleep: async (ms) => void sleeps.push(ms), random: () => 0.999 });
+    const publisher = new DomainEventPublisher({
+      client,
+      eventBusName: BUS,
+      maxAttempts: 8,
+      maxDelayMs: 500,
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.999,
+    });
     const result = await publisher.publishStreamRecords([userRecord(1)]);
     expect(sleeps).toEqual([99, 199, 399, 499, 499, 499, 499]);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: '1001' }]);
   });
 
   it('does not retry errors a retry cannot fix', async () => {
-    const { client, calls } = fakeEventBridge((entries) => entries.map((_, i) => (i === 0 ? failing('MalformedDetail') : { EventId: 'ok' })));
+    const { client, calls } = fakeEventBridge((entries) =>
+      entries.map((_, i) => (i === 0 ? failing('MalformedDetail') : { EventId: 'ok' })),
+    );
     const result = await publisherWith(client).publishStreamRecords([userRecord(1), userRecord(2)]);
     expect(calls).toHaveLength(1);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: '1001' }]);
@@ -181,7 +200,9 @@ describe('DomainEventPublisher', () => {
   });
 
   it('names every record with an unpublished event, however the failures fall across requests', async () => {
-    const { client } = fakeEventBridge((entries) => entries.map((e) => (['u-3', 'u-14'].includes(String(detailOf(e).userId)) ? failing('InternalFailure') : { EventId: 'ok' })));
+    const { client } = fakeEventBridge((entries) =>
+      entries.map((e) => (['u-3', 'u-14'].includes(String(detailOf(e).userId)) ? failing('InternalFailure') : { EventId: 'ok' })),
+    );
     const records = Array.from({ length: 20 }, (_, i) => userRecord(i));
     const result = await publisherWith(client).publishStreamRecords(records);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: '1003' }, { itemIdentifier: '1014' }]);
@@ -193,12 +214,24 @@ describe('DomainEventPublisher', () => {
     const noRole = insert(2, { pk: 'USER#u-2', sk: 'PROFILE', entity: 'User', id: 'u-2', createdAt: '2026-11-21T02:00:01.000Z' });
     const emailItem = insert(3, { pk: 'EMAIL#a@b.co', sk: 'EMAIL', entity: 'UserEmail', userId: 'u-3' });
     const garbage = { eventID: 'event-4', eventName: 'INSERT', dynamodb: { SequenceNumber: '1004' } };
-    const result = await publisherWith(client).publishStreamRecords([userRecord(1), noRole, emailItem, garbage, 'not a record', userRecord(5)]);
+    const result = await publisherWith(client).publishStreamRecords([
+      userRecord(1),
+      noRole,
+      emailItem,
+      garbage,
+      'not a record',
+      userRecord(5),
+    ]);
 
     expect(calls.flat().map((e) => detailOf(e).userId)).toEqual(['u-1', 'u-5']);
     expect(result.batchItemFailures).toEqual([]);
     expect(result.malformed).toEqual([
-      { sequenceNumber: '1002', eventId: 'event-2', detailType: USER_REGISTERED, reason: expect.stringMatching(/image does not match its schema \(role\)/) },
+      {
+        sequenceNumber: '1002',
+        eventId: 'event-2',
+        detailType: USER_REGISTERED,
+        reason: expect.stringMatching(/image does not match its schema \(role\)/),
+      },
       { sequenceNumber: '1004', eventId: 'event-4', reason: expect.stringMatching(/ApproximateCreationDateTime/) },
       { reason: expect.any(String) },
     ]);

@@ -53,7 +53,10 @@ describe('frameRoute', () => {
         return { type: 'unsubscribed', id: request.frame.id };
       },
     });
-    expect(await handler(event('{"type":"poke","id":"s1"}'), context)).toEqual({ statusCode: 200, body: '{"type":"unsubscribed","id":"s1"}' });
+    expect(await handler(event('{"type":"poke","id":"s1"}'), context)).toEqual({
+      statusCode: 200,
+      body: '{"type":"unsubscribed","id":"s1"}',
+    });
     expect(seen).toEqual([{ connectionId: 'c1', who: { userId: 'u1', role: 'user' }, frame: { type: 'poke', id: 's1' } }]);
   });
 
@@ -66,7 +69,12 @@ describe('frameRoute', () => {
     const handle = vi.fn(async () => undefined);
     const handler = pokeRoute({ handle });
     const result = await handler(event('{"type":"poke","id":"s1","extra":1}'), context);
-    expect(JSON.parse(result.body!)).toEqual({ type: 'error', id: 's1', code: 'bad_request', message: 'Invalid frame: extra: Unknown field' });
+    expect(JSON.parse(result.body!)).toEqual({
+      type: 'error',
+      id: 's1',
+      code: 'bad_request',
+      message: 'Invalid frame: extra: Unknown field',
+    });
     expect(handle).not.toHaveBeenCalled();
   });
 

@@ -12,9 +12,15 @@ import {
 
 describe('frames', () => {
   it('lists the error codes of the protocol', () => {
-    expect([...FRAME_ERROR_CODES].sort()).toEqual(
-      ['bad_request', 'forbidden', 'internal', 'rate_limited', 'too_many_subscriptions', 'unauthorized', 'unknown_type'],
-    );
+    expect([...FRAME_ERROR_CODES].sort()).toEqual([
+      'bad_request',
+      'forbidden',
+      'internal',
+      'rate_limited',
+      'too_many_subscriptions',
+      'unauthorized',
+      'unknown_type',
+    ]);
   });
 
   it('builds error frames that match the schema, with the id only when given', () => {
@@ -46,15 +52,11 @@ describe('frames', () => {
   });
 
   it('maps errors to frames without leaking unknown errors', () => {
-    expect(toErrorFrame(new BadRequestError('topic: required'), 's1')).toEqual(
-      errorFrame('bad_request', 'topic: required', 's1'),
-    );
+    expect(toErrorFrame(new BadRequestError('topic: required'), 's1')).toEqual(errorFrame('bad_request', 'topic: required', 's1'));
     expect(toErrorFrame(new AppError('forbidden', 'not your topic'))).toEqual(errorFrame('forbidden', 'not your topic'));
     // HTTP-only codes have no frame equivalent.
     expect(toErrorFrame(new AppError('not_found', 'gone')).code).toBe('bad_request');
-    expect(toErrorFrame(new Error('connect ECONNREFUSED 10.0.0.1:8000'))).toEqual(
-      errorFrame('internal', 'Internal server error'),
-    );
+    expect(toErrorFrame(new Error('connect ECONNREFUSED 10.0.0.1:8000'))).toEqual(errorFrame('internal', 'Internal server error'));
   });
 
   it('clips long client strings before echoing them', () => {

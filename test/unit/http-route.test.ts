@@ -30,7 +30,8 @@ function event(options: { caller?: { userId: string; role: string }; topic?: str
   };
 }
 
-const bodyOf = (response: { body: string }) => JSON.parse(response.body) as { error: { code: string; message: string; details: unknown[] } };
+const bodyOf = (response: { body: string }) =>
+  JSON.parse(response.body) as { error: { code: string; message: string; details: unknown[] } };
 
 afterEach(() => vi.restoreAllMocks());
 

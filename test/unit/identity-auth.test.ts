@@ -31,8 +31,7 @@ describe('request bodies', () => {
       { field: 'admin', message: 'Unknown field' },
       { field: 'role', message: 'Unknown field' },
     ]);
-    const fields = (value: unknown) =>
-      badRequest(() => parseJsonBody(body(value), signupBodySchema)).details.map((d) => d.field);
+    const fields = (value: unknown) => badRequest(() => parseJsonBody(body(value), signupBodySchema)).details.map((d) => d.field);
     expect(fields({ email: ADA.email })).toEqual(['password', 'name']);
     expect(fields({ ...ADA, password: 12345678 })).toEqual(['password']);
     expect(fields({ ...ADA, email: 'not-an-email' })).toEqual(['email']);

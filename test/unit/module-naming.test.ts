@@ -35,6 +35,8 @@ describe('lambdas/shared feature folders', () => {
 
   it('finds the adapters by their imports (the check above is not vacuous)', () => {
     const adapters = featureModules.filter(({ source }) => SDK_VALUE_IMPORT.test(source)).map(({ path }) => path);
-    expect(adapters).toEqual(expect.arrayContaining(['realtime/dynamo-topic-log.ts', 'realtime/sqs-job-queue.ts', 'identity/secrets-reader.ts']));
+    expect(adapters).toEqual(
+      expect.arrayContaining(['realtime/dynamo-topic-log.ts', 'realtime/sqs-job-queue.ts', 'identity/secrets-reader.ts']),
+    );
   });
 });

@@ -212,6 +212,8 @@ describe('connectionsEndpoint', () => {
   it('is the stage callback URL, unless the SDK endpoint override for the service is set', () => {
     expect(connectionsEndpoint(callback, {})).toBe(callback);
     expect(connectionsEndpoint(callback, { AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: '' })).toBe(callback);
-    expect(connectionsEndpoint(callback, { AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: 'http://127.0.0.1:3001/local' })).toBe('http://127.0.0.1:3001/local');
+    expect(connectionsEndpoint(callback, { AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: 'http://127.0.0.1:3001/local' })).toBe(
+      'http://127.0.0.1:3001/local',
+    );
   });
 });

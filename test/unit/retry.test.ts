@@ -49,10 +49,13 @@ describe('retry', () => {
   it('returns the first success without waiting', async () => {
     const { sleep, delays } = recordingSleep();
     const attempts: number[] = [];
-    const result = await retry(async (attempt) => {
-      attempts.push(attempt);
-      return 'ok';
-    }, { ...POLICY, sleep, retryable: () => true });
+    const result = await retry(
+      async (attempt) => {
+        attempts.push(attempt);
+        return 'ok';
+      },
+      { ...POLICY, sleep, retryable: () => true },
+    );
     expect(result).toBe('ok');
     expect(attempts).toEqual([0]);
     expect(delays).toEqual([]);
@@ -125,10 +128,14 @@ describe('retryRemaining', () => {
   it('re-sends only what is left, backing off between sends, until nothing is', async () => {
     const { sleep, delays } = recordingSleep();
     const sent: (readonly number[])[] = [];
-    const left = await retryRemaining([1, 2, 3, 4], async (items, attempt) => {
-      sent.push(items);
-      return items.filter((n) => n > attempt + 2);
-    }, { ...POLICY, sleep, random: () => 0.5 });
+    const left = await retryRemaining(
+      [1, 2, 3, 4],
+      async (items, attempt) => {
+        sent.push(items);
+        return items.filter((n) => n > attempt + 2);
+      },
+      { ...POLICY, sleep, random: () => 0.5 },
+    );
     expect(sent).toEqual([[1, 2, 3, 4], [3, 4], [4]]);
     expect(delays).toEqual([50, 100]);
     expect(left).toEqual([]);
@@ -137,10 +144,14 @@ describe('retryRemaining', () => {
   it('returns what is still left after the last attempt', async () => {
     const { sleep, delays } = recordingSleep();
     let sends = 0;
-    const left = await retryRemaining(['a', 'b'], async (items) => {
-      sends++;
-      return items.slice(1);
-    }, { attempts: 1, baseDelayMs: 10, maxDelayMs: 10, sleep });
+    const left = await retryRemaining(
+      ['a', 'b'],
+      async (items) => {
+        sends++;
+        return items.slice(1);
+      },
+      { attempts: 1, baseDelayMs: 10, maxDelayMs: 10, sleep },
+    );
     expect(sends).toBe(1);
     expect(left).toEqual(['b']);
     expect(delays).toEqual([]);
@@ -148,10 +159,16 @@ describe('retryRemaining', () => {
 
   it('sends nothing for nothing', async () => {
     let sends = 0;
-    expect(await retryRemaining([], async (items) => {
-      sends++;
-      return items;
-    }, POLICY)).toEqual([]);
+    expect(
+      await retryRemaining(
+        [],
+        async (items) => {
+          sends++;
+          return items;
+        },
+        POLICY,
+      ),
+    ).toEqual([]);
     expect(sends).toBe(0);
   });
 

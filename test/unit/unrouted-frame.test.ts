@@ -16,7 +16,10 @@ const context = { functionName: 'default', awsRequestId: 'req-1' } as Context;
 
 /** The error frame `$default` answers `body` with. */
 async function answerUnroutedFrame(body: string | undefined): Promise<ErrorFrame> {
-  const result = await handler({ requestContext: { connectionId: 'c1', requestId: 'r1' }, ...(body === undefined ? {} : { body }) }, context);
+  const result = await handler(
+    { requestContext: { connectionId: 'c1', requestId: 'r1' }, ...(body === undefined ? {} : { body }) },
+    context,
+  );
   expect(result.statusCode).toBe(200);
   return JSON.parse(result.body!) as ErrorFrame;
 }

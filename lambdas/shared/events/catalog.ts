@@ -22,7 +22,6 @@ export const EVENT_SOURCE = 'realtime-platform';
 export const USER_REGISTERED = 'User.Registered';
 export const TOPIC_EVENT_PUBLISHED = 'Realtime.TopicEventPublished';
 
-
 // The change types are shared with fan-out (cdc/change.ts); re-exported for the catalog's users.
 export { CHANGE_TYPES, ENTITY_ATTRIBUTE, type ChangeType, type DomainChange, type Item };
 

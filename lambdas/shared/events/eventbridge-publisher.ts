@@ -124,7 +124,12 @@ export class DomainEventPublisher {
         events = eventsForChange(parsed.change);
       } catch (error) {
         if (!(error instanceof MalformedChangeError)) throw error;
-        malformed.push({ sequenceNumber: parsed.sequenceNumber, eventId: parsed.change.id, detailType: error.detailType, reason: error.message });
+        malformed.push({
+          sequenceNumber: parsed.sequenceNumber,
+          eventId: parsed.change.id,
+          detailType: error.detailType,
+          reason: error.message,
+        });
         continue;
       }
       for (const event of events) pending.push(this.pending(parsed.sequenceNumber, event));
@@ -210,7 +215,10 @@ export class DomainEventPublisher {
     const failed = chunk.filter((p, i) => {
       const result = output.Entries?.[i];
       if (result && !result.ErrorCode) return false;
-      p.lastError = { code: result?.ErrorCode ?? 'MissingResult', message: result?.ErrorMessage ?? 'PutEvents returned no result for the entry' };
+      p.lastError = {
+        code: result?.ErrorCode ?? 'MissingResult',
+        message: result?.ErrorMessage ?? 'PutEvents returned no result for the entry',
+      };
       return true;
     });
     return { published: chunk.length - failed.length, failed };

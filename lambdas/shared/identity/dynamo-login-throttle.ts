@@ -27,9 +27,7 @@ export class DynamoLoginThrottle implements LoginThrottle {
   ) {}
 
   async check(email: string): Promise<void> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: attemptsKey(email), ConsistentRead: true }),
-    );
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: attemptsKey(email), ConsistentRead: true }));
     const window = out.Item ? itemSchema.parse(out.Item) : undefined;
     const wait = retryAfterSeconds(window, epochSeconds(this.clock()));
     if (wait > 0) throw new TooManyAttempts(wait);

@@ -73,5 +73,4 @@ export class ConnectionStore {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: record }));
     return record;
   }
-
 }

@@ -331,6 +331,10 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
   }
 
   private async deleteAll(keys: { pk: string; sk: string }[]): Promise<void> {
-    await batchWriteAll(this.client, this.tableName, keys.map((Key) => ({ DeleteRequest: { Key } })));
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
   }
 }

@@ -84,7 +84,14 @@ export class DynamoTopicLog implements TopicLog {
       const fresh = events.filter((e) => !numbered.has(e.src));
       const next = fresh.length > 0 ? await this.assign(topic, fresh) : undefined;
       const nextSeq = new Map(next?.entries.map((e) => [e.src, e.seq]));
-      const entries = events.map((e) => ({ topic, seq: numbered.get(e.src) ?? nextSeq.get(e.src)!, src: e.src, event: e.event, payload: e.payload, ts: e.ts }));
+      const entries = events.map((e) => ({
+        topic,
+        seq: numbered.get(e.src) ?? nextSeq.get(e.src)!,
+        src: e.src,
+        event: e.event,
+        payload: e.payload,
+        ts: e.ts,
+      }));
       return { entries, reused: events.length - fresh.length, shards: next?.shards ?? old.shards };
     }
   }

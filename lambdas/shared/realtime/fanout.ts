@@ -35,12 +35,14 @@ export interface FanoutConfig {
 export const DEFAULT_FANOUT_CONFIG: FanoutConfig = { concurrency: 32, topicConcurrency: 8 };
 
 /** Delivery of a range of a topic's log to one shard of its subscribers. */
-export const fanoutJobSchema = z.strictObject({
-  topic: topicSchema,
-  shard: z.number().int().nonnegative(),
-  fromSeq: z.number().int().positive(),
-  toSeq: z.number().int().positive(),
-}).refine((job) => job.fromSeq <= job.toSeq, { message: 'fromSeq must not exceed toSeq', path: ['toSeq'] });
+export const fanoutJobSchema = z
+  .strictObject({
+    topic: topicSchema,
+    shard: z.number().int().nonnegative(),
+    fromSeq: z.number().int().positive(),
+    toSeq: z.number().int().positive(),
+  })
+  .refine((job) => job.fromSeq <= job.toSeq, { message: 'fromSeq must not exceed toSeq', path: ['toSeq'] });
 export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 
 export interface JobQueue {
@@ -137,7 +139,12 @@ export class Fanout {
       await this.deps.jobs.enqueue(jobs);
       stats.jobsEnqueued += jobs.length;
     } else {
-      await this.deliverShard(topic, 0, [...entries].sort((a, b) => a.seq - b.seq), stats);
+      await this.deliverShard(
+        topic,
+        0,
+        [...entries].sort((a, b) => a.seq - b.seq),
+        stats,
+      );
     }
   }
 

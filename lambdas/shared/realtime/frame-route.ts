@@ -71,7 +71,9 @@ export interface FrameRouteResult {
   readonly body?: string;
 }
 
-export function frameRoute<S extends z.ZodType, U extends boolean = false>(route: FrameRoute<S, U>): InstrumentedHandler<unknown, FrameRouteResult> {
+export function frameRoute<S extends z.ZodType, U extends boolean = false>(
+  route: FrameRoute<S, U>,
+): InstrumentedHandler<unknown, FrameRouteResult> {
   const rejected = (connectionId: string, frame: ErrorFrame): ErrorFrame => {
     if (route.rejected?.log !== undefined) logger.info(route.rejected.log, { connectionId, code: frame.code });
     if (route.rejected) metrics.addMetric(route.rejected.metric, MetricUnit.Count, 1);

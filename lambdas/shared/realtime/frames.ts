@@ -166,9 +166,7 @@ export function toErrorFrame(error: unknown, id?: string): ErrorFrame {
   if (!(error instanceof AppError) || error.code === 'internal') {
     return errorFrame('internal', 'Internal server error', id);
   }
-  const code = (FRAME_ERROR_CODES as readonly string[]).includes(error.code)
-    ? (error.code as FrameErrorCode)
-    : 'bad_request';
+  const code = (FRAME_ERROR_CODES as readonly string[]).includes(error.code) ? (error.code as FrameErrorCode) : 'bad_request';
   return errorFrame(code, error.message, id);
 }
 

@@ -14,7 +14,10 @@ export interface ConnectionPoster {
 
 /** API Gateway kept throttling (or failing) a post past the retry budget. */
 export class Throttled extends Error {
-  constructor(readonly connectionId: string, cause: unknown) {
+  constructor(
+    readonly connectionId: string,
+    cause: unknown,
+  ) {
     super(`Posting to ${connectionId} was throttled past the retry budget`, { cause });
     this.name = 'Throttled';
   }

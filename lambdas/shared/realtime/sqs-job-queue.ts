@@ -27,11 +27,15 @@ export class SqsJobQueue implements JobQueue {
         MessageGroupId: `${job.topic}#${job.shard}`,
         MessageDeduplicationId: createHash('sha256').update(`${job.topic}#${job.shard}#${job.fromSeq}#${job.toSeq}`).digest('hex'),
       }));
-      const left = await retryRemaining(batch, async (entries) => {
-        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: [...entries] }));
-        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-        return entries.filter((entry) => failed.has(entry.Id));
-      }, ENQUEUE_RETRY);
+      const left = await retryRemaining(
+        batch,
+        async (entries) => {
+          const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: [...entries] }));
+          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+          return entries.filter((entry) => failed.has(entry.Id));
+        },
+        ENQUEUE_RETRY,
+      );
       if (left.length > 0) throw new Error(`Could not enqueue ${left.length} fan-out jobs after ${ENQUEUE_RETRY.attempts} attempts`);
     }
   }

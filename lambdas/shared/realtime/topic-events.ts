@@ -27,4 +27,3 @@ export interface AcceptedEvent {
   readonly event: string;
   readonly acceptedAt: string;
 }
-

@@ -70,14 +70,26 @@ export async function readBody(req: IncomingMessage, limit = 8 * 1024 * 1024): P
   return Buffer.concat(chunks);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  contentType = 'application/json',
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
 /** Serves one JSON-protocol request for `service`. */
-export async function serveJson(service: JsonService, operation: string, req: IncomingMessage, res: ServerResponse, context: RequestContext): Promise<void> {
+export async function serveJson(
+  service: JsonService,
+  operation: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: RequestContext,
+): Promise<void> {
   const renderError = (error: AwsError) =>
     sendJson(
       res,
@@ -88,7 +100,8 @@ export async function serveJson(service: JsonService, operation: string, req: In
     );
   try {
     const handler = service.operations[operation];
-    if (!handler) throw new AwsError('UnknownOperationException', `${service.targetPrefix}.${operation} is not supported by the local cloud`);
+    if (!handler)
+      throw new AwsError('UnknownOperationException', `${service.targetPrefix}.${operation} is not supported by the local cloud`);
     const body = await readBody(req);
     let input: Record<string, unknown>;
     try {
@@ -106,10 +119,19 @@ export async function serveJson(service: JsonService, operation: string, req: In
 }
 
 /** Serves one REST-JSON request for `service`. */
-export async function serveRest(service: RestService, req: IncomingMessage, res: ServerResponse, url: URL, context: RequestContext): Promise<void> {
+export async function serveRest(
+  service: RestService,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  context: RequestContext,
+): Promise<void> {
   try {
     const body = await readBody(req);
-    const response = await service.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body }, context);
+    const response = await service.handle(
+      { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body },
+      context,
+    );
     if (Buffer.isBuffer(response.body)) {
       res.writeHead(response.status, { 'content-length': response.body.length, ...response.headers });
       res.end(response.body);

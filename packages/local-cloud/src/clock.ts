@@ -131,7 +131,8 @@ export class VirtualClock {
     const deadline = realNow() + timeoutMs;
     let quietRounds = 0;
     while (quietRounds < 2) {
-      if (realNow() > deadline) throw new Error(`the local cloud did not settle within ${timeoutMs} ms: busy: ${(await this.busyParts()).join(', ')}`);
+      if (realNow() > deadline)
+        throw new Error(`the local cloud did not settle within ${timeoutMs} ms: busy: ${(await this.busyParts()).join(', ')}`);
       quietRounds = (await this.busyParts()).length === 0 ? quietRounds + 1 : 0;
       await new Promise((r) => setTimeout(r, quietRounds === 0 ? 10 : 30));
     }
@@ -151,7 +152,8 @@ export class VirtualClock {
   async advanceTo(target: number): Promise<void> {
     if (this.advancing) throw new Error('the clock is already being advanced');
     const now = this.now();
-    if (target < now) throw new RangeError(`cannot move the clock back (now ${new Date(now).toISOString()}, asked ${new Date(target).toISOString()})`);
+    if (target < now)
+      throw new RangeError(`cannot move the clock back (now ${new Date(now).toISOString()}, asked ${new Date(target).toISOString()})`);
     this.advancing = true;
     const factor = this.currentFactor;
     this.rebase(now, 0);
@@ -210,10 +212,13 @@ export class VirtualClock {
     this.realTimer = undefined;
     if (this.advancing || this.currentFactor === 0 || this.timers.length === 0) return;
     const delay = Math.max(0, (this.timers[0]!.due - this.now()) / this.currentFactor);
-    this.realTimer = setTimeout(() => {
-      this.fireDue();
-      this.arm();
-    }, Math.min(delay, 2 ** 31 - 1));
+    this.realTimer = setTimeout(
+      () => {
+        this.fireDue();
+        this.arm();
+      },
+      Math.min(delay, 2 ** 31 - 1),
+    );
     this.realTimer.unref();
   }
 

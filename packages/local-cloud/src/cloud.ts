@@ -126,7 +126,6 @@ export class LocalCloud {
       for (const s of [...stoppables].reverse()) await s.stop().catch(() => {});
     };
     try {
-
       const model = new CloudModel(loadAssembly(options.assemblyDir), { region: options.region });
       reportTemplateCoverage(model);
       model.assertValid();
@@ -198,7 +197,17 @@ export class LocalCloud {
         mkdirSync(dirname(options.endpointsFile), { recursive: true });
         writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
       }
-      return new LocalCloud(model, endpoints, lambda, dynamodb.tables, dynamodb.streamMappings, clock, targets, dynamodb.ttlSweeper, stoppables);
+      return new LocalCloud(
+        model,
+        endpoints,
+        lambda,
+        dynamodb.tables,
+        dynamodb.streamMappings,
+        clock,
+        targets,
+        dynamodb.ttlSweeper,
+        stoppables,
+      );
     } catch (error) {
       await stopAll();
       throw error;
@@ -256,7 +265,12 @@ function startLambda(parts: {
 }
 
 /** endpoints.json: where every API, service and resource of the templates answers locally. */
-function endpointsDocument(model: CloudModel, loaded: readonly LoadedService[], controlUrl: string, services: Record<string, string>): Endpoints {
+function endpointsDocument(
+  model: CloudModel,
+  loaded: readonly LoadedService[],
+  controlUrl: string,
+  services: Record<string, string>,
+): Endpoints {
   const resources: Record<string, Record<string, ResourceEndpoint>> = {};
   for (const r of model.resources) {
     const entry: ResourceEndpoint = { type: r.type, physicalId: r.physicalId, ...(r.arn ? { arn: r.arn } : {}) };

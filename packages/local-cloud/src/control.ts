@@ -5,7 +5,16 @@
  * instead of reaching a real AWS account.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { AwsError, readBody, sendJson, serveJson, serveRest, type JsonService, type RequestContext, type RestService } from './aws-protocol';
+import {
+  AwsError,
+  readBody,
+  sendJson,
+  serveJson,
+  serveRest,
+  type JsonService,
+  type RequestContext,
+  type RestService,
+} from './aws-protocol';
 import type { VirtualClock } from './clock';
 import { listen } from './net';
 

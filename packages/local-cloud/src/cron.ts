@@ -112,7 +112,8 @@ function parseValue(token: string, range: FieldRange): number {
   const upper = token.toUpperCase();
   const named = range.names?.indexOf(upper) ?? -1;
   if (named >= 0) return named + 1;
-  if (!/^\d+$/.test(token)) fail(`${range.name}: ${JSON.stringify(token)} is not a number${range.names ? ` or one of ${range.names.join(',')}` : ''}`);
+  if (!/^\d+$/.test(token))
+    fail(`${range.name}: ${JSON.stringify(token)} is not a number${range.names ? ` or one of ${range.names.join(',')}` : ''}`);
   const value = Number(token);
   if (value < range.min || value > range.max) fail(`${range.name}: ${value} is outside ${range.min}-${range.max}`);
   return value;

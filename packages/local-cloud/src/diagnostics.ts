@@ -58,11 +58,7 @@ export class Diagnostics {
 /** Thrown when the template cannot be run at all; carries every error found, not just the first. */
 export class TemplateError extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
-    super(
-      `The cloud assembly cannot be run locally:\n${diagnostics
-        .map((d) => `  ${d.where}: ${d.message}`)
-        .join('\n')}`,
-    );
+    super(`The cloud assembly cannot be run locally:\n${diagnostics.map((d) => `  ${d.where}: ${d.message}`).join('\n')}`);
     this.name = 'TemplateError';
   }
 }

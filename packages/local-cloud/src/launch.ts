@@ -48,7 +48,22 @@ export async function launchLocalCloud(args: string[] = [], options: LaunchOptio
   const started = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', TSX, resolve(cwd, entry), '--http-port', '0', '--ws-port', '0', '--control-port', '0', '--tls-port', '0', '--state-dir', stateDir, ...args],
+    [
+      '--import',
+      TSX,
+      resolve(cwd, entry),
+      '--http-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--control-port',
+      '0',
+      '--tls-port',
+      '0',
+      '--state-dir',
+      stateDir,
+      ...args,
+    ],
     { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDB_LOCAL_TELEMETRY: '0', INIT_CWD: cwd } },
   );
   let output = '';

@@ -56,7 +56,10 @@ export class CloudModel {
   private readonly apiEndpoints = new Map<string, LocalApiEndpoints>();
   private readonly localizers: Array<(text: string) => string> = [];
 
-  constructor(readonly stacks: AssemblyStack[], options: ModelOptions = {}) {
+  constructor(
+    readonly stacks: AssemblyStack[],
+    options: ModelOptions = {},
+  ) {
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
     for (const stack of stacks) {
@@ -92,9 +95,7 @@ export class CloudModel {
   /** Finds a resource of one of `types` by its Ref value, physical id, ARN or logical id. */
   find(types: string[], key: string): ModelResource | undefined {
     return this.resources.find(
-      (r) =>
-        types.includes(r.type) &&
-        (r.ref === key || r.physicalId === key || r.arn === key || r.logicalId === key || r.where === key),
+      (r) => types.includes(r.type) && (r.ref === key || r.physicalId === key || r.arn === key || r.logicalId === key || r.where === key),
     );
   }
 
@@ -161,9 +162,7 @@ export class CloudModel {
 
   resolve(stack: AssemblyStack, value: unknown, where: string): unknown {
     if (Array.isArray(value)) {
-      return value
-        .map((v, i) => this.resolve(stack, v, `${where}/${i}`))
-        .filter((v) => v !== NO_VALUE);
+      return value.map((v, i) => this.resolve(stack, v, `${where}/${i}`)).filter((v) => v !== NO_VALUE);
     }
     if (value === null || typeof value !== 'object') return value;
     const entries = Object.entries(value as Intrinsic);
@@ -364,7 +363,13 @@ export class CloudModel {
       case 'AWS::IAM::Role': {
         const roleName = name(64, 'RoleName');
         const roleArn = `arn:aws:iam::${accountId}:role/${roleName}`;
-        return { ...base, ref: roleName, physicalId: roleName, arn: roleArn, attributes: { Arn: roleArn, RoleId: shortId(where, 21).toUpperCase() } };
+        return {
+          ...base,
+          ref: roleName,
+          physicalId: roleName,
+          arn: roleArn,
+          attributes: { Arn: roleArn, RoleId: shortId(where, 21).toUpperCase() },
+        };
       }
       case 'AWS::ApiGatewayV2::Api': {
         const apiId = shortId(where, 10);
@@ -391,7 +396,13 @@ export class CloudModel {
         const queueName = given('QueueName') ?? `${generatedName(stack.stackName, logicalId, fifo ? 75 : 80)}${fifo ? '.fifo' : ''}`;
         const queueArn = arn('sqs', queueName);
         const url = `https://sqs.${region}.amazonaws.com/${accountId}/${queueName}`;
-        return { ...base, ref: url, physicalId: queueName, arn: queueArn, attributes: { Arn: queueArn, QueueName: queueName, QueueUrl: url } };
+        return {
+          ...base,
+          ref: url,
+          physicalId: queueName,
+          arn: queueArn,
+          attributes: { Arn: queueArn, QueueName: queueName, QueueUrl: url },
+        };
       }
       case 'AWS::SNS::Topic': {
         const topicName = name(256, 'TopicName');

@@ -14,7 +14,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Listens and resolves with the bound port; rejects with a clear message when the port is taken. */
-export async function listen(server: Pick<Server, 'listen' | 'once' | 'off' | 'address'>, port: number, host: string, what: string): Promise<number> {
+export async function listen(
+  server: Pick<Server, 'listen' | 'once' | 'off' | 'address'>,
+  port: number,
+  host: string,
+  what: string,
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(

@@ -52,6 +52,10 @@ export interface StartContext extends ServiceContext {
   /** endpoints.json's `services`: the URL of each service, by key (see `sdkServiceIds`). */
   readonly services: Record<string, string>;
   /** Serves a service on the control port, points functions' SDK at it, and stops it on exit. */
-  mount(key: string, service: { stop(): unknown; isIdle?(): boolean }, api: { json?: JsonService; rest?: RestService; settles?: string }): void;
+  mount(
+    key: string,
+    service: { stop(): unknown; isIdle?(): boolean },
+    api: { json?: JsonService; rest?: RestService; settles?: string },
+  ): void;
   stopOnExit(part: { stop(): Promise<void> }): void;
 }

@@ -75,7 +75,11 @@ export function offsetAt(ms: number, timeZone: string): number {
  */
 export function instantsOf(wall: WallTime, timeZone: string): number[] {
   const local = wallAsUtc(wall);
-  const offsets = new Set([offsetAt(local - 14 * 3_600_000, timeZone), offsetAt(local, timeZone), offsetAt(local + 14 * 3_600_000, timeZone)]);
+  const offsets = new Set([
+    offsetAt(local - 14 * 3_600_000, timeZone),
+    offsetAt(local, timeZone),
+    offsetAt(local + 14 * 3_600_000, timeZone),
+  ]);
   const found = new Set<number>();
   for (const offset of offsets) {
     const candidate = local - offset;

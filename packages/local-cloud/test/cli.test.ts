@@ -32,7 +32,11 @@ afterAll(async () => {
 function javaPids(endpoint: string): number[] {
   const port = new URL(endpoint).port;
   try {
-    return execFileSync('pgrep', ['-f', `^java .*DynamoDBLocal.jar .*-port ${port}( |$)`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-f', `^java .*DynamoDBLocal.jar .*-port ${port}( |$)`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -90,6 +94,8 @@ describe('local-cloud in a CDK app folder', () => {
   });
 
   it('says what to do when there is no app', async () => {
-    await expect(launchLocalCloud([], { cwd: tmpdir(), timeoutMs: 30_000 })).rejects.toThrow(/no CDK app: give --app CMD or --assembly DIR/);
+    await expect(launchLocalCloud([], { cwd: tmpdir(), timeoutMs: 30_000 })).rejects.toThrow(
+      /no CDK app: give --app CMD or --assembly DIR/,
+    );
   });
 });

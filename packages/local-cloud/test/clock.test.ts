@@ -69,23 +69,32 @@ describe('virtual time in the local cloud', () => {
       new lambda.Function(stack, 'Now', {
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
-        code: lambda.Code.fromInline(`exports.handler = async () => ({ now: Date.now(), iso: new Date().toISOString(), str: typeof Date() });`),
+        code: lambda.Code.fromInline(
+          `exports.handler = async () => ({ now: Date.now(), iso: new Date().toISOString(), str: typeof Date() });`,
+        ),
       });
       new lambda.Function(stack, 'Flaky', {
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
-        code: lambda.Code.fromInline(`exports.handler = async (e) => { console.log('attempt at ' + new Date().toISOString()); throw new Error('always fails'); };`),
+        code: lambda.Code.fromInline(
+          `exports.handler = async (e) => { console.log('attempt at ' + new Date().toISOString()); throw new Error('always fails'); };`,
+        ),
       });
     });
     t = await startCloud(dir, { clockFactor: 0, clockStart: start });
-    client = new LambdaClient({ endpoint: t.cloud.endpoints.services.lambda, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    client = new LambdaClient({
+      endpoint: t.cloud.endpoints.services.lambda,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
   });
   afterAll(async () => {
     client?.destroy();
     await t?.stop();
   });
 
-  const fnName = (logicalPrefix: string) => [...t.cloud.lambda.functions.values()].find((f) => f.spec.resource.logicalId.startsWith(logicalPrefix))!.spec.name;
+  const fnName = (logicalPrefix: string) =>
+    [...t.cloud.lambda.functions.values()].find((f) => f.spec.resource.logicalId.startsWith(logicalPrefix))!.spec.name;
 
   it('gives handlers the virtual time as Date, through the Lambda Invoke API', async () => {
     const res = await client.send(new InvokeCommand({ FunctionName: fnName('Now') }));
@@ -97,7 +106,10 @@ describe('virtual time in the local cloud', () => {
   });
 
   it('moves handlers’ time with POST /clock/advance and reports it on GET /clock', async () => {
-    const advanced = await fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds: 86_400 }) });
+    const advanced = await fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, {
+      method: 'POST',
+      body: JSON.stringify({ seconds: 86_400 }),
+    });
     expect(advanced.status).toBe(200);
     expect(await advanced.json()).toMatchObject({ now: '2030-06-02T12:00:00.000Z', factor: 0 });
     const res = await client.send(new InvokeCommand({ FunctionName: fnName('Now') }));
@@ -115,10 +127,16 @@ describe('virtual time in the local cloud', () => {
 
   it('retries a failed asynchronous invocation twice, 1 and 2 minutes apart on the virtual clock', async () => {
     const before = t.output.filter((l) => l.includes('attempt at')).length;
-    const res = await client.send(new InvokeCommand({ FunctionName: fnName('Flaky'), InvocationType: 'Event', Payload: Buffer.from('{}') }));
+    const res = await client.send(
+      new InvokeCommand({ FunctionName: fnName('Flaky'), InvocationType: 'Event', Payload: Buffer.from('{}') }),
+    );
     expect(res.StatusCode).toBe(202);
     await t.cloud.clock.settle();
-    const attempts = () => t.output.filter((l) => l.includes('attempt at')).slice(before).map((l) => /attempt at (\S+)/.exec(l)![1]);
+    const attempts = () =>
+      t.output
+        .filter((l) => l.includes('attempt at'))
+        .slice(before)
+        .map((l) => /attempt at (\S+)/.exec(l)![1]);
     expect(attempts()).toHaveLength(1);
     await t.cloud.clock.advance(10 * 60);
     const times = attempts().map((iso) => Date.parse(iso!));

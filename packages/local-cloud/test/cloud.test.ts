@@ -22,7 +22,11 @@ beforeAll(async () => {
   dynamodb = await DynamoDbServer.start();
   const assembly = synthFixture((app) => {
     const stack = new Stack(app, 'CloudFixture');
-    const fn = new LambdaFunction(stack, 'Endpoints', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(ENDPOINTS) });
+    const fn = new LambdaFunction(stack, 'Endpoints', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(ENDPOINTS),
+    });
     const api = new WebSocketApi(stack, 'Socket', { connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', fn) } });
     new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'dev', autoDeploy: true });
     new Queue(stack, 'Jobs');
@@ -75,8 +79,14 @@ describe('LocalCloud.start', () => {
   it('stops before opening any API when a service finds a template error while loading', async () => {
     const assembly = synthFixture((app) => {
       const stack = new Stack(app, 'BrokenFixture');
-      const fn = new LambdaFunction(stack, 'Fn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(ENDPOINTS) });
-      const api = new WebSocketApi(stack, 'Socket', { connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', fn) } });
+      const fn = new LambdaFunction(stack, 'Fn', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline(ENDPOINTS),
+      });
+      const api = new WebSocketApi(stack, 'Socket', {
+        connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', fn) },
+      });
       new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'dev', autoDeploy: true });
       new CfnQueue(stack, 'Bad', { queueName: 'not a queue name' });
     });

@@ -70,10 +70,12 @@ const functionOutput: string[] = [];
 const logs: string[] = [];
 const invocations: Array<Promise<InvokeResult>> = [];
 
-const queueArn = (logicalPrefix: string) => model.resources.find((r) => r.type === 'AWS::SQS::Queue' && r.logicalId.startsWith(logicalPrefix))!.arn!;
+const queueArn = (logicalPrefix: string) =>
+  model.resources.find((r) => r.type === 'AWS::SQS::Queue' && r.logicalId.startsWith(logicalPrefix))!.arn!;
 const messages = (logicalPrefix: string) => received.filter((m) => m.arn === queueArn(logicalPrefix));
 const bodies = (logicalPrefix: string) => messages(logicalPrefix).map((m) => JSON.parse(m.body) as unknown);
-const lambdaEvents = () => functionOutput.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+const lambdaEvents = () =>
+  functionOutput.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
 const settle = () => clock.settle(20_000);
 
 function entry(detail: Record<string, unknown>, overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry {
@@ -125,7 +127,10 @@ beforeAll(async () => {
           }),
         }),
         new SqsQueue(details, { message: RuleTargetInput.fromEventPath('$.detail') }),
-        new SqsQueue(ordered, { messageGroupId: 'orders', message: RuleTargetInput.fromText(`order ${EventField.fromPath('$.detail.id')}`) }),
+        new SqsQueue(ordered, {
+          messageGroupId: 'orders',
+          message: RuleTargetInput.fromText(`order ${EventField.fromPath('$.detail.id')}`),
+        }),
         new SqsQueue(all),
       ],
     });
@@ -152,7 +157,11 @@ beforeAll(async () => {
       schedule: Schedule.cron({ minute: '0', hour: '12' }),
       targets: [new SqsQueue(ticks, { message: RuleTargetInput.fromObject({ at: EventField.time, kind: EventField.detailType }) })],
     });
-    const alerts = new Rule(stack, 'Alerts', { eventBus: bus, eventPattern: { source: ['alerts'] }, targets: [new SnsTopic(new Topic(stack, 'Topic'))] });
+    const alerts = new Rule(stack, 'Alerts', {
+      eventBus: bus,
+      eventPattern: { source: ['alerts'] },
+      targets: [new SnsTopic(new Topic(stack, 'Topic'))],
+    });
     (alerts.node.defaultChild as CfnRule).addPropertyOverride('Targets.0.HttpParameters', { HeaderParameters: { a: 'b' } });
     bus.archive('Archive', { eventPattern: { source: ['shop.eu'] }, retention: Duration.days(1) });
   });
@@ -172,7 +181,8 @@ beforeAll(async () => {
       flakyAttempts.push(clock.now());
       throw new AwsError('InternalError', 'simulated queue outage', 500);
     }
-    if (!knownQueues.has(delivery.arn)) throw new AwsError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+    if (!knownQueues.has(delivery.arn))
+      throw new AwsError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
     received.push({
       arn: delivery.arn,
       body: delivery.input,
@@ -248,7 +258,9 @@ describe('PutEvents', () => {
     expect(tooMany.message).toMatch(/Member must have length less than or equal to 10/);
     expect((await rejection(client.send(new PutEventsCommand({ Entries: [] })))).name).toBe('ValidationException');
     const big = JSON.stringify({ blob: 'x'.repeat(130 * 1024) });
-    const tooBig = await rejection(client.send(new PutEventsCommand({ Entries: [entry({}, { Detail: big }), entry({}, { Detail: big })] })));
+    const tooBig = await rejection(
+      client.send(new PutEventsCommand({ Entries: [entry({}, { Detail: big }), entry({}, { Detail: big })] })),
+    );
     expect(tooBig.name).toBe('ValidationException');
     expect(tooBig.message).toBe('Total size of the entries in the request is over the limit.');
     await settle();
@@ -304,7 +316,12 @@ describe('buses and rules from the template', () => {
 
 describe('delivery', () => {
   it('delivers only matching events, transformed per target, in the envelope EventBridge uses', async () => {
-    const before = { all: messages('All').length, details: messages('Details').length, ordered: messages('Ordered').length, lambda: lambdaEvents().length };
+    const before = {
+      all: messages('All').length,
+      details: messages('Details').length,
+      ordered: messages('Ordered').length,
+      lambda: lambdaEvents().length,
+    };
     const matching = { id: 'o-1', status: 'paid', amount: 150, coupon: 'X', channel: 'web', tags: ['a', 'b'] };
     const viaOr = { id: 'o-2', status: 'new', amount: 100.5, coupon: '', channel: 'app', vip: true, tags: { k: 'v' } };
     const [first, second] = await put(
@@ -336,13 +353,26 @@ describe('delivery', () => {
       },
       expect.objectContaining({ id: second, detail: viaOr }),
     ]);
-    expect(Object.keys(envelopes[0] as object)).toEqual(['version', 'id', 'detail-type', 'source', 'account', 'time', 'region', 'resources', 'detail']);
+    expect(Object.keys(envelopes[0] as object)).toEqual([
+      'version',
+      'id',
+      'detail-type',
+      'source',
+      'account',
+      'time',
+      'region',
+      'resources',
+      'detail',
+    ]);
 
     expect(bodies('Details').slice(before.details)).toEqual([matching, viaOr]);
 
     const ordered = messages('Ordered').slice(before.ordered);
     expect(ordered.map((m) => m.body)).toEqual(['"order o-1"', '"order o-2"']);
-    expect(ordered.map((m) => [m.groupId, m.dedupId])).toEqual([['orders', first], ['orders', second]]);
+    expect(ordered.map((m) => [m.groupId, m.dedupId])).toEqual([
+      ['orders', first],
+      ['orders', second],
+    ]);
 
     const placed = model.resources.find((r) => r.type === 'AWS::Events::Rule' && r.logicalId.startsWith('Placed'))!;
     const transformed = lambdaEvents().slice(before.lambda);
@@ -386,7 +416,11 @@ describe('delivery', () => {
     expect(immediate).toHaveLength(1);
     expect(JSON.parse(immediate[0]!.body)).toMatchObject({ id: eventId, 'detail-type': 'Retry Me', detail: { n: 1 } });
     const goneAttributes = Object.fromEntries(Object.entries(immediate[0]!.attributes!).map(([k, v]) => [k, v.StringValue]));
-    expect(goneAttributes).toMatchObject({ TARGET_ARN: 'arn:aws:sqs:us-east-1:000000000000:gone', ERROR_CODE: 'NO_RESOURCE', RETRY_ATTEMPTS: '0' });
+    expect(goneAttributes).toMatchObject({
+      TARGET_ARN: 'arn:aws:sqs:us-east-1:000000000000:gone',
+      ERROR_CODE: 'NO_RESOURCE',
+      RETRY_ATTEMPTS: '0',
+    });
     expect(goneAttributes).not.toHaveProperty('EXHAUSTED_RETRY_CONDITION');
     expect(clock.pending().some((t) => t.label?.startsWith('EventBridge retry 1'))).toBe(true);
 
@@ -466,18 +500,27 @@ describe('the rule and target API', () => {
     expect(badPattern.name).toBe('InvalidEventPatternException');
     expect(badPattern.message).toMatch(/^Event pattern is not valid\. Reason: /);
     expect((await rejection(client.send(new PutRuleCommand({ Name: 'bad' })))).name).toBe('ValidationException');
-    const scheduleOnCustomBus = await rejection(client.send(new PutRuleCommand({ Name: 'bad', EventBusName: 'Orders', ScheduleExpression: 'rate(5 minutes)' })));
+    const scheduleOnCustomBus = await rejection(
+      client.send(new PutRuleCommand({ Name: 'bad', EventBusName: 'Orders', ScheduleExpression: 'rate(5 minutes)' })),
+    );
     expect(scheduleOnCustomBus.message).toBe('ScheduleExpression is supported only on the default event bus.');
-    expect((await rejection(client.send(new PutRuleCommand({ Name: 'bad', ScheduleExpression: 'rate(1 minutes)' })))).name).toBe('ValidationException');
+    expect((await rejection(client.send(new PutRuleCommand({ Name: 'bad', ScheduleExpression: 'rate(1 minutes)' })))).name).toBe(
+      'ValidationException',
+    );
 
     await client.send(new PutRuleCommand({ Name: 'targets', EventPattern: '{"source":["t"]}' }));
     const both = await rejection(
-      client.send(new PutTargetsCommand({ Rule: 'targets', Targets: [{ Id: 't', Arn: queueArn('All'), Input: '{}', InputPath: '$.detail' }] })),
+      client.send(
+        new PutTargetsCommand({ Rule: 'targets', Targets: [{ Id: 't', Arn: queueArn('All'), Input: '{}', InputPath: '$.detail' }] }),
+      ),
     );
     expect(both.message).toBe('Only one of Input, InputPath, or InputTransformer must be provided for target t.');
     const undefinedVariable = await rejection(
       client.send(
-        new PutTargetsCommand({ Rule: 'targets', Targets: [{ Id: 't', Arn: queueArn('All'), InputTransformer: { InputPathsMap: {}, InputTemplate: '{"a": <nope>}' } }] }),
+        new PutTargetsCommand({
+          Rule: 'targets',
+          Targets: [{ Id: 't', Arn: queueArn('All'), InputTransformer: { InputPathsMap: {}, InputTemplate: '{"a": <nope>}' } }],
+        }),
       ),
     );
     expect(undefinedVariable.name).toBe('ValidationException');
@@ -524,7 +567,12 @@ describe('scheduled rules', () => {
     await clock.advance(30 * 60);
     const fired = bodies('Forwarded').slice(before) as Array<Record<string, unknown>>;
     expect(fired).toHaveLength(6);
-    expect(fired[0]).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event', resources: ['arn:aws:events:us-east-1:000000000000:rule/every-5'], detail: {} });
+    expect(fired[0]).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      resources: ['arn:aws:events:us-east-1:000000000000:rule/every-5'],
+      detail: {},
+    });
     await client.send(new DisableRuleCommand({ Name: 'every-5' }));
     await clock.advance(30 * 60);
     expect(bodies('Forwarded').length).toBe(before + 6);
@@ -545,8 +593,13 @@ describe('input transformation: the examples of the AWS documentation', () => {
     detail: { 'instance-id': 'i-0123456789', state: 'RUNNING' },
   };
   const paths = { timestamp: '$.time', instance: '$.detail.instance-id', state: '$.detail.state' };
-  const context = { ruleArn: 'arn:aws:events:us-east-2:123456789012:rule/example', ruleName: 'example', ingestionTime: '2015-11-11T21:29:55.123Z' };
-  const render = (template: string, map: Record<string, string> = paths) => compileTransformer({ InputPathsMap: map, InputTemplate: template }).render(ec2, context);
+  const context = {
+    ruleArn: 'arn:aws:events:us-east-2:123456789012:rule/example',
+    ruleName: 'example',
+    ingestionTime: '2015-11-11T21:29:55.123Z',
+  };
+  const render = (template: string, map: Record<string, string> = paths) =>
+    compileTransformer({ InputPathsMap: map, InputTemplate: template }).render(ec2, context);
 
   it('fills string templates with the values as text', () => {
     expect(render('"instance <instance> is in <state>"')).toBe('"instance i-0123456789 is in RUNNING"');
@@ -555,8 +608,13 @@ describe('input transformation: the examples of the AWS documentation', () => {
   });
 
   it('fills JSON templates by context: values in value positions, text inside strings', () => {
-    expect(JSON.parse(render('{\n  "instance" : <instance>,\n  "state": <state>\n}'))).toEqual({ instance: 'i-0123456789', state: 'RUNNING' });
-    expect(JSON.parse(render('{"instance" : <instance>, "state": "<state>", "instanceStatus": "instance \\"<instance>\\" is in <state>"}'))).toEqual({
+    expect(JSON.parse(render('{\n  "instance" : <instance>,\n  "state": <state>\n}'))).toEqual({
+      instance: 'i-0123456789',
+      state: 'RUNNING',
+    });
+    expect(
+      JSON.parse(render('{"instance" : <instance>, "state": "<state>", "instanceStatus": "instance \\"<instance>\\" is in <state>"}')),
+    ).toEqual({
       instance: 'i-0123456789',
       state: 'RUNNING',
       instanceStatus: 'instance "i-0123456789" is in RUNNING',
@@ -570,7 +628,9 @@ describe('input transformation: the examples of the AWS documentation', () => {
 
   it('provides the predefined variables', () => {
     const out = JSON.parse(
-      render('{"ruleArn": <aws.events.rule-arn>, "ruleName": <aws.events.rule-name>, "original": <aws.events.event>, "whole": <aws.events.event.json>, "at": <aws.events.event.ingestion-time>}'),
+      render(
+        '{"ruleArn": <aws.events.rule-arn>, "ruleName": <aws.events.rule-name>, "original": <aws.events.event>, "whole": <aws.events.event.json>, "at": <aws.events.event.ingestion-time>}',
+      ),
     ) as Record<string, unknown>;
     const { detail: _detail, ...withoutDetail } = ec2;
     expect(out).toEqual({ ruleArn: context.ruleArn, ruleName: 'example', original: withoutDetail, whole: ec2, at: context.ingestionTime });
@@ -601,7 +661,11 @@ describe('schedule expressions', () => {
   };
 
   it('evaluates cron fields as EventBridge rules do (UTC)', () => {
-    expect(occurrences('cron(15 10 ? * MON-FRI *)', '2030-01-03T10:15:00Z', 3)).toEqual(['2030-01-04T10:15:00Z', '2030-01-07T10:15:00Z', '2030-01-08T10:15:00Z']);
+    expect(occurrences('cron(15 10 ? * MON-FRI *)', '2030-01-03T10:15:00Z', 3)).toEqual([
+      '2030-01-04T10:15:00Z',
+      '2030-01-07T10:15:00Z',
+      '2030-01-08T10:15:00Z',
+    ]);
     expect(occurrences('cron(0 10 ? * 6L *)', '2030-01-01T00:00:00Z', 2)).toEqual(['2030-01-25T10:00:00Z', '2030-02-22T10:00:00Z']);
     expect(occurrences('cron(0 0 L * ? *)', '2030-01-31T00:00:00Z', 2)).toEqual(['2030-02-28T00:00:00Z', '2030-03-31T00:00:00Z']);
     expect(occurrences('cron(0 9 ? * 2#1 *)', '2030-01-01T00:00:00Z', 2)).toEqual(['2030-01-07T09:00:00Z', '2030-02-04T09:00:00Z']);
@@ -612,7 +676,16 @@ describe('schedule expressions', () => {
 
   it('counts rates from when the rule started and refuses malformed expressions', () => {
     expect(occurrences('rate(1 day)', '2030-01-01T08:00:00Z', 2)).toEqual(['2030-01-02T08:00:00Z', '2030-01-03T08:00:00Z']);
-    for (const bad of ['cron(0 0 * * * *)', 'cron(0 0 ? * ? *)', 'rate(1 minutes)', 'rate(5 minute)', 'rate(0 minutes)', 'cron(60 0 * * ? *)', 'cron(0 0 * *)', 'every 5']) {
+    for (const bad of [
+      'cron(0 0 * * * *)',
+      'cron(0 0 ? * ? *)',
+      'rate(1 minutes)',
+      'rate(5 minute)',
+      'rate(0 minutes)',
+      'cron(60 0 * * ? *)',
+      'cron(0 0 * *)',
+      'every 5',
+    ]) {
       expect(() => parseSchedule(bad), bad).toThrow();
     }
   });

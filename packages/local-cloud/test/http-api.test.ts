@@ -24,28 +24,69 @@ function fixture(app: App): void {
   const table = new dynamodb.Table(data, 'Items', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
 
   const stack = new Stack(app, 'FixtureApi');
-  const echo = new lambda.Function(stack, 'Echo', inline(`exports.handler = async (event, context) => ({
+  const echo = new lambda.Function(
+    stack,
+    'Echo',
+    inline(
+      `exports.handler = async (event, context) => ({
       statusCode: 200,
       headers: { 'content-type': 'application/json', 'x-fn': context.functionName },
       body: JSON.stringify({ event, remaining: context.getRemainingTimeInMillis(), env: { TABLE: process.env.TABLE, REGION: process.env.AWS_REGION } }),
-    });`, { environment: { TABLE: table.tableName } }));
+    });`,
+      { environment: { TABLE: table.tableName } },
+    ),
+  );
   const plain = new lambda.Function(stack, 'Plain', inline(`exports.handler = async () => ({ hello: 'world' });`));
-  const slow = new lambda.Function(stack, 'Slow', inline(`exports.handler = async (e) => { await new Promise(r => setTimeout(r, Number(e.queryStringParameters?.ms ?? 2500))); return { statusCode: 200, body: 'late' }; };`, { timeout: Duration.seconds(1) }));
+  const slow = new lambda.Function(
+    stack,
+    'Slow',
+    inline(
+      `exports.handler = async (e) => { await new Promise(r => setTimeout(r, Number(e.queryStringParameters?.ms ?? 2500))); return { statusCode: 200, body: 'late' }; };`,
+      { timeout: Duration.seconds(1) },
+    ),
+  );
   const crash = new lambda.Function(stack, 'Crash', inline(`exports.handler = async () => { throw new TypeError('boom'); };`));
-  const sleepy = new lambda.Function(stack, 'Sleepy', inline(`exports.handler = async () => { await new Promise(r => setTimeout(r, 400)); return { statusCode: 200, body: String(process.pid) + ':' + require('worker_threads').threadId }; };`));
-  const sdk = new lambda.Function(stack, 'Sdk', inline(`const { DynamoDBClient, ListTablesCommand } = require('@aws-sdk/client-dynamodb');
+  const sleepy = new lambda.Function(
+    stack,
+    'Sleepy',
+    inline(
+      `exports.handler = async () => { await new Promise(r => setTimeout(r, 400)); return { statusCode: 200, body: String(process.pid) + ':' + require('worker_threads').threadId }; };`,
+    ),
+  );
+  const sdk = new lambda.Function(
+    stack,
+    'Sdk',
+    inline(`const { DynamoDBClient, ListTablesCommand } = require('@aws-sdk/client-dynamodb');
     const client = new DynamoDBClient({});
-    exports.handler = async () => ({ statusCode: 200, body: JSON.stringify((await client.send(new ListTablesCommand({}))).TableNames) });`));
-  const authFn = new lambda.Function(stack, 'Auth', inline(`let calls = 0;
+    exports.handler = async () => ({ statusCode: 200, body: JSON.stringify((await client.send(new ListTablesCommand({}))).TableNames) });`),
+  );
+  const authFn = new lambda.Function(
+    stack,
+    'Auth',
+    inline(`let calls = 0;
     exports.handler = async (event) => { calls++; const token = event.headers.authorization;
-      return { isAuthorized: token === 'Bearer good', context: { userId: 'u-1', calls } }; };`));
+      return { isAuthorized: token === 'Bearer good', context: { userId: 'u-1', calls } }; };`),
+  );
 
   const api = new HttpApi(stack, 'Api', {
-    corsPreflight: { allowOrigins: ['https://app.example.com'], allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST], allowHeaders: ['authorization', 'content-type'], maxAge: Duration.minutes(10) },
+    corsPreflight: {
+      allowOrigins: ['https://app.example.com'],
+      allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+      allowHeaders: ['authorization', 'content-type'],
+      maxAge: Duration.minutes(10),
+    },
   });
-  const authorizer = new HttpLambdaAuthorizer('Authorizer', authFn, { responseTypes: [HttpLambdaResponseType.SIMPLE], resultsCacheTtl: Duration.minutes(5) });
+  const authorizer = new HttpLambdaAuthorizer('Authorizer', authFn, {
+    responseTypes: [HttpLambdaResponseType.SIMPLE],
+    resultsCacheTtl: Duration.minutes(5),
+  });
   const route = (path: string, fn: lambda.IFunction, methods = [HttpMethod.GET], auth?: HttpLambdaAuthorizer) =>
-    api.addRoutes({ path, methods, integration: new HttpLambdaIntegration(`${fn.node.id}${path.replace(/\W/g, '')}${methods.join('')}`, fn), authorizer: auth });
+    api.addRoutes({
+      path,
+      methods,
+      integration: new HttpLambdaIntegration(`${fn.node.id}${path.replace(/\W/g, '')}${methods.join('')}`, fn),
+      authorizer: auth,
+    });
   route('/items/{id}', echo, [HttpMethod.GET, HttpMethod.POST]);
   route('/items/special', plain);
   route('/files/{proxy+}', echo, [HttpMethod.ANY]);
@@ -57,7 +98,11 @@ function fixture(app: App): void {
 
   // Pieces the local cloud cannot run must be named at start-up.
   new CfnResource(stack, 'SomeTopic', { type: 'AWS::SNS::Topic' });
-  new lambda.Function(stack, 'PythonFn', { runtime: lambda.Runtime.PYTHON_3_12, handler: 'index.handler', code: lambda.Code.fromInline('def handler(e, c): return 1') });
+  new lambda.Function(stack, 'PythonFn', {
+    runtime: lambda.Runtime.PYTHON_3_12,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('def handler(e, c): return 1'),
+  });
 }
 
 let t: TestCloud;
@@ -108,7 +153,11 @@ describe('HTTP API routing and payload format 2.0', () => {
     expect(event.headers['x-custom']).toBe('yes');
     expect(event.body).toBe('{"n":1}');
     expect(event.isBase64Encoded).toBe(false);
-    expect(event.requestContext).toMatchObject({ http: { method: 'POST', path: '/items/42' }, stage: '$default', routeKey: 'POST /items/{id}' });
+    expect(event.requestContext).toMatchObject({
+      http: { method: 'POST', path: '/items/42' },
+      stage: '$default',
+      routeKey: 'POST /items/{id}',
+    });
   });
 
   it('prefers a literal route over a path variable, and matches greedy paths', async () => {
@@ -169,7 +218,11 @@ describe('Lambda runtime', () => {
   });
 
   it('resolves cross-stack references (Fn::ImportValue) in function environments', async () => {
-    const { event, env, remaining } = (await (await get('/items/1')).json()) as { event: unknown; env: Record<string, string>; remaining: number };
+    const { event, env, remaining } = (await (await get('/items/1')).json()) as {
+      event: unknown;
+      env: Record<string, string>;
+      remaining: number;
+    };
     expect(event).toBeTruthy();
     expect(env.TABLE).toMatch(/^FixtureData-Items/);
     expect(env.REGION).toBe('us-east-1');
@@ -185,7 +238,8 @@ describe('Lambda authorizer (simple responses, cached)', () => {
   });
 
   it('passes the authorizer context to the route and caches the decision per token', async () => {
-    const call = async () => ((await (await get('/private', { headers: { authorization: 'Bearer good' } })).json()) as { event: EchoedEvent }).event;
+    const call = async () =>
+      ((await (await get('/private', { headers: { authorization: 'Bearer good' } })).json()) as { event: EchoedEvent }).event;
     const first = await call();
     const second = await call();
     expect(first.requestContext.authorizer.lambda.userId).toBe('u-1');
@@ -195,7 +249,10 @@ describe('Lambda authorizer (simple responses, cached)', () => {
 
 describe('CORS', () => {
   it('answers preflight for allowed origins and decorates responses', async () => {
-    const pre = await get('/items/1', { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    const pre = await get('/items/1', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');

@@ -33,7 +33,12 @@ const output: string[] = [];
 beforeAll(() => {
   const assembly = synthFixture((app) => {
     const stack = new Stack(app, 'EnvironmentsFixture');
-    new LambdaFunction(stack, 'Sleeper', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(SLEEPER), timeout: Duration.seconds(2) });
+    new LambdaFunction(stack, 'Sleeper', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(SLEEPER),
+      timeout: Duration.seconds(2),
+    });
   });
   const model = new CloudModel(loadAssembly(assembly));
   lambda = new LambdaService(model, {
@@ -100,7 +105,7 @@ describe('execution environments past the limit', () => {
     expect(s.finishedAt - started).toBeGreaterThan(1_300);
   });
 
-  it('counts a handed-over invocation\'s timeout from when it starts, not from when it was handed over', async () => {
+  it("counts a handed-over invocation's timeout from when it starts, not from when it was handed over", async () => {
     const first = call(800, 'first');
     const second = call(800, 'second');
     const third = call(10, 'third'); // waits ~800 ms for an environment

@@ -81,7 +81,12 @@ describe('CloudModel', () => {
       Resources: {
         Fn: {
           Type: 'AWS::Lambda::Function',
-          Properties: { A: { 'Fn::Cidr': ['10.0.0.0/16', 2, 8] }, B: { Ref: 'Missing' }, C: { 'Fn::GetAtt': ['Fn', 'Nope'] }, D: { 'Fn::ImportValue': 'nobody' } },
+          Properties: {
+            A: { 'Fn::Cidr': ['10.0.0.0/16', 2, 8] },
+            B: { Ref: 'Missing' },
+            C: { 'Fn::GetAtt': ['Fn', 'Nope'] },
+            D: { 'Fn::ImportValue': 'nobody' },
+          },
         },
       },
     });
@@ -100,7 +105,13 @@ describe('CloudModel', () => {
   it('rewrites execute-api URLs to the local endpoint of that API only', () => {
     const model = new CloudModel([producer]);
     model.setApiEndpoints('abc123', { https: 'https://127.0.0.1:3003', wss: 'ws://127.0.0.1:3001' });
-    expect(model.localize({ a: 'wss://abc123.execute-api.us-east-1.amazonaws.com/dev', b: ['https://abc123.execute-api.us-east-1.amazonaws.com/dev/@connections'], c: 'https://zzz999.execute-api.us-east-1.amazonaws.com/' })).toEqual({
+    expect(
+      model.localize({
+        a: 'wss://abc123.execute-api.us-east-1.amazonaws.com/dev',
+        b: ['https://abc123.execute-api.us-east-1.amazonaws.com/dev/@connections'],
+        c: 'https://zzz999.execute-api.us-east-1.amazonaws.com/',
+      }),
+    ).toEqual({
       a: 'ws://127.0.0.1:3001/dev',
       b: ['https://127.0.0.1:3003/dev/@connections'],
       c: 'https://zzz999.execute-api.us-east-1.amazonaws.com/',

@@ -152,11 +152,16 @@ describe('null values and empty strings', () => {
   });
 
   it('matches null with [null], but not an empty string', () => {
-    expect(matchesPattern({
-      source: ['aws.autoscaling'],
-      'detail-type': ['EC2 Instance Launch Successful'],
-      detail: { responseElements: [null] },
-    }, autoscalingEvent)).toBe(true);
+    expect(
+      matchesPattern(
+        {
+          source: ['aws.autoscaling'],
+          'detail-type': ['EC2 Instance Launch Successful'],
+          detail: { responseElements: [null] },
+        },
+        autoscalingEvent,
+      ),
+    ).toBe(true);
     expect(matchesPattern({ detail: { eventVersion: [null] } }, autoscalingEvent)).toBe(false);
   });
 });
@@ -170,12 +175,14 @@ describe('arrays', () => {
         'arn:aws:ec2:us-east-1:444455556666:instance/i-b188560f',
       ],
     });
-    expect(p.matches({
-      resources: [
-        'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:eb56d16b-bbf0-401d-b893-d5978ed4a025:autoScalingGroupName/ASGTerminate',
-        'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
-      ],
-    })).toBe(true);
+    expect(
+      p.matches({
+        resources: [
+          'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:eb56d16b-bbf0-401d-b893-d5978ed4a025:autoScalingGroupName/ASGTerminate',
+          'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
+        ],
+      }),
+    ).toBe(true);
     expect(p.matches({ resources: ['arn:aws:ec2:us-east-1:999999999999:instance/i-b188560f'] })).toBe(false);
     expect(p.matches({ resources: [] })).toBe(false);
   });
@@ -201,7 +208,10 @@ describe('arrays', () => {
   it('crushes multi-level arrays too', () => {
     const nested = {
       employees: [
-        [{ firstName: 'John', lastName: 'Doe' }, { firstName: 'Anna', lastName: 'Smith' }],
+        [
+          { firstName: 'John', lastName: 'Doe' },
+          { firstName: 'Anna', lastName: 'Smith' },
+        ],
         [{ firstName: 'Peter', lastName: 'Jones' }],
       ],
     };
@@ -398,22 +408,26 @@ describe('cidr', () => {
 describe('exists', () => {
   it('exists true matches the event with detail.state, not the one without', () => {
     const p = parsePattern({ detail: { state: [{ exists: true }] } });
-    expect(p.matches({
-      version: '0',
-      id: '7bf73129-1428-4cd3-a780-95db273d1602',
-      'detail-type': 'EC2 Instance State-change Notification',
-      source: 'aws.ec2',
-      account: '123456789012',
-      time: '2015-11-11T21:29:54Z',
-      region: 'us-east-1',
-      resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111'],
-      detail: { 'instance-id': 'i-abcd1111', state: 'pending' },
-    })).toBe(true);
-    expect(p.matches({
-      'detail-type': ['EC2 Instance State-change Notification'],
-      resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-02ebd4584a2ebd341'],
-      detail: { 'c-count': { c1: 100 } },
-    })).toBe(false);
+    expect(
+      p.matches({
+        version: '0',
+        id: '7bf73129-1428-4cd3-a780-95db273d1602',
+        'detail-type': 'EC2 Instance State-change Notification',
+        source: 'aws.ec2',
+        account: '123456789012',
+        time: '2015-11-11T21:29:54Z',
+        region: 'us-east-1',
+        resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111'],
+        detail: { 'instance-id': 'i-abcd1111', state: 'pending' },
+      }),
+    ).toBe(true);
+    expect(
+      p.matches({
+        'detail-type': ['EC2 Instance State-change Notification'],
+        resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-02ebd4584a2ebd341'],
+        detail: { 'c-count': { c1: 100 } },
+      }),
+    ).toBe(false);
   });
 
   it('exists false matches a missing field, and a non-leaf field, but not a present leaf', () => {
@@ -452,10 +466,7 @@ describe('$or', () => {
   it('is ANDed with sibling fields: source && (metricName || namespace)', () => {
     const p = parsePattern({
       source: ['aws.cloudwatch'],
-      $or: [
-        { metricName: ['CPUUtilization', 'ReadLatency'] },
-        { namespace: ['AWS/EC2', 'AWS/ES'] },
-      ],
+      $or: [{ metricName: ['CPUUtilization', 'ReadLatency'] }, { namespace: ['AWS/EC2', 'AWS/ES'] }],
     });
     expect(p.matches({ source: 'aws.cloudwatch', namespace: 'AWS/ES' })).toBe(true);
     expect(p.matches({ source: 'aws.ec2', namespace: 'AWS/ES' })).toBe(false);
@@ -565,33 +576,37 @@ describe('Lambda event filtering', () => {
   };
 
   it('DynamoDB: filter on the table key CustomerName', () => {
-    expect(matchesPattern(
-      '{ "dynamodb" : { "Keys" : { "CustomerName" : { "S" : [ "AnyCompany Industries" ] } } } }', ddbRecord,
-    )).toBe(true);
+    expect(matchesPattern('{ "dynamodb" : { "Keys" : { "CustomerName" : { "S" : [ "AnyCompany Industries" ] } } } }', ddbRecord)).toBe(
+      true,
+    );
     expect(matchesPattern({ dynamodb: { Keys: { CustomerName: { S: ['Example Corp'] } } } }, ddbRecord)).toBe(false);
   });
 
   it('DynamoDB: NewImage AccountManager is Pat Candella or Shirley Rodriguez', () => {
     const p = parsePattern({ dynamodb: { NewImage: { AccountManager: { S: ['Pat Candella', 'Shirley Rodriguez'] } } } });
     expect(p.matches(ddbRecord)).toBe(true);
-    expect(p.matches({
-      dynamodb: { ...ddbRecord.dynamodb, NewImage: { AccountManager: { S: 'Terry Whitlock' } } },
-    })).toBe(false);
+    expect(
+      p.matches({
+        dynamodb: { ...ddbRecord.dynamodb, NewImage: { AccountManager: { S: 'Terry Whitlock' } } },
+      }),
+    ).toBe(false);
   });
 
   it('DynamoDB Boolean AND written with the "dynamodb" key twice requires both images', () => {
     const p = parsePattern(
-      '{ "dynamodb" : { "NewImage" : { "AccountManager" : { "S" : [ "Pat Candella" ] } } } , '
-      + '"dynamodb" : { "OldImage" : { "AccountManager" : { "S" : [ "Terry Whitlock" ] } } } }',
+      '{ "dynamodb" : { "NewImage" : { "AccountManager" : { "S" : [ "Pat Candella" ] } } } , ' +
+        '"dynamodb" : { "OldImage" : { "AccountManager" : { "S" : [ "Terry Whitlock" ] } } } }',
     );
     const modify = {
       dynamodb: { ...ddbRecord.dynamodb, OldImage: { AccountManager: { S: 'Terry Whitlock' } } },
     };
     expect(p.matches(modify)).toBe(true);
     expect(p.matches(ddbRecord)).toBe(false); // no OldImage
-    expect(p.matches({
-      dynamodb: { ...modify.dynamodb, NewImage: { AccountManager: { S: 'Shirley Rodriguez' } } },
-    })).toBe(false);
+    expect(
+      p.matches({
+        dynamodb: { ...modify.dynamodb, NewImage: { AccountManager: { S: 'Shirley Rodriguez' } } },
+      }),
+    ).toBe(false);
   });
 
   it('DynamoDB Exists: an intermediate node never matches, the leaf path does', () => {
@@ -700,8 +715,9 @@ describe('invalid patterns', () => {
     expect(patternError({ $or: [{ a: ['x'] }] }).message).toMatch(/at least 2/);
     expect(patternError({ $or: { a: ['x'] } }).message).toMatch(/\$or must be an array/);
     expect(patternError({ $or: [{ a: ['x'] }, 'b'] }).message).toMatch(/^\$or\[1\]: each \$or branch must be a pattern object/);
-    expect(patternError({ $or: [{ numeric: ['>', 1] }, { prefix: ['abc'] }] }).message)
-      .toMatch(/^\$or\[0\]\.numeric: "numeric" is an operator, not a field name/);
+    expect(patternError({ $or: [{ numeric: ['>', 1] }, { prefix: ['abc'] }] }).message).toMatch(
+      /^\$or\[0\]\.numeric: "numeric" is an operator, not a field name/,
+    );
   });
 
   it('rejects pattern text that is not valid JSON', () => {

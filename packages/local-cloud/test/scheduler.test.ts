@@ -10,7 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type CfnSchedule, Schedule, ScheduleExpression as CdkScheduleExpression, ScheduleGroup, ScheduleTargetInput, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
+import {
+  type CfnSchedule,
+  Schedule,
+  ScheduleExpression as CdkScheduleExpression,
+  ScheduleGroup,
+  ScheduleTargetInput,
+  TimeWindow,
+} from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, SqsSendMessage, Universal } from 'aws-cdk-lib/aws-scheduler-targets';
 import {
   CreateScheduleCommand,
@@ -91,7 +98,12 @@ async function startHarness(define?: FixtureApp): Promise<Harness> {
   control.registerRest(service.restService);
   const url = await control.start();
   service.start();
-  const client = new SchedulerClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = new SchedulerClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
   return {
     clock,
     client,
@@ -108,7 +120,12 @@ async function startHarness(define?: FixtureApp): Promise<Harness> {
   };
 }
 
-function schedule(name: string, expression: string, target: Partial<Target> = {}, extra: Partial<CreateScheduleCommandInput> = {}): CreateScheduleCommandInput {
+function schedule(
+  name: string,
+  expression: string,
+  target: Partial<Target> = {},
+  extra: Partial<CreateScheduleCommandInput> = {},
+): CreateScheduleCommandInput {
   return {
     Name: name,
     ScheduleExpression: expression,
@@ -124,7 +141,13 @@ const iso = (s: string) => new Date(s).toISOString();
 // Expressions
 
 describe('schedule expressions', () => {
-  const occurrences = (expression: string, timeZone: string, from: string, n: number, bounds: { startDate?: string; endDate?: string } = {}) => {
+  const occurrences = (
+    expression: string,
+    timeZone: string,
+    from: string,
+    n: number,
+    bounds: { startDate?: string; endDate?: string } = {},
+  ) => {
     const parsed = parseScheduleExpression(expression);
     const out: string[] = [];
     let t = Date.parse(from);
@@ -241,8 +264,14 @@ describe('schedule expressions', () => {
     // 1W when the 1st is a Saturday: Monday the 3rd (never the previous month).
     expect(occurrences('cron(0 9 1W * ? *)', 'UTC', '2026-07-15T00:00:00Z', 1)).toEqual([iso('2026-08-03T09:00:00Z')]);
     // First Monday, last Friday.
-    expect(occurrences('cron(0 9 ? * 2#1 *)', 'UTC', '2026-03-01T00:00:00Z', 2)).toEqual([iso('2026-03-02T09:00:00Z'), iso('2026-04-06T09:00:00Z')]);
-    expect(occurrences('cron(0 9 ? * FRIL *)', 'UTC', '2026-03-01T00:00:00Z', 2)).toEqual([iso('2026-03-27T09:00:00Z'), iso('2026-04-24T09:00:00Z')]);
+    expect(occurrences('cron(0 9 ? * 2#1 *)', 'UTC', '2026-03-01T00:00:00Z', 2)).toEqual([
+      iso('2026-03-02T09:00:00Z'),
+      iso('2026-04-06T09:00:00Z'),
+    ]);
+    expect(occurrences('cron(0 9 ? * FRIL *)', 'UTC', '2026-03-01T00:00:00Z', 2)).toEqual([
+      iso('2026-03-27T09:00:00Z'),
+      iso('2026-04-24T09:00:00Z'),
+    ]);
   });
 
   it('months, years and the end of a finite cron', () => {
@@ -306,14 +335,22 @@ describe('schedule expressions', () => {
       iso('2026-03-06T18:05:00Z'),
     ]);
     // A day is 24 hours, also across a DST change (rate ignores the time zone).
-    expect(occurrences('rate(1 day)', 'America/New_York', '2026-03-07T12:00:00Z', 2)).toEqual([iso('2026-03-08T12:00:00Z'), iso('2026-03-09T12:00:00Z')]);
-    expect(
-      occurrences('rate(2 hours)', 'UTC', '2026-03-01T00:00:00Z', 10, { startDate: '2026-03-02T01:00:00Z', endDate: '2026-03-02T07:00:00Z' }),
-    ).toEqual([iso('2026-03-02T01:00:00Z'), iso('2026-03-02T03:00:00Z'), iso('2026-03-02T05:00:00Z')]);
-    expect(occurrences('cron(0 12 * * ? *)', 'UTC', '2026-03-01T00:00:00Z', 10, { startDate: '2026-03-03T12:00:00Z', endDate: '2026-03-05T12:00:00Z' })).toEqual([
-      iso('2026-03-03T12:00:00Z'),
-      iso('2026-03-04T12:00:00Z'),
+    expect(occurrences('rate(1 day)', 'America/New_York', '2026-03-07T12:00:00Z', 2)).toEqual([
+      iso('2026-03-08T12:00:00Z'),
+      iso('2026-03-09T12:00:00Z'),
     ]);
+    expect(
+      occurrences('rate(2 hours)', 'UTC', '2026-03-01T00:00:00Z', 10, {
+        startDate: '2026-03-02T01:00:00Z',
+        endDate: '2026-03-02T07:00:00Z',
+      }),
+    ).toEqual([iso('2026-03-02T01:00:00Z'), iso('2026-03-02T03:00:00Z'), iso('2026-03-02T05:00:00Z')]);
+    expect(
+      occurrences('cron(0 12 * * ? *)', 'UTC', '2026-03-01T00:00:00Z', 10, {
+        startDate: '2026-03-03T12:00:00Z',
+        endDate: '2026-03-05T12:00:00Z',
+      }),
+    ).toEqual([iso('2026-03-03T12:00:00Z'), iso('2026-03-04T12:00:00Z')]);
   });
 });
 
@@ -381,12 +418,26 @@ describe('Scheduler API through @aws-sdk/client-scheduler', () => {
 
   it('answers ConflictException, ResourceNotFoundException and ValidationException like AWS', async () => {
     await h.client.send(new CreateScheduleCommand(schedule('dup', 'rate(1 day)', {}, { State: 'DISABLED' })));
-    expect(await rejection(h.client.send(new CreateScheduleCommand(schedule('dup', 'rate(1 day)'))))).toMatchObject({ name: 'ConflictException', status: 409 });
-    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'nope' })))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
-    expect(await rejection(h.client.send(new DeleteScheduleCommand({ Name: 'nope' })))).toMatchObject({ name: 'ResourceNotFoundException' });
-    expect(await rejection(h.client.send(new UpdateScheduleCommand(schedule('nope', 'rate(1 day)'))))).toMatchObject({ name: 'ResourceNotFoundException' });
-    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'dup', GroupName: 'other' })))).toMatchObject({ name: 'ResourceNotFoundException' });
-    expect(await rejection(h.client.send(new CreateScheduleCommand(schedule('in-missing-group', 'rate(1 day)', {}, { GroupName: 'missing' }))))).toMatchObject({
+    expect(await rejection(h.client.send(new CreateScheduleCommand(schedule('dup', 'rate(1 day)'))))).toMatchObject({
+      name: 'ConflictException',
+      status: 409,
+    });
+    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'nope' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      status: 404,
+    });
+    expect(await rejection(h.client.send(new DeleteScheduleCommand({ Name: 'nope' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(await rejection(h.client.send(new UpdateScheduleCommand(schedule('nope', 'rate(1 day)'))))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'dup', GroupName: 'other' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(
+      await rejection(h.client.send(new CreateScheduleCommand(schedule('in-missing-group', 'rate(1 day)', {}, { GroupName: 'missing' })))),
+    ).toMatchObject({
       name: 'ResourceNotFoundException',
       message: 'Schedule group missing does not exist.',
     });
@@ -401,13 +452,29 @@ describe('Scheduler API through @aws-sdk/client-scheduler', () => {
       ['no role', schedule('no-role', 'rate(1 day)', { RoleArn: undefined }), /roleArn/],
       ['bad role', schedule('bad-role', 'rate(1 day)', { RoleArn: 'not-a-role' }), /roleArn/],
       ['no target arn', schedule('no-arn', 'rate(1 day)', { Arn: undefined }), /target\.arn/],
-      ['flexible without window', { ...schedule('flex', 'rate(1 day)'), FlexibleTimeWindow: { Mode: 'FLEXIBLE' } }, /MaximumWindowInMinutes/],
-      ['window too wide', { ...schedule('flex2', 'rate(1 day)'), FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1441 } }, /between 1 and 1440/],
+      [
+        'flexible without window',
+        { ...schedule('flex', 'rate(1 day)'), FlexibleTimeWindow: { Mode: 'FLEXIBLE' } },
+        /MaximumWindowInMinutes/,
+      ],
+      [
+        'window too wide',
+        { ...schedule('flex2', 'rate(1 day)'), FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1441 } },
+        /between 1 and 1440/,
+      ],
       ['retries', schedule('retries', 'rate(1 day)', { RetryPolicy: { MaximumRetryAttempts: 186 } }), /between 0 and 185/],
       ['event age', schedule('age', 'rate(1 day)', { RetryPolicy: { MaximumEventAgeInSeconds: 59 } }), /between 60 and 86400/],
       ['lambda input', schedule('lambda-input', 'rate(1 day)', { Arn: FUNCTION, Input: 'not json' }), /well-formed JSON/],
-      ['universal without input', schedule('universal', 'rate(1 day)', { Arn: 'arn:aws:scheduler:::aws-sdk:sqs:sendMessage' }), /requires an Input/],
-      ['end before start', { ...schedule('dates', 'rate(1 day)'), StartDate: new Date('2026-03-05T00:00:00Z'), EndDate: new Date('2026-03-04T00:00:00Z') }, /EndDate/],
+      [
+        'universal without input',
+        schedule('universal', 'rate(1 day)', { Arn: 'arn:aws:scheduler:::aws-sdk:sqs:sendMessage' }),
+        /requires an Input/,
+      ],
+      [
+        'end before start',
+        { ...schedule('dates', 'rate(1 day)'), StartDate: new Date('2026-03-05T00:00:00Z'), EndDate: new Date('2026-03-04T00:00:00Z') },
+        /EndDate/,
+      ],
       ['fifo without group', schedule('fifo', 'rate(1 day)', { Arn: `${QUEUE}.fifo` }), /MessageGroupId/],
     ];
     for (const [what, input, message] of invalid) {
@@ -419,10 +486,17 @@ describe('Scheduler API through @aws-sdk/client-scheduler', () => {
 
   it('UpdateSchedule replaces the whole schedule; DeleteSchedule removes it', async () => {
     await h.client.send(
-      new CreateScheduleCommand({ ...schedule('replace-me', 'rate(1 day)', { Input: 'one' }), Description: 'first', State: 'DISABLED', ActionAfterCompletion: 'DELETE' }),
+      new CreateScheduleCommand({
+        ...schedule('replace-me', 'rate(1 day)', { Input: 'one' }),
+        Description: 'first',
+        State: 'DISABLED',
+        ActionAfterCompletion: 'DELETE',
+      }),
     );
     await h.clock.advance(60);
-    const updated = await h.client.send(new UpdateScheduleCommand({ ...schedule('replace-me', 'cron(0 8 * * ? *)', {}), State: 'DISABLED' }));
+    const updated = await h.client.send(
+      new UpdateScheduleCommand({ ...schedule('replace-me', 'cron(0 8 * * ? *)', {}), State: 'DISABLED' }),
+    );
     expect(updated.ScheduleArn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule/default/replace-me');
     const got = await h.client.send(new GetScheduleCommand({ Name: 'replace-me' }));
     expect(got.ScheduleExpression).toBe('cron(0 8 * * ? *)');
@@ -431,7 +505,9 @@ describe('Scheduler API through @aws-sdk/client-scheduler', () => {
     expect(got.ActionAfterCompletion).toBe('NONE');
     expect(got.CreationDate!.getTime()).toBeLessThan(got.LastModificationDate!.getTime());
     await h.client.send(new DeleteScheduleCommand({ Name: 'replace-me' }));
-    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'replace-me' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'replace-me' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 
   it('schedule groups: default, create, get, list, tags, delete with their schedules', async () => {
@@ -439,11 +515,20 @@ describe('Scheduler API through @aws-sdk/client-scheduler', () => {
     expect(list0.ScheduleGroups?.map((g) => g.Name)).toContain('default');
     const created = await h.client.send(new CreateScheduleGroupCommand({ Name: 'billing', Tags: [{ Key: 'team', Value: 'money' }] }));
     expect(created.ScheduleGroupArn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule-group/billing');
-    expect(await rejection(h.client.send(new CreateScheduleGroupCommand({ Name: 'billing' })))).toMatchObject({ name: 'ConflictException' });
-    expect(await h.client.send(new GetScheduleGroupCommand({ Name: 'billing' }))).toMatchObject({ Name: 'billing', State: 'ACTIVE', Arn: created.ScheduleGroupArn });
+    expect(await rejection(h.client.send(new CreateScheduleGroupCommand({ Name: 'billing' })))).toMatchObject({
+      name: 'ConflictException',
+    });
+    expect(await h.client.send(new GetScheduleGroupCommand({ Name: 'billing' }))).toMatchObject({
+      Name: 'billing',
+      State: 'ACTIVE',
+      Arn: created.ScheduleGroupArn,
+    });
     await h.client.send(new TagResourceCommand({ ResourceArn: created.ScheduleGroupArn, Tags: [{ Key: 'env', Value: 'local' }] }));
     const tags = await h.client.send(new ListTagsForResourceCommand({ ResourceArn: created.ScheduleGroupArn }));
-    expect(tags.Tags).toEqual([{ Key: 'team', Value: 'money' }, { Key: 'env', Value: 'local' }]);
+    expect(tags.Tags).toEqual([
+      { Key: 'team', Value: 'money' },
+      { Key: 'env', Value: 'local' },
+    ]);
 
     await h.client.send(new CreateScheduleCommand(schedule('invoice', 'rate(1 day)', {}, { GroupName: 'billing', State: 'DISABLED' })));
     await h.client.send(new CreateScheduleCommand(schedule('invoice', 'rate(1 day)', {}, { State: 'DISABLED' }))); // same name, other group
@@ -451,17 +536,26 @@ describe('Scheduler API through @aws-sdk/client-scheduler', () => {
     expect(inGroup.Arn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule/billing/invoice');
 
     const listed = await h.client.send(new ListSchedulesCommand({ GroupName: 'billing' }));
-    expect(listed.Schedules?.map((s) => [s.GroupName, s.Name, s.State, s.Target?.Arn])).toEqual([['billing', 'invoice', 'DISABLED', QUEUE]]);
+    expect(listed.Schedules?.map((s) => [s.GroupName, s.Name, s.State, s.Target?.Arn])).toEqual([
+      ['billing', 'invoice', 'DISABLED', QUEUE],
+    ]);
 
     await h.client.send(new DeleteScheduleGroupCommand({ Name: 'billing' }));
-    expect(await rejection(h.client.send(new GetScheduleGroupCommand({ Name: 'billing' })))).toMatchObject({ name: 'ResourceNotFoundException' });
-    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'invoice', GroupName: 'billing' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await rejection(h.client.send(new GetScheduleGroupCommand({ Name: 'billing' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'invoice', GroupName: 'billing' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
     await h.client.send(new GetScheduleCommand({ Name: 'invoice' }));
-    expect(await rejection(h.client.send(new DeleteScheduleGroupCommand({ Name: 'default' })))).toMatchObject({ name: 'ValidationException' });
+    expect(await rejection(h.client.send(new DeleteScheduleGroupCommand({ Name: 'default' })))).toMatchObject({
+      name: 'ValidationException',
+    });
   });
 
   it('ListSchedules filters by NamePrefix, State and group, and pages', async () => {
-    for (const n of ['page-a', 'page-b', 'page-c']) await h.client.send(new CreateScheduleCommand(schedule(n, 'rate(1 day)', {}, { State: 'DISABLED' })));
+    for (const n of ['page-a', 'page-b', 'page-c'])
+      await h.client.send(new CreateScheduleCommand(schedule(n, 'rate(1 day)', {}, { State: 'DISABLED' })));
     const byPrefix = await h.client.send(new ListSchedulesCommand({ NamePrefix: 'page-' }));
     expect(byPrefix.Schedules?.map((s) => s.Name)).toEqual(['page-a', 'page-b', 'page-c']);
     expect(byPrefix.Schedules?.[0]?.CreationDate).toBeInstanceOf(Date);
@@ -486,38 +580,72 @@ describe('firing on the virtual clock', () => {
     h = await startHarness();
     const c = h.client;
     // Created at 2026-03-01T00:00:00Z (the clock is frozen); then the clock jumps 30 days at once.
-    await c.send(new CreateScheduleCommand(schedule('daily', 'cron(0 9 * * ? *)', { Arn: `${QUEUE}-daily`, Input: '{"at":"<aws.scheduler.scheduled-time>"}' })));
-    await c.send(new CreateScheduleCommand(schedule('once', 'at(2026-03-01T12:00:00)', { Arn: `${QUEUE}-once`, Input: 'once' }, { ActionAfterCompletion: 'DELETE' })));
+    await c.send(
+      new CreateScheduleCommand(
+        schedule('daily', 'cron(0 9 * * ? *)', { Arn: `${QUEUE}-daily`, Input: '{"at":"<aws.scheduler.scheduled-time>"}' }),
+      ),
+    );
+    await c.send(
+      new CreateScheduleCommand(
+        schedule('once', 'at(2026-03-01T12:00:00)', { Arn: `${QUEUE}-once`, Input: 'once' }, { ActionAfterCompletion: 'DELETE' }),
+      ),
+    );
     await c.send(new CreateScheduleCommand(schedule('once-kept', 'at(2026-03-01T12:00:00)', { Arn: `${QUEUE}-kept`, Input: 'kept' })));
     await c.send(
       new CreateScheduleCommand(
-        schedule('six-hourly', 'rate(6 hours)', { Arn: `${QUEUE}-rate`, Input: '<aws.scheduler.scheduled-time>' }, { EndDate: new Date('2026-03-02T00:00:00Z'), ActionAfterCompletion: 'DELETE' }),
+        schedule(
+          'six-hourly',
+          'rate(6 hours)',
+          { Arn: `${QUEUE}-rate`, Input: '<aws.scheduler.scheduled-time>' },
+          { EndDate: new Date('2026-03-02T00:00:00Z'), ActionAfterCompletion: 'DELETE' },
+        ),
       ),
     );
     await c.send(
       new CreateScheduleCommand(
-        schedule('ny-nine', 'cron(0 9 * * ? *)', { Arn: `${QUEUE}-ny9`, Input: '<aws.scheduler.scheduled-time>' }, { ScheduleExpressionTimezone: 'America/New_York', EndDate: new Date('2026-03-11T00:00:00Z') }),
+        schedule(
+          'ny-nine',
+          'cron(0 9 * * ? *)',
+          { Arn: `${QUEUE}-ny9`, Input: '<aws.scheduler.scheduled-time>' },
+          { ScheduleExpressionTimezone: 'America/New_York', EndDate: new Date('2026-03-11T00:00:00Z') },
+        ),
       ),
     );
     await c.send(
       new CreateScheduleCommand(
-        schedule('ny-230', 'cron(30 2 * * ? *)', { Arn: `${QUEUE}-ny230`, Input: '<aws.scheduler.scheduled-time>' }, { ScheduleExpressionTimezone: 'America/New_York', EndDate: new Date('2026-03-11T00:00:00Z') }),
+        schedule(
+          'ny-230',
+          'cron(30 2 * * ? *)',
+          { Arn: `${QUEUE}-ny230`, Input: '<aws.scheduler.scheduled-time>' },
+          { ScheduleExpressionTimezone: 'America/New_York', EndDate: new Date('2026-03-11T00:00:00Z') },
+        ),
       ),
     );
     await c.send(
       new CreateScheduleCommand({
-        ...schedule('flexible', 'cron(0 12 * * ? *)', { Arn: `${QUEUE}-flex`, Input: '<aws.scheduler.scheduled-time>' }, { EndDate: new Date('2026-03-04T00:00:00Z') }),
+        ...schedule(
+          'flexible',
+          'cron(0 12 * * ? *)',
+          { Arn: `${QUEUE}-flex`, Input: '<aws.scheduler.scheduled-time>' },
+          { EndDate: new Date('2026-03-04T00:00:00Z') },
+        ),
         FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 },
       }),
     );
     await c.send(
       new CreateScheduleCommand(
-        schedule('retrying', 'at(2026-03-02T10:00:00)', {
-          Arn: FAILING_QUEUE,
-          Input: '{"attempt":<aws.scheduler.attempt-number>,"execution":"<aws.scheduler.execution-id>","schedule":"<aws.scheduler.schedule-arn>"}',
-          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
-          DeadLetterConfig: { Arn: DLQ },
-        }, { ActionAfterCompletion: 'DELETE' }),
+        schedule(
+          'retrying',
+          'at(2026-03-02T10:00:00)',
+          {
+            Arn: FAILING_QUEUE,
+            Input:
+              '{"attempt":<aws.scheduler.attempt-number>,"execution":"<aws.scheduler.execution-id>","schedule":"<aws.scheduler.schedule-arn>"}',
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+            DeadLetterConfig: { Arn: DLQ },
+          },
+          { ActionAfterCompletion: 'DELETE' },
+        ),
       ),
     );
     await c.send(
@@ -530,17 +658,28 @@ describe('firing on the virtual clock', () => {
         }),
       ),
     );
-    await c.send(new CreateScheduleCommand(schedule('gone', 'at(2026-03-04T01:00:00)', { Arn: MISSING_QUEUE, Input: 'x', DeadLetterConfig: { Arn: `${DLQ}-gone` } })));
+    await c.send(
+      new CreateScheduleCommand(
+        schedule('gone', 'at(2026-03-04T01:00:00)', { Arn: MISSING_QUEUE, Input: 'x', DeadLetterConfig: { Arn: `${DLQ}-gone` } }),
+      ),
+    );
     await c.send(new CreateScheduleCommand(schedule('disabled', 'cron(0 * * * ? *)', { Arn: `${QUEUE}-disabled` }, { State: 'DISABLED' })));
     await c.send(new CreateScheduleCommand(schedule('deleted', 'cron(0 * * * ? *)', { Arn: `${QUEUE}-deleted` })));
     await c.send(new DeleteScheduleCommand({ Name: 'deleted' }));
     await c.send(new CreateScheduleCommand(schedule('default-input', 'at(2026-03-05T00:00:00)', { Arn: FUNCTION })));
-    await c.send(new CreateScheduleCommand(schedule('fifo', 'at(2026-03-05T00:00:00)', { Arn: `${QUEUE}.fifo`, Input: 'f', SqsParameters: { MessageGroupId: 'group-7' } })));
+    await c.send(
+      new CreateScheduleCommand(
+        schedule('fifo', 'at(2026-03-05T00:00:00)', { Arn: `${QUEUE}.fifo`, Input: 'f', SqsParameters: { MessageGroupId: 'group-7' } }),
+      ),
+    );
     await c.send(
       new CreateScheduleCommand(
         schedule('universal-sqs', 'at(2026-03-06T00:00:00)', {
           Arn: 'arn:aws:scheduler:::aws-sdk:sqs:sendMessage',
-          Input: JSON.stringify({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/universal', MessageBody: 'from <aws.scheduler.schedule-arn>' }),
+          Input: JSON.stringify({
+            QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/universal',
+            MessageBody: 'from <aws.scheduler.schedule-arn>',
+          }),
         }),
       ),
     );
@@ -593,8 +732,15 @@ describe('firing on the virtual clock', () => {
   });
 
   it('a rate schedule fires immediately and then every period until its end date, then is deleted', async () => {
-    expect(bodies(`${QUEUE}-rate`).map((d) => d.input)).toEqual(['2026-03-01T00:00:00Z', '2026-03-01T06:00:00Z', '2026-03-01T12:00:00Z', '2026-03-01T18:00:00Z']);
-    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'six-hourly' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(bodies(`${QUEUE}-rate`).map((d) => d.input)).toEqual([
+      '2026-03-01T00:00:00Z',
+      '2026-03-01T06:00:00Z',
+      '2026-03-01T12:00:00Z',
+      '2026-03-01T18:00:00Z',
+    ]);
+    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'six-hourly' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 
   it('cron with a time zone follows the local wall clock across the DST change', () => {
@@ -639,7 +785,9 @@ describe('firing on the virtual clock', () => {
     expect(JSON.parse(dead[0]!.input)).toMatchObject({ attempt: 3 });
     expect(h.log.some((l) => l.includes('dead-letter queue') && l.includes('retrying'))).toBe(true);
     // Completed (dead-lettered) → deleted.
-    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'retrying' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await rejection(h.client.send(new GetScheduleCommand({ Name: 'retrying' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 
   it('retries stop at MaximumEventAgeInSeconds', () => {
@@ -689,13 +837,21 @@ describe('firing on the virtual clock', () => {
 
   it('an unsupported universal target is reported at creation and its firing fails with a clear error', () => {
     expect(h.log.some((l) => l.includes('universal-sns') && l.includes('aws-sdk:sns:publish is not run by the local cloud'))).toBe(true);
-    expect(h.log.some((l) => l.includes('invocation dropped') && l.includes('universal-sns') && l.includes('UnsupportedTarget'))).toBe(true);
+    expect(h.log.some((l) => l.includes('invocation dropped') && l.includes('universal-sns') && l.includes('UnsupportedTarget'))).toBe(
+      true,
+    );
   });
 
   it('re-enabling a disabled schedule with UpdateSchedule makes it fire', async () => {
-    await h.client.send(new UpdateScheduleCommand(schedule('disabled', 'cron(0 * * * ? *)', { Arn: `${QUEUE}-disabled` }, { State: 'ENABLED' })));
+    await h.client.send(
+      new UpdateScheduleCommand(schedule('disabled', 'cron(0 * * * ? *)', { Arn: `${QUEUE}-disabled` }, { State: 'ENABLED' })),
+    );
     await h.clock.advance(3 * 3600);
-    expect(bodies(`${QUEUE}-disabled`).map((d) => d.at)).toEqual(['2026-03-31T01:00:00.000Z', '2026-03-31T02:00:00.000Z', '2026-03-31T03:00:00.000Z']);
+    expect(bodies(`${QUEUE}-disabled`).map((d) => d.at)).toEqual([
+      '2026-03-31T01:00:00.000Z',
+      '2026-03-31T02:00:00.000Z',
+      '2026-03-31T03:00:00.000Z',
+    ]);
   });
 
   it('is idle between firings', () => {
@@ -716,7 +872,11 @@ describe('schedules from a CDK app', () => {
       const stack = new Stack(app, 'Schedules');
       const queue = new Queue(stack, 'Reminders');
       const dlq = new Queue(stack, 'ReminderDlq');
-      const fn = new LambdaFunction(stack, 'Worker', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => {};') });
+      const fn = new LambdaFunction(stack, 'Worker', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => {};'),
+      });
       const group = new ScheduleGroup(stack, 'Billing');
       new Schedule(stack, 'DailyReminder', {
         schedule: CdkScheduleExpression.cron({ minute: '0', hour: '7', timeZone: TimeZone.EUROPE_PARIS }),
@@ -736,7 +896,11 @@ describe('schedules from a CDK app', () => {
       (once.node.defaultChild as CfnSchedule).addPropertyOverride('ActionAfterCompletion', 'DELETE');
       new Schedule(stack, 'UniversalOnce', {
         schedule: CdkScheduleExpression.at(new Date('2026-03-03T10:00:00Z')),
-        target: new Universal({ service: 'sqs', action: 'sendMessage', input: ScheduleTargetInput.fromObject({ QueueUrl: queue.queueUrl, MessageBody: 'universal' }) }),
+        target: new Universal({
+          service: 'sqs',
+          action: 'sendMessage',
+          input: ScheduleTargetInput.fromObject({ QueueUrl: queue.queueUrl, MessageBody: 'universal' }),
+        }),
       });
     });
     queueArn = h.model.ofType('AWS::SQS::Queue').find((q) => q.logicalId.startsWith('Reminders'))!.arn!;
@@ -749,9 +913,15 @@ describe('schedules from a CDK app', () => {
 
   it('counts the Scheduler types as emulated and loads the schedules and the group', async () => {
     reportTemplateCoverage(h.model);
-    expect(h.model.diagnostics.items.filter((d) => d.message.includes('AWS::Scheduler::Schedule is') || d.message.includes('AWS::Scheduler::ScheduleGroup is'))).toEqual([]);
+    expect(
+      h.model.diagnostics.items.filter(
+        (d) => d.message.includes('AWS::Scheduler::Schedule is') || d.message.includes('AWS::Scheduler::ScheduleGroup is'),
+      ),
+    ).toEqual([]);
     // CloudFormation has no ActionAfterCompletion (only the API does): named as an error, ignored.
-    expect(h.model.diagnostics.errors.map((d) => d.where)).toEqual([expect.stringMatching(/^Schedules\/OneTime[0-9A-F]+\/ActionAfterCompletion$/)]);
+    expect(h.model.diagnostics.errors.map((d) => d.where)).toEqual([
+      expect.stringMatching(/^Schedules\/OneTime[0-9A-F]+\/ActionAfterCompletion$/),
+    ]);
     const groups = await h.client.send(new ListScheduleGroupsCommand({}));
     const billing = groups.ScheduleGroups!.find((g) => g.Name !== 'default')!;
     expect(billing.Name).toMatch(/^Schedules-Billing/);
@@ -783,6 +953,8 @@ describe('schedules from a CDK app', () => {
     const remaining = await h.client.send(new ListSchedulesCommand({}));
     expect(remaining.Schedules).toHaveLength(3);
 
-    expect(h.deliveries.filter((d) => d.arn === queueArn && d.input === 'universal').map((d) => d.at)).toEqual(['2026-03-03T10:00:00.000Z']);
+    expect(h.deliveries.filter((d) => d.arn === queueArn && d.input === 'universal').map((d) => d.at)).toEqual([
+      '2026-03-03T10:00:00.000Z',
+    ]);
   }, 60_000);
 });

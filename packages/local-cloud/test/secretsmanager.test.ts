@@ -100,7 +100,9 @@ beforeAll(async () => {
         excludePunctuation: true,
       },
     });
-    signing.addToResourcePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'], principals: [new AccountRootPrincipal()] }));
+    signing.addToResourcePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'], principals: [new AccountRootPrincipal()] }),
+    );
     new Secret(stack, 'Plain', { secretStringValue: SecretValue.unsafePlainText('plain-value'), description: 'a literal' });
     new Secret(stack, 'Generated');
   });
@@ -170,7 +172,9 @@ describe('template secrets', () => {
     expect(() => generateSecretString({ SecretStringTemplate: '{}' })).toThrow(/together/);
     expect(() => generateSecretString({ SecretStringTemplate: '[1]', GenerateStringKey: 'k' })).toThrow(/JSON object/);
     expect(() => generateSecretString({ PasswordLength: 2 })).toThrow(/too short/);
-    expect(generateSecretString({ PasswordLength: 10, ExcludeLowercase: true, ExcludeUppercase: true, ExcludePunctuation: true })).toMatch(/^[0-9]{10}$/);
+    expect(generateSecretString({ PasswordLength: 10, ExcludeLowercase: true, ExcludeUppercase: true, ExcludePunctuation: true })).toMatch(
+      /^[0-9]{10}$/,
+    );
   });
 
   it('keeps generated values across a restart with the same state directory, in a 0600 file', async () => {
@@ -198,10 +202,17 @@ describe('template secrets', () => {
 
   it('lists and batch-reads the template secrets', async () => {
     const list = await client.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: ['Identity-'] }] }));
-    expect(list.SecretList!.map((s) => s.ARN).sort()).toEqual(model.ofType('AWS::SecretsManager::Secret').map((r) => r.arn).sort());
+    expect(list.SecretList!.map((s) => s.ARN).sort()).toEqual(
+      model
+        .ofType('AWS::SecretsManager::Secret')
+        .map((r) => r.arn)
+        .sort(),
+    );
     const first = await client.send(new ListSecretsCommand({ MaxResults: 2, Filters: [{ Key: 'name', Values: ['Identity-'] }] }));
     expect(first.SecretList).toHaveLength(2);
-    const second = await client.send(new ListSecretsCommand({ MaxResults: 2, NextToken: first.NextToken, Filters: [{ Key: 'name', Values: ['Identity-'] }] }));
+    const second = await client.send(
+      new ListSecretsCommand({ MaxResults: 2, NextToken: first.NextToken, Filters: [{ Key: 'name', Values: ['Identity-'] }] }),
+    );
     expect(second.SecretList).toHaveLength(1);
     expect(second.NextToken).toBeUndefined();
     const batch = await client.send(new BatchGetSecretValueCommand({ SecretIdList: [secret('Plain').arn!, 'missing-secret'] }));
@@ -213,17 +224,23 @@ describe('template secrets', () => {
 describe('the API', () => {
   it('creates secrets, idempotently for the same token, and refuses a second with the same name', async () => {
     const token = '11111111-2222-3333-4444-555555555555';
-    const created = await client.send(new CreateSecretCommand({ Name: 'app/db', SecretString: 'v1', ClientRequestToken: token, Tags: [{ Key: 'team', Value: 'id' }] }));
+    const created = await client.send(
+      new CreateSecretCommand({ Name: 'app/db', SecretString: 'v1', ClientRequestToken: token, Tags: [{ Key: 'team', Value: 'id' }] }),
+    );
     expect(created.ARN).toMatch(/:secret:app\/db-[A-Za-z0-9]{6}$/);
     expect(created.VersionId).toBe(token);
     const again = await client.send(new CreateSecretCommand({ Name: 'app/db', SecretString: 'v1', ClientRequestToken: token }));
     expect(again.ARN).toBe(created.ARN);
-    expect((await rejection(client.send(new CreateSecretCommand({ Name: 'app/db', SecretString: 'other' })))).name).toBe('ResourceExistsException');
+    expect((await rejection(client.send(new CreateSecretCommand({ Name: 'app/db', SecretString: 'other' })))).name).toBe(
+      'ResourceExistsException',
+    );
     const binary = await client.send(new CreateSecretCommand({ Name: 'app/bin', SecretBinary: new Uint8Array([0, 1, 2, 255]) }));
     const got = await client.send(new GetSecretValueCommand({ SecretId: binary.ARN }));
     expect(got.SecretString).toBeUndefined();
     expect([...got.SecretBinary!]).toEqual([0, 1, 2, 255]);
-    expect((await rejection(client.send(new CreateSecretCommand({ Name: 'x', SecretString: 'a', SecretBinary: new Uint8Array([1]) })))).name).toBe('InvalidParameterException');
+    expect(
+      (await rejection(client.send(new CreateSecretCommand({ Name: 'x', SecretString: 'a', SecretBinary: new Uint8Array([1]) })))).name,
+    ).toBe('InvalidParameterException');
     expect((await rejection(client.send(new CreateSecretCommand({ Name: 'bad name!' })))).name).toBe('InvalidParameterException');
   });
 
@@ -236,27 +253,36 @@ describe('the API', () => {
     const previous = await client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionStage: 'AWSPREVIOUS' }));
     expect(previous.SecretString).toBe('one');
     expect(previous.VersionId).toBe(one.VersionId);
-    const pending = await client.send(new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'three', VersionStages: ['AWSPENDING'] }));
+    const pending = await client.send(
+      new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'three', VersionStages: ['AWSPENDING'] }),
+    );
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionStage: 'AWSPENDING' }))).SecretString).toBe('three');
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'rotating' }))).SecretString).toBe('two');
     await client.send(new UpdateSecretCommand({ SecretId: 'rotating', SecretString: 'four', Description: 'rotated' }));
     const described = await client.send(new DescribeSecretCommand({ SecretId: 'rotating' }));
     expect(described.Description).toBe('rotated');
-    const stages = Object.values(described.VersionIdsToStages!).map((s) => s.join(',')).sort();
+    const stages = Object.values(described.VersionIdsToStages!)
+      .map((s) => s.join(','))
+      .sort();
     expect(stages).toEqual(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
     expect(described.VersionIdsToStages![one.VersionId!]).toBeUndefined();
     // A version without labels can still be read by its id.
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionId: one.VersionId }))).SecretString).toBe('one');
-    expect((await client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionId: pending.VersionId }))).VersionStages).toEqual(['AWSPENDING']);
+    expect((await client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionId: pending.VersionId }))).VersionStages).toEqual([
+      'AWSPENDING',
+    ]);
     // The same token with another value is refused; with the same value it is a no-op.
     const token = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
     await client.send(new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'five', ClientRequestToken: token }));
     await client.send(new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'five', ClientRequestToken: token }));
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionStage: 'AWSPREVIOUS' }))).SecretString).toBe('four');
-    expect((await rejection(client.send(new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'six', ClientRequestToken: token })))).name).toBe(
-      'ResourceExistsException',
+    expect(
+      (await rejection(client.send(new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'six', ClientRequestToken: token }))))
+        .name,
+    ).toBe('ResourceExistsException');
+    const missingVersion = await rejection(
+      client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionId: '00000000-0000-0000-0000-000000000000' })),
     );
-    const missingVersion = await rejection(client.send(new GetSecretValueCommand({ SecretId: 'rotating', VersionId: '00000000-0000-0000-0000-000000000000' })));
     expect(missingVersion.name).toBe('ResourceNotFoundException');
   });
 
@@ -269,8 +295,12 @@ describe('the API', () => {
     expect(marked.message).toContain('marked for deletion');
     expect((await client.send(new DescribeSecretCommand({ SecretId: 'doomed' }))).DeletedDate).toBeInstanceOf(Date);
     expect((await client.send(new ListSecretsCommand({}))).SecretList!.map((s) => s.Name)).not.toContain('doomed');
-    expect((await client.send(new ListSecretsCommand({ IncludePlannedDeletion: true }))).SecretList!.map((s) => s.Name)).toContain('doomed');
-    expect((await rejection(client.send(new CreateSecretCommand({ Name: 'doomed', SecretString: 'y' })))).name).toBe('InvalidRequestException');
+    expect((await client.send(new ListSecretsCommand({ IncludePlannedDeletion: true }))).SecretList!.map((s) => s.Name)).toContain(
+      'doomed',
+    );
+    expect((await rejection(client.send(new CreateSecretCommand({ Name: 'doomed', SecretString: 'y' })))).name).toBe(
+      'InvalidRequestException',
+    );
     await client.send(new RestoreSecretCommand({ SecretId: 'doomed' }));
     expect((await client.send(new GetSecretValueCommand({ SecretId: 'doomed' }))).SecretString).toBe('x');
 
@@ -280,9 +310,15 @@ describe('the API', () => {
     await client.send(new CreateSecretCommand({ Name: 'doomed', SecretString: 'again' }));
     await client.send(new DeleteSecretCommand({ SecretId: 'doomed', ForceDeleteWithoutRecovery: true }));
     expect((await rejection(client.send(new DescribeSecretCommand({ SecretId: 'doomed' })))).name).toBe('ResourceNotFoundException');
-    expect((await rejection(client.send(new DeleteSecretCommand({ SecretId: 'app/db', RecoveryWindowInDays: 3 })))).name).toBe('InvalidParameterException');
+    expect((await rejection(client.send(new DeleteSecretCommand({ SecretId: 'app/db', RecoveryWindowInDays: 3 })))).name).toBe(
+      'InvalidParameterException',
+    );
     expect(
-      (await rejection(client.send(new DeleteSecretCommand({ SecretId: 'app/db', RecoveryWindowInDays: 7, ForceDeleteWithoutRecovery: true })))).name,
+      (
+        await rejection(
+          client.send(new DeleteSecretCommand({ SecretId: 'app/db', RecoveryWindowInDays: 7, ForceDeleteWithoutRecovery: true })),
+        )
+      ).name,
     ).toBe('InvalidParameterException');
   });
 
@@ -290,7 +326,9 @@ describe('the API', () => {
     const missing = await rejection(client.send(new GetSecretValueCommand({ SecretId: 'no-such-secret' })));
     expect(missing.name).toBe('ResourceNotFoundException');
     expect(missing.message).toBe("Secrets Manager can't find the specified secret.");
-    const otherAccount = await rejection(client.send(new GetSecretValueCommand({ SecretId: secret('Plain').arn!.replace('000000000000', '111111111111') })));
+    const otherAccount = await rejection(
+      client.send(new GetSecretValueCommand({ SecretId: secret('Plain').arn!.replace('000000000000', '111111111111') })),
+    );
     expect(otherAccount.name).toBe('ResourceNotFoundException');
     const { ARN } = await client.send(new CreateSecretCommand({ Name: 'empty' }));
     const noValue = await rejection(client.send(new GetSecretValueCommand({ SecretId: ARN })));
@@ -312,8 +350,17 @@ describe('GetRandomPassword', () => {
   });
 
   it('honours the exclusions, spaces and the required types', async () => {
-    expect(await password({ PasswordLength: 100, ExcludeUppercase: true, ExcludeLowercase: true, ExcludePunctuation: true })).toMatch(/^[0-9]{100}$/);
-    expect(await password({ PasswordLength: 50, ExcludeNumbers: true, ExcludePunctuation: true, ExcludeCharacters: 'abcdefghijklmnopqrstuvwxyz' })).toMatch(/^[A-Z]{50}$/);
+    expect(await password({ PasswordLength: 100, ExcludeUppercase: true, ExcludeLowercase: true, ExcludePunctuation: true })).toMatch(
+      /^[0-9]{100}$/,
+    );
+    expect(
+      await password({
+        PasswordLength: 50,
+        ExcludeNumbers: true,
+        ExcludePunctuation: true,
+        ExcludeCharacters: 'abcdefghijklmnopqrstuvwxyz',
+      }),
+    ).toMatch(/^[A-Z]{50}$/);
     const spaced = await password({ PasswordLength: 4096, IncludeSpace: true });
     expect(spaced).toHaveLength(4096);
     expect(spaced).toContain(' ');

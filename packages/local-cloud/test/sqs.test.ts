@@ -75,7 +75,8 @@ let controlUrl: string;
 const functionOutput: string[] = [];
 const logs: string[] = [];
 
-const templateQueue = (logicalPrefix: string) => model.resources.find((r) => r.type === 'AWS::SQS::Queue' && r.logicalId.startsWith(logicalPrefix))!;
+const templateQueue = (logicalPrefix: string) =>
+  model.resources.find((r) => r.type === 'AWS::SQS::Queue' && r.logicalId.startsWith(logicalPrefix))!;
 /** The AWS-style URL the template resolves to (`Ref`), which every operation accepts. */
 const templateUrl = (logicalPrefix: string) => templateQueue(logicalPrefix).ref;
 const localUrl = (logicalPrefix: string) => sqs.queueUrl(templateQueue(logicalPrefix).physicalId);
@@ -91,7 +92,9 @@ const batches = (fn: string) =>
 const settle = () => clock.settle(20_000);
 
 async function receive(queueUrl: string, extra: Partial<ConstructorParameters<typeof ReceiveMessageCommand>[0]> = {}): Promise<Message[]> {
-  const out = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], ...extra }));
+  const out = await client.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], ...extra }),
+  );
   return out.Messages ?? [];
 }
 
@@ -122,19 +125,52 @@ beforeAll(async () => {
     new Queue(stack, 'Poison', { deadLetterQueue: { queue: dlq, maxReceiveCount: 3 } });
     new Queue(stack, 'Ordered', { fifo: true, contentBasedDeduplication: true });
     const workDlq = new Queue(stack, 'Graveyard');
-    const work = new Queue(stack, 'Work', { visibilityTimeout: Duration.seconds(30), deadLetterQueue: { queue: workDlq, maxReceiveCount: 3 } });
-    const worker = new LambdaFunction(stack, 'Worker', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(PARTIAL), timeout: Duration.seconds(5) });
+    const work = new Queue(stack, 'Work', {
+      visibilityTimeout: Duration.seconds(30),
+      deadLetterQueue: { queue: workDlq, maxReceiveCount: 3 },
+    });
+    const worker = new LambdaFunction(stack, 'Worker', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(PARTIAL),
+      timeout: Duration.seconds(5),
+    });
     worker.addEventSource(new SqsEventSource(work, { reportBatchItemFailures: true, batchSize: 5, maxConcurrency: 2 }));
     const filtered = new Queue(stack, 'Filtered');
-    const picky = new LambdaFunction(stack, 'Picky', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(RECORDER), timeout: Duration.seconds(5) });
-    picky.addEventSource(new SqsEventSource(filtered, { filters: [FilterCriteria.filter({ body: { kind: FilterRule.isEqual('keep') } })] }));
+    const picky = new LambdaFunction(stack, 'Picky', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(RECORDER),
+      timeout: Duration.seconds(5),
+    });
+    picky.addEventSource(
+      new SqsEventSource(filtered, { filters: [FilterCriteria.filter({ body: { kind: FilterRule.isEqual('keep') } })] }),
+    );
     const windowed = new Queue(stack, 'Windowed');
-    const gatherer = new LambdaFunction(stack, 'Gatherer', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(RECORDER), timeout: Duration.seconds(5) });
+    const gatherer = new LambdaFunction(stack, 'Gatherer', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(RECORDER),
+      timeout: Duration.seconds(5),
+    });
     gatherer.addEventSource(new SqsEventSource(windowed, { batchSize: 100, maxBatchingWindow: Duration.seconds(20) }));
-    const crashes = new Queue(stack, 'Crashes', { visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: new Queue(stack, 'Wreckage'), maxReceiveCount: 2 } });
-    const crasher = new LambdaFunction(stack, 'Crasher', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(CRASHER), timeout: Duration.seconds(5) });
+    const crashes = new Queue(stack, 'Crashes', {
+      visibilityTimeout: Duration.seconds(60),
+      deadLetterQueue: { queue: new Queue(stack, 'Wreckage'), maxReceiveCount: 2 },
+    });
+    const crasher = new LambdaFunction(stack, 'Crasher', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(CRASHER),
+      timeout: Duration.seconds(5),
+    });
     crasher.addEventSource(new SqsEventSource(crashes));
-    new LambdaFunction(stack, 'Sender', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline(SENDER), timeout: Duration.seconds(10) });
+    new LambdaFunction(stack, 'Sender', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline(SENDER),
+      timeout: Duration.seconds(10),
+    });
   });
   model = new CloudModel(loadAssembly(assembly));
   clock = new VirtualClock({ factor: 0, start: START });
@@ -151,7 +187,11 @@ beforeAll(async () => {
       PLAIN_QUEUE_URL: sqs.localizeUrls(templateUrl('Plain')),
     }),
     log: (fn, _fd, text) => {
-      for (const line of text.split('\n')) if (line) functionOutput.push(`[${fn.includes('Worker') ? 'Worker' : fn.includes('Picky') ? 'Picky' : fn.includes('Sender') ? 'Sender' : fn.includes('Crasher') ? 'Crasher' : 'Gatherer'}] ${line}`);
+      for (const line of text.split('\n'))
+        if (line)
+          functionOutput.push(
+            `[${fn.includes('Worker') ? 'Worker' : fn.includes('Picky') ? 'Picky' : fn.includes('Sender') ? 'Sender' : fn.includes('Crasher') ? 'Crasher' : 'Gatherer'}] ${line}`,
+          );
     },
   });
   const context = { model, clock, targets, lambda, log: (line: string) => logs.push(line) };
@@ -191,7 +231,9 @@ describe('SQS queues through the SDK', () => {
       CreatedTimestamp: String(START / 1000),
     });
     expect(JSON.parse(Attributes!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: templateQueue('DeadLetters').arn, maxReceiveCount: 3 });
-    const fifo = await client.send(new GetQueueAttributesCommand({ QueueUrl: templateUrl('Ordered'), AttributeNames: ['FifoQueue', 'ContentBasedDeduplication'] }));
+    const fifo = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: templateUrl('Ordered'), AttributeNames: ['FifoQueue', 'ContentBasedDeduplication'] }),
+    );
     expect(fifo.Attributes).toEqual({ FifoQueue: 'true', ContentBasedDeduplication: 'true' });
     const sources = await client.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: localUrl('DeadLetters') }));
     expect(sources.queueUrls).toEqual([localUrl('Poison')]);
@@ -218,9 +260,19 @@ describe('SQS queues through the SDK', () => {
       }),
     );
     const [message] = await receive(localUrl('Plain'), { MessageAttributeNames: ['All'] });
-    expect(message).toMatchObject({ MessageId: sent.MessageId, Body: 'héllo 😀', MD5OfBody: sent.MD5OfMessageBody, MD5OfMessageAttributes: sent.MD5OfMessageAttributes });
+    expect(message).toMatchObject({
+      MessageId: sent.MessageId,
+      Body: 'héllo 😀',
+      MD5OfBody: sent.MD5OfMessageBody,
+      MD5OfMessageAttributes: sent.MD5OfMessageAttributes,
+    });
     expect(message!.MessageAttributes!.blob!.BinaryValue).toEqual(new Uint8Array([2, 3, 4]));
-    expect(message!.Attributes).toMatchObject({ ApproximateReceiveCount: '1', SentTimestamp: String(START), ApproximateFirstReceiveTimestamp: String(START), SenderId: model.accountId });
+    expect(message!.Attributes).toMatchObject({
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(START),
+      ApproximateFirstReceiveTimestamp: String(START),
+      SenderId: model.accountId,
+    });
     // A subset of the attributes comes with the digest of that subset.
     await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle, VisibilityTimeout: 0 }));
     const [again] = await receive(url, { MessageAttributeNames: ['order.*'] });
@@ -245,7 +297,15 @@ describe('SQS queues through the SDK', () => {
     expect(second!.MessageId).toBe(first!.MessageId);
     expect(second!.ReceiptHandle).not.toBe(first!.ReceiptHandle);
     expect(second!.Attributes).toMatchObject({ ApproximateReceiveCount: '2', ApproximateFirstReceiveTimestamp: String(START) });
-    const deleted = await client.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: 'a', ReceiptHandle: second!.ReceiptHandle }, { Id: 'b', ReceiptHandle: 'bogus' }] }));
+    const deleted = await client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'a', ReceiptHandle: second!.ReceiptHandle },
+          { Id: 'b', ReceiptHandle: 'bogus' },
+        ],
+      }),
+    );
     expect(deleted.Successful).toEqual([{ Id: 'a' }]);
     expect(deleted.Failed).toMatchObject([{ Id: 'b', Code: 'ReceiptHandleIsInvalid', SenderFault: true }]);
   });
@@ -275,7 +335,11 @@ describe('SQS queues through the SDK', () => {
     expect(await counts(url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     const [dead] = await receive(localUrl('DeadLetters'));
     expect(dead).toMatchObject({ MessageId, Body: 'poison' });
-    expect(dead!.Attributes).toMatchObject({ SentTimestamp: String(sentAt), ApproximateReceiveCount: '1', DeadLetterQueueSourceArn: templateQueue('Poison').arn });
+    expect(dead!.Attributes).toMatchObject({
+      SentTimestamp: String(sentAt),
+      ApproximateReceiveCount: '1',
+      DeadLetterQueueSourceArn: templateQueue('Poison').arn,
+    });
     await client.send(new DeleteMessageCommand({ QueueUrl: localUrl('DeadLetters'), ReceiptHandle: dead!.ReceiptHandle }));
   });
 
@@ -329,7 +393,9 @@ describe('SQS queues through the SDK', () => {
 
   it('rejects bad input with the SQS error codes', async () => {
     const url = localUrl('Plain');
-    const missing = await sdkError(client.send(new SendMessageCommand({ QueueUrl: `${controlUrl}/${model.accountId}/nope`, MessageBody: 'x' })));
+    const missing = await sdkError(
+      client.send(new SendMessageCommand({ QueueUrl: `${controlUrl}/${model.accountId}/nope`, MessageBody: 'x' })),
+    );
     expect(missing).toBeInstanceOf(QueueDoesNotExist);
     expect(missing.Code).toBe('AWS.SimpleQueueService.NonExistentQueue');
     const tooBig = await sdkError(client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x'.repeat(1_048_577) })));
@@ -339,7 +405,9 @@ describe('SQS queues through the SDK', () => {
     expect(delay.name).toBe('InvalidParameterValue');
     const character = await sdkError(client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'bad \u0000 char' })));
     expect(character.name).toBe('InvalidMessageContents');
-    const fifoDelay = await sdkError(client.send(new SendMessageCommand({ QueueUrl: localUrl('Ordered'), MessageBody: 'x', MessageGroupId: 'g', DelaySeconds: 5 })));
+    const fifoDelay = await sdkError(
+      client.send(new SendMessageCommand({ QueueUrl: localUrl('Ordered'), MessageBody: 'x', MessageGroupId: 'g', DelaySeconds: 5 })),
+    );
     expect(fifoDelay.name).toBe('InvalidParameterValue');
     const noGroup = await sdkError(client.send(new SendMessageCommand({ QueueUrl: localUrl('Ordered'), MessageBody: 'x' })));
     expect(noGroup.name).toBe('MissingParameter');
@@ -349,10 +417,18 @@ describe('SQS queues through the SDK', () => {
     expect(name.name).toBe('InvalidParameterValue');
     const attribute = await sdkError(client.send(new CreateQueueCommand({ QueueName: 'ok', Attributes: { VisibilityTimeout: '43201' } })));
     expect(attribute.name).toBe('InvalidAttributeValue');
-    const unknown = await sdkError(client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Bogus: '1' } as Record<string, string> })));
+    const unknown = await sdkError(
+      client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Bogus: '1' } as Record<string, string> })),
+    );
     expect(unknown.name).toBe('InvalidAttributeName');
     const batch = await client.send(
-      new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: 'ok', MessageBody: 'fine' }, { Id: 'late', MessageBody: 'x', DelaySeconds: 1000 }] }),
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'ok', MessageBody: 'fine' },
+          { Id: 'late', MessageBody: 'x', DelaySeconds: 1000 },
+        ],
+      }),
     );
     expect(batch.Successful!.map((s) => s.Id)).toEqual(['ok']);
     expect(batch.Failed).toMatchObject([{ Id: 'late', Code: 'InvalidParameterValue', SenderFault: true }]);
@@ -362,16 +438,22 @@ describe('SQS queues through the SDK', () => {
   });
 
   it('drops messages past the retention period and limits visibility changes', async () => {
-    const { QueueUrl: url } = await client.send(new CreateQueueCommand({ QueueName: 'short-lived', Attributes: { MessageRetentionPeriod: '120' } }));
+    const { QueueUrl: url } = await client.send(
+      new CreateQueueCommand({ QueueName: 'short-lived', Attributes: { MessageRetentionPeriod: '120' } }),
+    );
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'ephemeral' }));
     await clock.advance(100);
     const [message] = await receive(url!);
     // 12 hours at most from the receive: 10 s later, 43,200 more seconds is too much.
     await clock.advance(10);
-    const tooLong = await sdkError(client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle, VisibilityTimeout: 43_200 })));
+    const tooLong = await sdkError(
+      client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle, VisibilityTimeout: 43_200 })),
+    );
     expect(tooLong.message).toContain('Total VisibilityTimeout for the message is beyond the limit');
     await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle, VisibilityTimeout: 0 }));
-    const notInFlight = await sdkError(client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle, VisibilityTimeout: 10 })));
+    const notInFlight = await sdkError(
+      client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle, VisibilityTimeout: 10 })),
+    );
     expect(notInFlight.name).toBe('MessageNotInflight');
     expect(await counts(url!)).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
     await clock.advance(10);
@@ -382,8 +464,12 @@ describe('SQS queues through the SDK', () => {
   it('creates, lists and deletes queues through the API, idempotently', async () => {
     const created = await client.send(new CreateQueueCommand({ QueueName: 'api-made', Attributes: { VisibilityTimeout: '5' } }));
     expect(created.QueueUrl).toBe(`${controlUrl}/${model.accountId}/api-made`);
-    expect((await client.send(new CreateQueueCommand({ QueueName: 'api-made', Attributes: { VisibilityTimeout: '5' } }))).QueueUrl).toBe(created.QueueUrl);
-    expect(await sdkError(client.send(new CreateQueueCommand({ QueueName: 'api-made', Attributes: { VisibilityTimeout: '6' } })))).toBeInstanceOf(QueueNameExists);
+    expect((await client.send(new CreateQueueCommand({ QueueName: 'api-made', Attributes: { VisibilityTimeout: '5' } }))).QueueUrl).toBe(
+      created.QueueUrl,
+    );
+    expect(
+      await sdkError(client.send(new CreateQueueCommand({ QueueName: 'api-made', Attributes: { VisibilityTimeout: '6' } }))),
+    ).toBeInstanceOf(QueueNameExists);
     const listed = await client.send(new ListQueuesCommand({ QueueNamePrefix: 'api-' }));
     expect(listed.QueueUrls).toEqual([created.QueueUrl]);
     await client.send(new DeleteQueueCommand({ QueueUrl: created.QueueUrl }));
@@ -392,7 +478,11 @@ describe('SQS queues through the SDK', () => {
   });
 
   it('delivers to a queue by ARN for the other local services', async () => {
-    await targets.deliver({ arn: templateQueue('Plain').arn!, input: '{"from":"a rule"}', messageAttributes: { RULE_ARN: { DataType: 'String', StringValue: 'arn:r' } } });
+    await targets.deliver({
+      arn: templateQueue('Plain').arn!,
+      input: '{"from":"a rule"}',
+      messageAttributes: { RULE_ARN: { DataType: 'String', StringValue: 'arn:r' } },
+    });
     await targets.deliver({ arn: templateQueue('Ordered').arn!, input: 'grouped', messageGroupId: 'g1', messageDeduplicationId: 'd1' });
     const [plain] = await receive(localUrl('Plain'), { MessageAttributeNames: ['All'] });
     expect(plain!.Body).toBe('{"from":"a rule"}');
@@ -416,7 +506,9 @@ describe('SQS from a function', () => {
 
 describe('SQS → Lambda event-source mappings', () => {
   it('reads the mappings of the template', () => {
-    expect(mappings.mappings.map((m) => [m.fn.spec.name.includes('Worker'), m.batchSize, m.pollers, m.reportBatchItemFailures])).toContainEqual([true, 5, 2, true]);
+    expect(
+      mappings.mappings.map((m) => [m.fn.spec.name.includes('Worker'), m.batchSize, m.pollers, m.reportBatchItemFailures]),
+    ).toContainEqual([true, 5, 2, true]);
   });
 
   it('deletes the successes of a partial batch; the failure returns and ends in the DLQ', async () => {
@@ -438,7 +530,12 @@ describe('SQS → Lambda event-source mappings', () => {
     expect(first[0]![0]).toMatchObject({
       messageId: sent.Successful![0]!.MessageId,
       body: 'one',
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: expect.any(String), SenderId: model.accountId, ApproximateFirstReceiveTimestamp: expect.any(String) },
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: expect.any(String),
+        SenderId: model.accountId,
+        ApproximateFirstReceiveTimestamp: expect.any(String),
+      },
       messageAttributes: { kind: { stringValue: 'greeting', stringListValues: [], binaryListValues: [], dataType: 'String' } },
       md5OfBody: sent.Successful![0]!.MD5OfMessageBody,
       md5OfMessageAttributes: sent.Successful![0]!.MD5OfMessageAttributes,
@@ -451,7 +548,11 @@ describe('SQS → Lambda event-source mappings', () => {
     // Each visibility timeout brings the failure back; after the third receive it moves to the DLQ.
     await clock.advance(30);
     await clock.advance(30);
-    expect(batches('Worker').slice(1).map((b) => b.map((r) => [r.body, r.attributes.ApproximateReceiveCount]))).toEqual([[['please fail', '2']], [['please fail', '3']]]);
+    expect(
+      batches('Worker')
+        .slice(1)
+        .map((b) => b.map((r) => [r.body, r.attributes.ApproximateReceiveCount])),
+    ).toEqual([[['please fail', '2']], [['please fail', '3']]]);
     await clock.advance(30);
     expect(batches('Worker')).toHaveLength(3);
     expect(await counts(url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
@@ -470,8 +571,14 @@ describe('SQS → Lambda event-source mappings', () => {
     expect(await counts(url)).toEqual({ visible: 0, inFlight: 2, delayed: 0 });
     await clock.advance(1);
     expect(batches('Crasher').map((b) => b.map((r) => [r.body, r.attributes.ApproximateReceiveCount]))).toEqual([
-      [['x', '1'], ['y', '1']],
-      [['x', '2'], ['y', '2']],
+      [
+        ['x', '1'],
+        ['y', '1'],
+      ],
+      [
+        ['x', '2'],
+        ['y', '2'],
+      ],
     ]);
     await clock.advance(60);
     expect(batches('Crasher')).toHaveLength(2);
@@ -484,13 +591,19 @@ describe('SQS → Lambda event-source mappings', () => {
       await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
     }
     await settle();
-    expect(batches('Picky').flat().map((r) => r.body)).toEqual([JSON.stringify({ kind: 'keep', n: 1 })]);
+    expect(
+      batches('Picky')
+        .flat()
+        .map((r) => r.body),
+    ).toEqual([JSON.stringify({ kind: 'keep', n: 1 })]);
     expect(await counts(url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   });
 
   it('gathers a batch for the batching window (virtual time)', async () => {
     const url = localUrl('Windowed');
-    await client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [1, 2, 3].map((n) => ({ Id: `a${n}`, MessageBody: `a${n}` })) }));
+    await client.send(
+      new SendMessageBatchCommand({ QueueUrl: url, Entries: [1, 2, 3].map((n) => ({ Id: `a${n}`, MessageBody: `a${n}` })) }),
+    );
     await settle();
     expect(batches('Gatherer')).toEqual([]);
     await clock.advance(5);
@@ -506,7 +619,10 @@ describe('SQS → Lambda event-source mappings', () => {
     const ids = new Set(['m1', 'm2']);
     expect(parseBatchItemFailures('null', ids)).toEqual({ kind: 'success' });
     expect(parseBatchItemFailures('{"batchItemFailures":[]}', ids)).toEqual({ kind: 'success' });
-    expect(parseBatchItemFailures('{"batchItemFailures":[{"itemIdentifier":"m2"}]}', ids)).toEqual({ kind: 'partial', failed: new Set(['m2']) });
+    expect(parseBatchItemFailures('{"batchItemFailures":[{"itemIdentifier":"m2"}]}', ids)).toEqual({
+      kind: 'partial',
+      failed: new Set(['m2']),
+    });
     expect(parseBatchItemFailures('{"batchItemFailures":[{"itemIdentifier":""}]}', ids).kind).toBe('failure');
     expect(parseBatchItemFailures('{"batchItemFailures":[{"itemIdentifier":"other"}]}', ids).kind).toBe('failure');
     expect(parseBatchItemFailures('not json', ids).kind).toBe('failure');
@@ -523,7 +639,7 @@ describe('MD5 of message attributes', () => {
         ccc: { DataType: 'String', StringValue: 'testjunk' },
         aaa: { DataType: 'Binary', BinaryValue: Buffer.from([2, 3, 4]) },
         zzz: { DataType: 'Number', StringValue: '0230.01' },
-        'öther_encodings': { DataType: 'String', StringValue: 'Tüst' },
+        öther_encodings: { DataType: 'String', StringValue: 'Tüst' },
       }),
     ).toBe('8ae21a7957029ef04146b42aeaa18a22');
   });

@@ -129,7 +129,10 @@ beforeAll(async () => {
     fn('Approver', APPROVER);
     const queue = new Queue(stack, 'Fulfilment');
     const bus = new EventBus(stack, 'Shop');
-    const table = new Table(stack, 'OrderTable', { partitionKey: { name: 'pk', type: AttributeType.STRING }, removalPolicy: RemovalPolicy.DESTROY });
+    const table = new Table(stack, 'OrderTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     const greet = new sfn.Pass(stack, 'Greet', {
       parameters: { text: sfn.JsonPath.format('Hello, {}!', sfn.JsonPath.stringAt('$.customer')) },
@@ -142,7 +145,12 @@ beforeAll(async () => {
     });
     charge.addRetry({ errors: ['FlakyError'], interval: Duration.seconds(1), maxAttempts: 3, backoffRate: 2 });
     const cancel = new sfn.Pass(stack, 'Cancel', {
-      parameters: { 'orderId.$': '$.orderId', status: 'cancelled', 'reason.$': '$.failure.Error', 'cause.$': 'States.StringToJson($.failure.Cause)' },
+      parameters: {
+        'orderId.$': '$.orderId',
+        status: 'cancelled',
+        'reason.$': '$.failure.Error',
+        'cause.$': 'States.StringToJson($.failure.Cause)',
+      },
     });
     charge.addCatch(cancel, { errors: ['PaymentDeclined'], resultPath: '$.failure' });
     const prices = new sfn.Map(stack, 'Prices', {
@@ -158,7 +166,11 @@ beforeAll(async () => {
     });
     prices.itemProcessor(new tasks.LambdaInvoke(stack, 'PriceLine', { lambdaFunction: price, outputPath: '$.Payload' }));
     const fulfil = new sfn.Parallel(stack, 'Fulfil', {
-      resultSelector: { 'messageId.$': '$[0].MessageId', 'eventId.$': '$[1].Entries[0].EventId', 'stored.$': '$[2].SdkHttpMetadata.HttpStatusCode' },
+      resultSelector: {
+        'messageId.$': '$[0].MessageId',
+        'eventId.$': '$[1].Entries[0].EventId',
+        'stored.$': '$[2].SdkHttpMetadata.HttpStatusCode',
+      },
       resultPath: '$.fulfilment',
     });
     fulfil.branch(
@@ -169,7 +181,14 @@ beforeAll(async () => {
     );
     fulfil.branch(
       new tasks.EventBridgePutEvents(stack, 'Announce', {
-        entries: [{ detail: sfn.TaskInput.fromObject({ orderId: sfn.JsonPath.stringAt('$.orderId') }), detailType: 'Order.Fulfilled', source: 'shop', eventBus: bus }],
+        entries: [
+          {
+            detail: sfn.TaskInput.fromObject({ orderId: sfn.JsonPath.stringAt('$.orderId') }),
+            detailType: 'Order.Fulfilled',
+            source: 'shop',
+            eventBus: bus,
+          },
+        ],
       }),
     );
     fulfil.branch(
@@ -185,7 +204,9 @@ beforeAll(async () => {
     const route = new sfn.Choice(stack, 'Route')
       .when(sfn.Condition.booleanEquals('$.express', true), fulfil)
       .otherwise(cooling.next(fulfil));
-    new sfn.StateMachine(stack, 'Orders', { definitionBody: sfn.DefinitionBody.fromChainable(greet.next(charge).next(prices).next(route)) });
+    new sfn.StateMachine(stack, 'Orders', {
+      definitionBody: sfn.DefinitionBody.fromChainable(greet.next(charge).next(prices).next(route)),
+    });
 
     const ask = new tasks.SqsSendMessage(stack, 'AskApproval', {
       queue,
@@ -200,7 +221,9 @@ beforeAll(async () => {
     // Not supported locally: reported at start-up, fails when reached.
     const topic = new Topic(stack, 'Alerts');
     new sfn.StateMachine(stack, 'Notify', {
-      definitionBody: sfn.DefinitionBody.fromChainable(new tasks.SnsPublish(stack, 'Tell', { topic, message: sfn.TaskInput.fromText('hi') })),
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new tasks.SnsPublish(stack, 'Tell', { topic, message: sfn.TaskInput.fromText('hi') }),
+      ),
     });
     // A raw definition object with DefinitionSubstitutions.
     new sfn.CfnStateMachine(stack, 'Raw', {
@@ -234,7 +257,11 @@ beforeAll(async () => {
     log: (fn, _fd, text) => logs.push(`[${fn}] ${text}`),
   });
   dynamodb = await dynamodbStarting;
-  ddb = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: model.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  ddb = new DynamoDBClient({
+    endpoint: dynamodb.endpoint,
+    region: model.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   tables = await createTables(model, ddb);
 
   service = new StepFunctionsService({ model, clock, targets, lambda, log: (line) => logs.push(line) });
@@ -300,7 +327,11 @@ describe('state machines from a CDK app, through the real SFN client', () => {
 
     const findings = model.diagnostics.unsupportedItems.filter((d) => d.where.includes('/Definition'));
     expect(findings).toEqual([
-      { severity: 'unsupported', where: expect.stringMatching(/^Sfn\/Notify[A-Z0-9]+\/Definition\/States\/Tell\/Resource$/), message: expect.stringContaining('sns:publish') },
+      {
+        severity: 'unsupported',
+        where: expect.stringMatching(/^Sfn\/Notify[A-Z0-9]+\/Definition\/States\/Tell\/Resource$/),
+        message: expect.stringContaining('sns:publish'),
+      },
     ]);
     const notify = await start(arnOf('Notify', 'AWS::StepFunctions::StateMachine'), {});
     await clock.settle();
@@ -397,19 +428,33 @@ describe('state machines from a CDK app, through the real SFN client', () => {
 
   it('is idempotent by name: same name and input returns the running execution; anything else is ExecutionAlreadyExists', async () => {
     const input = { orderId: 'o-5', customer: 'Di', items: ITEMS, express: false, failTimes: 0 };
-    const first = await client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'order-o-5', input: JSON.stringify(input) }));
-    const again = await client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'order-o-5', input: JSON.stringify(input) }));
+    const first = await client.send(
+      new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'order-o-5', input: JSON.stringify(input) }),
+    );
+    const again = await client.send(
+      new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'order-o-5', input: JSON.stringify(input) }),
+    );
     expect(again.executionArn).toBe(first.executionArn);
     expect(again.startDate).toEqual(first.startDate);
     expect(first.executionArn).toBe(`arn:aws:states:us-east-1:000000000000:execution:${ordersArn().split(':').at(-1)}:order-o-5`);
     await expect(
-      client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'order-o-5', input: JSON.stringify({ ...input, customer: 'Eve' }) })),
+      client.send(
+        new StartExecutionCommand({
+          stateMachineArn: ordersArn(),
+          name: 'order-o-5',
+          input: JSON.stringify({ ...input, customer: 'Eve' }),
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
-    await expect(client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'bad name!', input: '{}' }))).rejects.toMatchObject({ name: 'InvalidName' });
-    await expect(client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), input: '{not json' }))).rejects.toMatchObject({ name: 'InvalidExecutionInput' });
     await expect(
-      client.send(new StartExecutionCommand({ stateMachineArn: `${ordersArn()}-missing`, input: '{}' })),
-    ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+      client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), name: 'bad name!', input: '{}' })),
+    ).rejects.toMatchObject({ name: 'InvalidName' });
+    await expect(client.send(new StartExecutionCommand({ stateMachineArn: ordersArn(), input: '{not json' }))).rejects.toMatchObject({
+      name: 'InvalidExecutionInput',
+    });
+    await expect(client.send(new StartExecutionCommand({ stateMachineArn: `${ordersArn()}-missing`, input: '{}' }))).rejects.toMatchObject({
+      name: 'StateMachineDoesNotExist',
+    });
 
     await clock.advance(3 * DAY + 1);
     expect(await describeExecution(first.executionArn!)).toMatchObject({ status: 'SUCCEEDED' });
@@ -432,7 +477,10 @@ describe('state machines from a CDK app, through the real SFN client', () => {
     await clock.advance(3 * DAY + 1);
     expect((await describeExecution(executionArn)).status).toBe('ABORTED');
     expect(sqsDeliveries.some((d) => JSON.parse(d.input).orderId === 'o-6')).toBe(false);
-    expect((await history(executionArn)).at(-1)).toMatchObject({ type: 'ExecutionAborted', executionAbortedEventDetails: { error: 'Operator.Cancelled' } });
+    expect((await history(executionArn)).at(-1)).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Operator.Cancelled' },
+    });
 
     const { executions } = await client.send(new ListExecutionsCommand({ stateMachineArn: ordersArn(), statusFilter: 'ABORTED' }));
     expect(executions?.map((e) => e.executionArn)).toEqual([executionArn]);
@@ -442,7 +490,13 @@ describe('state machines from a CDK app, through the real SFN client', () => {
   });
 
   it('records a history to debug with: states, tasks, retries, Map iterations, Parallel, in order', async () => {
-    const executionArn = await start(ordersArn(), { orderId: 'o-7', customer: 'Gus', items: ITEMS.slice(0, 2), express: true, failTimes: 1 });
+    const executionArn = await start(ordersArn(), {
+      orderId: 'o-7',
+      customer: 'Gus',
+      items: ITEMS.slice(0, 2),
+      express: true,
+      failTimes: 1,
+    });
     await clock.advance(1);
     expect((await describeExecution(executionArn)).status).toBe('SUCCEEDED');
     const events = await history(executionArn);
@@ -477,11 +531,15 @@ describe('state machines from a CDK app, through the real SFN client', () => {
     expect(types.filter((t) => t === 'MapIterationStarted')).toHaveLength(2);
     const scheduled = events.find((e) => e.type === 'TaskScheduled')!;
     expect(scheduled.taskScheduledEventDetails).toMatchObject({ resourceType: 'lambda', resource: 'invoke', region: 'us-east-1' });
-    expect(JSON.parse(scheduled.taskScheduledEventDetails!.parameters!)).toMatchObject({ FunctionName: arnOf('Flaky', 'AWS::Lambda::Function') });
+    expect(JSON.parse(scheduled.taskScheduledEventDetails!.parameters!)).toMatchObject({
+      FunctionName: arnOf('Flaky', 'AWS::Lambda::Function'),
+    });
     expect(events.find((e) => e.type === 'ChoiceStateExited')?.stateExitedEventDetails?.name).toBe('Route');
     expect(events[0]!.executionStartedEventDetails?.input).toContain('"o-7"');
 
-    const reversed = await client.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1, includeExecutionData: false }));
+    const reversed = await client.send(
+      new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1, includeExecutionData: false }),
+    );
     expect(reversed.events?.[0]?.type).toBe('ExecutionSucceeded');
     expect(reversed.events?.[0]?.executionSucceededEventDetails?.output).toBeUndefined();
     expect(reversed.nextToken).toBeDefined();
@@ -500,8 +558,12 @@ describe('state machines from a CDK app, through the real SFN client', () => {
     const done = await describeExecution(executionArn);
     expect(done.status).toBe('SUCCEEDED');
     expect(output(done)).toEqual({ orderId: 'o-8', approval: { approved: true, by: 'ops' } });
-    await expect(client.send(new SendTaskSuccessCommand({ taskToken: message.token, output: '{}' }))).rejects.toMatchObject({ name: 'TaskTimedOut' });
-    await expect(client.send(new SendTaskSuccessCommand({ taskToken: 'AQnot-a-token', output: '{}' }))).rejects.toMatchObject({ name: 'InvalidToken' });
+    await expect(client.send(new SendTaskSuccessCommand({ taskToken: message.token, output: '{}' }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    await expect(client.send(new SendTaskSuccessCommand({ taskToken: 'AQnot-a-token', output: '{}' }))).rejects.toMatchObject({
+      name: 'InvalidToken',
+    });
     expect((await history(executionArn)).map((e) => e.type)).toEqual(
       expect.arrayContaining(['TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskSucceeded']),
     );
@@ -509,7 +571,9 @@ describe('state machines from a CDK app, through the real SFN client', () => {
     const refused = await start(approvalArn(), { orderId: 'o-9' });
     await clock.settle();
     const token = JSON.parse(sqsDeliveries.at(-1)!.input).token;
-    await expect(client.send(new SendTaskSuccessCommand({ taskToken: token, output: 'not json' }))).rejects.toMatchObject({ name: 'InvalidOutput' });
+    await expect(client.send(new SendTaskSuccessCommand({ taskToken: token, output: 'not json' }))).rejects.toMatchObject({
+      name: 'InvalidOutput',
+    });
     await client.send(new SendTaskFailureCommand({ taskToken: token, error: 'Approval.Refused', cause: 'over budget' }));
     await clock.settle();
     expect(await describeExecution(refused)).toMatchObject({ status: 'FAILED', error: 'Approval.Refused', cause: 'over budget' });
@@ -609,7 +673,10 @@ describe('ASL semantics (JSONPath)', () => {
     expect(out.out.execution).toBe(done.name);
     expect(out.out.entered).toBe(new Date(done.startDate!).toISOString());
 
-    const withResult = await run({ StartAt: 'A', States: { A: { Type: 'Pass', Result: { fixed: true }, ResultPath: '$.r', OutputPath: '$.r', End: true } } }, { keep: 1 });
+    const withResult = await run(
+      { StartAt: 'A', States: { A: { Type: 'Pass', Result: { fixed: true }, ResultPath: '$.r', OutputPath: '$.r', End: true } } },
+      { keep: 1 },
+    );
     expect(output(withResult)).toEqual({ fixed: true });
     const discard = await run(single({ Type: 'Pass', Result: 'ignored', ResultPath: null }), { keep: 1 });
     expect(output(discard)).toEqual({ keep: 1 });
@@ -646,8 +713,17 @@ describe('ASL semantics (JSONPath)', () => {
         C: {
           Type: 'Choice',
           Choices: [
-            { And: [{ Variable: '$.n', NumericGreaterThanPath: '$.limit' }, { Not: { Variable: '$.tag', StringEquals: 'skip' } }], Next: 'Big' },
-            { Or: [{ Variable: '$.name', StringMatches: 'vip-*' }, { Variable: '$.when', TimestampLessThan: '2000-01-01T00:00:00Z' }], Next: 'Vip' },
+            {
+              And: [{ Variable: '$.n', NumericGreaterThanPath: '$.limit' }, { Not: { Variable: '$.tag', StringEquals: 'skip' } }],
+              Next: 'Big',
+            },
+            {
+              Or: [
+                { Variable: '$.name', StringMatches: 'vip-*' },
+                { Variable: '$.when', TimestampLessThan: '2000-01-01T00:00:00Z' },
+              ],
+              Next: 'Vip',
+            },
             { Variable: '$.optional', IsPresent: true, Next: 'Present' },
           ],
           Default: 'Other',
@@ -666,9 +742,21 @@ describe('ASL semantics (JSONPath)', () => {
     expect(output(await run(choice, { ...base, optional: null }))).toBe('present');
     expect(output(await run(choice, base))).toBe('other');
 
-    const noDefault = await run({ StartAt: 'C', States: { C: { Type: 'Choice', Choices: [{ Variable: '$.n', NumericEquals: 1, Next: 'D' }] }, D: { Type: 'Succeed' } } }, { n: 2 });
+    const noDefault = await run(
+      {
+        StartAt: 'C',
+        States: { C: { Type: 'Choice', Choices: [{ Variable: '$.n', NumericEquals: 1, Next: 'D' }] }, D: { Type: 'Succeed' } },
+      },
+      { n: 2 },
+    );
     expect(noDefault).toMatchObject({ status: 'FAILED', error: 'States.NoChoiceMatched' });
-    const missing = await run({ StartAt: 'C', States: { C: { Type: 'Choice', Choices: [{ Variable: '$.gone', NumericEquals: 1, Next: 'D' }], Default: 'D' }, D: { Type: 'Succeed' } } });
+    const missing = await run({
+      StartAt: 'C',
+      States: {
+        C: { Type: 'Choice', Choices: [{ Variable: '$.gone', NumericEquals: 1, Next: 'D' }], Default: 'D' },
+        D: { Type: 'Succeed' },
+      },
+    });
     expect(missing).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
   });
 
@@ -697,8 +785,15 @@ describe('ASL semantics (JSONPath)', () => {
   });
 
   it('Fail: Error and Cause, or ErrorPath and CausePath', async () => {
-    expect(await run(single({ Type: 'Fail', Error: 'Order.Invalid', Cause: 'no items' }))).toMatchObject({ status: 'FAILED', error: 'Order.Invalid', cause: 'no items' });
-    const fromPaths = await run(single({ Type: 'Fail', ErrorPath: '$.code', CausePath: "States.Format('bad order {}', $.id)" }), { code: 'E42', id: 7 });
+    expect(await run(single({ Type: 'Fail', Error: 'Order.Invalid', Cause: 'no items' }))).toMatchObject({
+      status: 'FAILED',
+      error: 'Order.Invalid',
+      cause: 'no items',
+    });
+    const fromPaths = await run(single({ Type: 'Fail', ErrorPath: '$.code', CausePath: "States.Format('bad order {}', $.id)" }), {
+      code: 'E42',
+      id: 7,
+    });
     expect(fromPaths).toMatchObject({ status: 'FAILED', error: 'E42', cause: 'bad order 7' });
   });
 
@@ -710,7 +805,10 @@ describe('ASL semantics (JSONPath)', () => {
           P: {
             Type: 'Parallel',
             Branches: [
-              { StartAt: 'Slow', States: { Slow: { Type: 'Wait', Seconds: 10, Next: 'One' }, One: { Type: 'Pass', Result: 1, End: true } } },
+              {
+                StartAt: 'Slow',
+                States: { Slow: { Type: 'Wait', Seconds: 10, Next: 'One' }, One: { Type: 'Pass', Result: 1, End: true } },
+              },
               { StartAt: 'Two', States: { Two: { Type: 'Pass', Parameters: { 'v.$': '$.v' }, End: true } } },
             ],
             ResultSelector: { 'first.$': '$[0]', 'second.$': '$[1].v' },
@@ -761,7 +859,11 @@ describe('ASL semantics (JSONPath)', () => {
             StartAt: 'Pause',
             States: {
               Pause: { Type: 'Wait', Seconds: 5, Next: 'Times' },
-              Times: { Type: 'Pass', Parameters: { 'i.$': '$.index', 'entered.$': '$$.State.EnteredTime', 'v.$': 'States.MathAdd($.value, $.factor)' }, End: true },
+              Times: {
+                Type: 'Pass',
+                Parameters: { 'i.$': '$.index', 'entered.$': '$$.State.EnteredTime', 'v.$': 'States.MathAdd($.value, $.factor)' },
+                End: true,
+              },
             },
           },
           ResultPath: '$.results',
@@ -786,7 +888,9 @@ describe('ASL semantics (JSONPath)', () => {
       [],
     );
     expect(output(legacy)).toEqual([]);
-    expect(await run(single({ Type: 'Map', ItemsPath: '$.n', ItemProcessor: { StartAt: 'X', States: { X: { Type: 'Succeed' } } } }), { n: 1 })).toMatchObject({
+    expect(
+      await run(single({ Type: 'Map', ItemsPath: '$.n', ItemProcessor: { StartAt: 'X', States: { X: { Type: 'Succeed' } } } }), { n: 1 }),
+    ).toMatchObject({
       status: 'FAILED',
       error: 'States.Runtime',
     });
@@ -825,23 +929,41 @@ describe('ASL semantics (JSONPath)', () => {
     expect(done.cause).toContain('sns:publish');
     const problems = analyzeDefinition(JSON.stringify(definition));
     expect(problems.unsupported).toEqual([{ path: '/States/S/Resource', message: expect.stringContaining('sns:publish') }]);
-    const jsonata = analyzeDefinition(JSON.stringify({ QueryLanguage: 'JSONata', StartAt: 'S', States: { S: { Type: 'Pass', End: true } } }));
+    const jsonata = analyzeDefinition(
+      JSON.stringify({ QueryLanguage: 'JSONata', StartAt: 'S', States: { S: { Type: 'Pass', End: true } } }),
+    );
     expect(jsonata.unsupported[0]?.message).toContain('JSONata');
     expect(
-      analyzeDefinition(JSON.stringify(single({ Type: 'Map', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'X', States: { X: { Type: 'Succeed' } } } }))).unsupported[0]?.message,
+      analyzeDefinition(
+        JSON.stringify(
+          single({
+            Type: 'Map',
+            ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'X', States: { X: { Type: 'Succeed' } } },
+          }),
+        ),
+      ).unsupported[0]?.message,
     ).toContain('distributed');
     expect(analyzeDefinition('{"StartAt":').fatal).toContain('not valid JSON');
   });
 
   it('execution TimeoutSeconds ends the execution as TIMED_OUT', async () => {
-    const executionArn = await start(await createMachine({ TimeoutSeconds: 60, StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 3600, End: true } } }), {});
+    const executionArn = await start(
+      await createMachine({ TimeoutSeconds: 60, StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 3600, End: true } } }),
+      {},
+    );
     await clock.advance(60);
     expect(await describeExecution(executionArn)).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
     expect((await history(executionArn)).at(-1)?.type).toBe('ExecutionTimedOut');
   });
 
   it('states:startExecution.sync:2 waits for the child execution and returns its output', async () => {
-    const child = await createMachine({ StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 30, Next: 'P' }, P: { Type: 'Pass', Parameters: { 'doubled.$': 'States.MathAdd($.n, $.n)' }, End: true } } });
+    const child = await createMachine({
+      StartAt: 'W',
+      States: {
+        W: { Type: 'Wait', Seconds: 30, Next: 'P' },
+        P: { Type: 'Pass', Parameters: { 'doubled.$': 'States.MathAdd($.n, $.n)' }, End: true },
+      },
+    });
     const parent = await createMachine({
       StartAt: 'Child',
       States: {
@@ -881,7 +1003,10 @@ describe('ASL semantics (JSONPath)', () => {
       single({
         Type: 'Task',
         Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-        Parameters: { FunctionName: arnOf('Approver', 'AWS::Lambda::Function'), Payload: { 'token.$': '$$.Task.Token', 'orderId.$': '$.orderId' } },
+        Parameters: {
+          FunctionName: arnOf('Approver', 'AWS::Lambda::Function'),
+          Payload: { 'token.$': '$$.Task.Token', 'orderId.$': '$.orderId' },
+        },
         HeartbeatSeconds: 60,
         ResultPath: '$.approval',
       }),
@@ -969,9 +1094,13 @@ describe('ASL semantics (JSONPath)', () => {
   });
 
   it('answers unknown executions and malformed ARNs with the errors AWS uses', async () => {
-    await expect(describeExecution(`${ordersArn().replace(':stateMachine:', ':execution:')}:nope`)).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+    await expect(describeExecution(`${ordersArn().replace(':stateMachine:', ':execution:')}:nope`)).rejects.toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
     await expect(describeExecution('not-an-arn')).rejects.toMatchObject({ name: 'InvalidArn' });
-    await expect(client.send(new DescribeStateMachineCommand({ stateMachineArn: `${ordersArn()}x` }))).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+    await expect(client.send(new DescribeStateMachineCommand({ stateMachineArn: `${ordersArn()}x` }))).rejects.toMatchObject({
+      name: 'StateMachineDoesNotExist',
+    });
   });
 });
 
@@ -1048,7 +1177,10 @@ describe('integrations', () => {
 });
 
 describe('intrinsic functions', () => {
-  const scope = { input: { name: 'Ada', n: 3, list: [1, 2, 2, 3, 4], obj: { a: 1 }, json: '{"k":[1]}', csv: 'a,b;c' }, context: { Execution: { Name: 'e1' } } };
+  const scope = {
+    input: { name: 'Ada', n: 3, list: [1, 2, 2, 3, 4], obj: { a: 1 }, json: '{"k":[1]}', csv: 'a,b;c' },
+    context: { Execution: { Name: 'e1' } },
+  };
   const ev = (text: string) => evaluateIntrinsic(text, scope);
   const failure = (text: string) => {
     try {
@@ -1072,7 +1204,7 @@ describe('intrinsic functions', () => {
     expect(ev("States.Base64Encode('Data to encode')")).toBe('RGF0YSB0byBlbmNvZGU=');
     expect(ev("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')")).toBe('Data to encode');
     expect(ev("States.Hash('input data', 'MD5')")).toBe('812f45842bc6d66ee14572ce20db8e86');
-    expect(ev("States.JsonMerge($.obj, States.StringToJson('{\"b\":2,\"a\":0}'), false)")).toEqual({ a: 0, b: 2 });
+    expect(ev('States.JsonMerge($.obj, States.StringToJson(\'{"b":2,"a":0}\'), false)')).toEqual({ a: 0, b: 2 });
     const r = ev('States.MathRandom(1, 10)') as number;
     expect(r >= 1 && r < 10 && Number.isInteger(r)).toBe(true);
     expect(ev('States.MathRandom(1, 1000, 7)')).toBe(ev('States.MathRandom(1, 1000, 7)'));
@@ -1126,7 +1258,14 @@ describe('Choice rules', () => {
     expect(evaluateRule({ Variable: '$.f', StringMatches: 'a\\*b' }, { f: 'a*b' }, {})).toBe(true);
     expect(evaluateRule({ Variable: '$.f', StringMatches: 'a\\*b' }, { f: 'axxb' }, {})).toBe(false);
     expect(rule({ And: [{ Variable: '$.n', NumericGreaterThan: 1 }, { Not: { Variable: '$.s', StringEquals: 'x' } }] })).toBe(true);
-    expect(rule({ Or: [{ Variable: '$.n', NumericGreaterThan: 10 }, { Variable: '$.yes', BooleanEquals: false }] })).toBe(false);
+    expect(
+      rule({
+        Or: [
+          { Variable: '$.n', NumericGreaterThan: 10 },
+          { Variable: '$.yes', BooleanEquals: false },
+        ],
+      }),
+    ).toBe(false);
   });
   it('raises States.Runtime when the Variable (or a *Path operand) selects nothing', () => {
     expect(() => rule({ Variable: '$.gone', StringEquals: 'x' })).toThrow(StatesError);

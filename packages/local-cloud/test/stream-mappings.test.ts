@@ -14,7 +14,13 @@ import { AttributeType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Code, FilterCriteria, FilterRule, Function as LambdaFunction, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand, TransactWriteItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { eventually, startCloud, synthFixture, type TestCloud } from '../src/testing';
 import { DynamoDbServer } from '../src/dynamodb/server';
 import { loadAssembly } from '../src/assembly';
@@ -220,7 +226,12 @@ describe('DynamoDB stream mappings in the local cloud', () => {
 
     const [insert, modify, , remove] = records;
     expect(Object.keys(insert)).toEqual(['eventID', 'eventName', 'eventVersion', 'eventSource', 'awsRegion', 'dynamodb', 'eventSourceARN']);
-    expect(insert).toMatchObject({ eventVersion: '1.1', eventSource: 'aws:dynamodb', awsRegion: 'us-east-1', eventSourceARN: table.streamArn });
+    expect(insert).toMatchObject({
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'us-east-1',
+      eventSourceARN: table.streamArn,
+    });
     expect(insert.eventID).toMatch(/^[0-9a-f]{32}$/);
     expect(insert.eventSourceARN).toMatch(new RegExp(`^arn:aws:dynamodb:[^:]+:\\d{12}:table/${table.name}/stream/.+`));
     expect(insert.dynamodb).toEqual({
@@ -383,7 +394,10 @@ exports.handler = async (event) => {
 
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   const lines = (marker: string) =>
-    output.flatMap((t) => t.split('\n')).filter((l) => l.startsWith(`${marker} `)).map((l) => l.slice(marker.length + 1));
+    output
+      .flatMap((t) => t.split('\n'))
+      .filter((l) => l.startsWith(`${marker} `))
+      .map((l) => l.slice(marker.length + 1));
 
   beforeAll(async () => {
     const assembly = synthFixture((app) => {
@@ -522,7 +536,12 @@ describe('BatchDelivery', () => {
         onFailureDestination: 'arn:aws:sqs:us-east-1:000000000000:dlq',
         ...settings,
       },
-      { onFailure: (_d, r) => void discarded.push(r as Record<string, unknown>), log: () => {}, stopping: () => false, sleep: async () => {} },
+      {
+        onFailure: (_d, r) => void discarded.push(r as Record<string, unknown>),
+        log: () => {},
+        stopping: () => false,
+        sleep: async () => {},
+      },
     );
     await delivery.deliver(records, 'shardId-1');
     return { calls, discarded };
@@ -530,7 +549,11 @@ describe('BatchDelivery', () => {
 
   it('retries a failing batch MaximumRetryAttempts times, then discards it whole', async () => {
     const { calls, discarded } = await run([rec(1), rec(2), rec(3)], { maximumRetryAttempts: 2 }, () => failed());
-    expect(calls).toEqual([['1', '2', '3'], ['1', '2', '3'], ['1', '2', '3']]);
+    expect(calls).toEqual([
+      ['1', '2', '3'],
+      ['1', '2', '3'],
+      ['1', '2', '3'],
+    ]);
     expect(discarded).toHaveLength(1);
     expect(discarded[0].requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 });
     expect(discarded[0].DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: '1', endSequenceNumber: '3', batchSize: 3 });
@@ -558,7 +581,10 @@ describe('BatchDelivery', () => {
       { reportBatchItemFailures: true, bisectBatchOnFunctionError: true },
       (_seqs, call) => (call === 1 ? ok(JSON.stringify({ batchItemFailures: [{ itemIdentifier: '3' }] })) : ok()),
     );
-    expect(calls).toEqual([['1', '2', '3', '4'], ['3', '4']]);
+    expect(calls).toEqual([
+      ['1', '2', '3', '4'],
+      ['3', '4'],
+    ]);
   });
 });
 

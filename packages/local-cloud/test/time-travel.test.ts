@@ -68,7 +68,11 @@ async function drain(): Promise<string[]> {
 
 describe('advancing the virtual clock 30 days', () => {
   it('fires a daily cron exactly 30 times and a one-time schedule once, then deletes it', async () => {
-    expect(t.cloud.endpoints.services).toMatchObject({ sqs: expect.any(String), scheduler: expect.any(String), events: expect.any(String) });
+    expect(t.cloud.endpoints.services).toMatchObject({
+      sqs: expect.any(String),
+      scheduler: expect.any(String),
+      events: expect.any(String),
+    });
     await scheduler.send(
       new CreateScheduleCommand({
         Name: 'once',
@@ -83,7 +87,10 @@ describe('advancing the virtual clock 30 days', () => {
     // (4 days by default) are gone, as in SQS.
     const bodies: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds: 10 * 86_400 }) });
+      const res = await fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, {
+        method: 'POST',
+        body: JSON.stringify({ seconds: 10 * 86_400 }),
+      });
       expect(res.status).toBe(200);
       bodies.push(...(await drain()));
     }
@@ -101,7 +108,8 @@ describe('a state machine waiting 3 days', () => {
   it('finishes after advancing 3 days, not before', async () => {
     const machine = t.cloud.model.ofType('AWS::StepFunctions::StateMachine')[0]!;
     const { executionArn } = await states.send(new StartExecutionCommand({ stateMachineArn: machine.arn!, name: 'grace-1', input: '{}' }));
-    const advance = (seconds: number) => fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds }) });
+    const advance = (seconds: number) =>
+      fetch(`${t.cloud.endpoints.controlUrl}/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds }) });
     await advance(3 * 86_400 - 60);
     expect((await states.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
     await advance(60);

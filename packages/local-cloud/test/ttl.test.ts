@@ -167,7 +167,11 @@ describe('DynamoDB TTL in the local cloud', () => {
     }))!;
     const byKey = Object.fromEntries(all.map((r) => [r.keys.pk!.S, r.userIdentity]));
     expect(byKey).toEqual({ soon: ttlIdentity, later: ttlIdentity, 'by-app': undefined });
-    expect(recorded('AllRecords').filter((r) => r.eventName !== 'REMOVE').every((r) => r.userIdentity === undefined)).toBe(true);
+    expect(
+      recorded('AllRecords')
+        .filter((r) => r.eventName !== 'REMOVE')
+        .every((r) => r.userIdentity === undefined),
+    ).toBe(true);
     // A mapping filtering on the identity, as AWS documents, gets the TTL deletions and nothing else.
     const filtered = (await eventually(() => {
       const found = recorded('TtlRecords');
@@ -181,7 +185,9 @@ describe('DynamoDB TTL in the local cloud', () => {
 
   it('tags TTL deletions on a KEYS_ONLY stream with a binary key too', async () => {
     const id = new Uint8Array([0, 1, 254, 255]);
-    await client.send(new PutItemCommand({ TableName: keysOnly.name, Item: { id: { B: id }, ttl: { N: String(t.cloud.clock.now() / 1000 - 1) } } }));
+    await client.send(
+      new PutItemCommand({ TableName: keysOnly.name, Item: { id: { B: id }, ttl: { N: String(t.cloud.clock.now() / 1000 - 1) } } }),
+    );
     await t.cloud.clock.advance(31);
     const [removal] = (await eventually(() => {
       const found = removals('KeysOnlyRecords');

@@ -111,7 +111,9 @@ function mainFixture(app: App): void {
         identitySource: ['route.request.querystring.ticket'],
       }),
     },
-    disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', inline(stack, 'OnDisconnect', DISCONNECT)) },
+    disconnectRouteOptions: {
+      integration: new WebSocketLambdaIntegration('DisconnectIntegration', inline(stack, 'OnDisconnect', DISCONNECT)),
+    },
     defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultIntegration', reflect), returnResponse: true },
   });
   api.addRoute('echo', { integration: new WebSocketLambdaIntegration('EchoIntegration', reflect), returnResponse: true });
@@ -126,9 +128,14 @@ function shortFixture(app: App): void {
   const stack = new Stack(app, 'WsShort');
   const api = new WebSocketApi(stack, 'Api', {
     routeSelectionExpression: '${request.body.meta.action}',
-    disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', inline(stack, 'OnDisconnect', DISCONNECT)) },
+    disconnectRouteOptions: {
+      integration: new WebSocketLambdaIntegration('DisconnectIntegration', inline(stack, 'OnDisconnect', DISCONNECT)),
+    },
   });
-  api.addRoute('echo', { integration: new WebSocketLambdaIntegration('EchoIntegration', inline(stack, 'Reflect', REFLECT)), returnResponse: true });
+  api.addRoute('echo', {
+    integration: new WebSocketLambdaIntegration('EchoIntegration', inline(stack, 'Reflect', REFLECT)),
+    returnResponse: true,
+  });
   new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'live', autoDeploy: true, stageVariables: { flavour: 'vanilla' } });
 }
 
@@ -287,7 +294,9 @@ describe('WebSocket API (local cloud)', () => {
 
     const auth = logged(main, 'AUTH').find((a) => a.connectionId === connectionId)!;
     expect(auth).toMatchObject({ ticket: 'alice', type: 'REQUEST', routeKey: '$connect', eventType: 'CONNECT', hasHeaders: true });
-    expect(auth.methodArn).toBe(`arn:aws:execute-api:us-east-1:000000000000:${main.cloud.model.ofType('AWS::ApiGatewayV2::Api')[0]!.ref}/dev/$connect`);
+    expect(auth.methodArn).toBe(
+      `arn:aws:execute-api:us-east-1:000000000000:${main.cloud.model.ofType('AWS::ApiGatewayV2::Api')[0]!.ref}/dev/$connect`,
+    );
     const connect = logged(main, 'CONNECT').find((c) => c.connectionId === connectionId)!;
     expect(connect).toMatchObject({ eventType: 'CONNECT', routeKey: '$connect', query: { ticket: 'alice' } });
     expect(connect.authorizer).toMatchObject({ user: 'alice', principalId: 'user-alice' });
@@ -306,7 +315,11 @@ describe('WebSocket API (local cloud)', () => {
     expect(await client.request({ type: 'no-such-route' })).toMatchObject({ route: '$default' });
     expect(await client.request({ kind: 'echo' })).toMatchObject({ route: '$default' });
     client.ws.send(Buffer.from([0xff, 0x00, 0x01]), { binary: true });
-    expect(await client.next()).toMatchObject({ route: '$default', isBase64Encoded: true, body: Buffer.from([0xff, 0x00, 0x01]).toString('base64') });
+    expect(await client.next()).toMatchObject({
+      route: '$default',
+      isBase64Encoded: true,
+      body: Buffer.from([0xff, 0x00, 0x01]).toString('base64'),
+    });
     // A failing integration answers with API Gateway's error frame.
     const failure = await client.request<Record<string, string>>({ type: 'fail' });
     expect(failure.message).toBe('Internal server error');

@@ -105,7 +105,8 @@ export class HttpApiServer {
     const { model, api } = this.options;
     const apiProps = model.properties(api);
     for (const key of ['Body', 'BodyS3Location', 'Target', 'RouteKey', 'CredentialsArn']) {
-      if (apiProps[key] !== undefined) model.diagnostics.unsupported(`${api.where}/${key}`, `HTTP API ${key} (quick create / OpenAPI import) is not emulated`);
+      if (apiProps[key] !== undefined)
+        model.diagnostics.unsupported(`${api.where}/${key}`, `HTTP API ${key} (quick create / OpenAPI import) is not emulated`);
     }
     this.cors = parseCors(apiProps.CorsConfiguration as Record<string, unknown> | undefined);
     const belongs = (r: ModelResource) => model.properties(r).ApiId === api.ref;
@@ -121,11 +122,17 @@ export class HttpApiServer {
     for (const resource of model.ofType('AWS::ApiGatewayV2::Integration').filter(belongs)) {
       const props = model.properties(resource);
       if (props.IntegrationType !== 'AWS_PROXY' || !String(props.IntegrationUri ?? '').includes(':lambda:')) {
-        model.diagnostics.unsupported(resource.where, `integration type ${String(props.IntegrationType)} (${String(props.IntegrationUri ?? props.IntegrationSubtype ?? '')}) is not emulated; only Lambda proxy integrations`);
+        model.diagnostics.unsupported(
+          resource.where,
+          `integration type ${String(props.IntegrationType)} (${String(props.IntegrationUri ?? props.IntegrationSubtype ?? '')}) is not emulated; only Lambda proxy integrations`,
+        );
         continue;
       }
       if (String(props.PayloadFormatVersion ?? '2.0') !== '2.0') {
-        model.diagnostics.unsupported(`${resource.where}/PayloadFormatVersion`, `payload format ${String(props.PayloadFormatVersion)} is not emulated; use 2.0`);
+        model.diagnostics.unsupported(
+          `${resource.where}/PayloadFormatVersion`,
+          `payload format ${String(props.PayloadFormatVersion)} is not emulated; use 2.0`,
+        );
         continue;
       }
       if (props.RequestParameters || props.ResponseParameters) {
@@ -141,7 +148,10 @@ export class HttpApiServer {
     for (const resource of model.ofType('AWS::ApiGatewayV2::Authorizer').filter(belongs)) {
       const props = model.properties(resource);
       if (props.AuthorizerType !== 'REQUEST') {
-        model.diagnostics.unsupported(resource.where, `${String(props.AuthorizerType)} authorizers are not emulated; only Lambda REQUEST authorizers`);
+        model.diagnostics.unsupported(
+          resource.where,
+          `${String(props.AuthorizerType)} authorizers are not emulated; only Lambda REQUEST authorizers`,
+        );
         continue;
       }
       authorizers.set(resource.ref, {
@@ -167,9 +177,13 @@ export class HttpApiServer {
       const authType = String(props.AuthorizationType ?? 'NONE');
       if (authType === 'CUSTOM') {
         authorizer = authorizers.get(String(props.AuthorizerId));
-        if (!authorizer) model.diagnostics.unsupported(resource.where, 'route authorizer is not emulated: the route refuses every request (403)');
+        if (!authorizer)
+          model.diagnostics.unsupported(resource.where, 'route authorizer is not emulated: the route refuses every request (403)');
       } else if (authType !== 'NONE') {
-        model.diagnostics.unsupported(resource.where, `authorization type ${authType} is not emulated: the route refuses every request (403)`);
+        model.diagnostics.unsupported(
+          resource.where,
+          `authorization type ${authType} is not emulated: the route refuses every request (403)`,
+        );
       }
       const [method, path] = routeKey === '$default' ? ['', ''] : routeKey.split(' ', 2);
       this.routes.push({
@@ -238,7 +252,8 @@ export class HttpApiServer {
   private splitStage(pathname: string): { stage?: string; path: string } {
     if (this.stageNames.includes('$default')) return { stage: '$default', path: pathname };
     const [first, ...rest] = pathname.split('/').filter(Boolean);
-    if (first && this.stageNames.includes(decodeURIComponent(first))) return { stage: decodeURIComponent(first), path: `/${rest.join('/')}` };
+    if (first && this.stageNames.includes(decodeURIComponent(first)))
+      return { stage: decodeURIComponent(first), path: `/${rest.join('/')}` };
     return { path: pathname };
   }
 
@@ -291,7 +306,12 @@ export class HttpApiServer {
       const value = raw[i + 1]!;
       if (name === 'cookie') {
         cookies ??= [];
-        cookies.push(...value.split(';').map((c) => c.trim()).filter(Boolean));
+        cookies.push(
+          ...value
+            .split(';')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        );
         continue;
       }
       const previous = headers[name];
@@ -389,7 +409,13 @@ export class HttpApiServer {
     }
     // Payload 2.0: an object with statusCode is a full response; anything else is a 200 JSON body.
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'statusCode' in parsed) {
-      const r = parsed as { statusCode: number; headers?: Record<string, unknown>; body?: unknown; isBase64Encoded?: boolean; cookies?: string[] };
+      const r = parsed as {
+        statusCode: number;
+        headers?: Record<string, unknown>;
+        body?: unknown;
+        isBase64Encoded?: boolean;
+        cookies?: string[];
+      };
       const status = Number(r.statusCode);
       if (!Number.isInteger(status) || status < 100 || status > 599) {
         this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
@@ -414,7 +440,8 @@ export class HttpApiServer {
       this.corsHeaders(headers, origin);
       // Text bodies go out as strings: Node writes headers and body in one write() then, where a
       // Buffer body costs a writev of two chunks (measurably slower under load).
-      const body: string | Buffer = r.body === undefined || r.body === null ? '' : r.isBase64Encoded ? Buffer.from(String(r.body), 'base64') : String(r.body);
+      const body: string | Buffer =
+        r.body === undefined || r.body === null ? '' : r.isBase64Encoded ? Buffer.from(String(r.body), 'base64') : String(r.body);
       const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       if (!hasContentType && length > 0) headers.push('content-type', 'application/json');
       headers.push('content-length', String(length));
@@ -478,7 +505,7 @@ function interpretAuthorizerResponse(response: unknown, simple: boolean): AuthDe
   if (simple) {
     return r.isAuthorized === true ? { allowed: true, context } : { allowed: false, status: 403 };
   }
-  const statements = ((r.policyDocument as { Statement?: Array<{ Effect?: string; Action?: unknown }> } | undefined)?.Statement ?? []);
+  const statements = (r.policyDocument as { Statement?: Array<{ Effect?: string; Action?: unknown }> } | undefined)?.Statement ?? [];
   const invokes = statements.filter((s) => [s.Action].flat().some((a) => a === 'execute-api:Invoke' || a === 'execute-api:*' || a === '*'));
   if (invokes.some((s) => s.Effect === 'Deny') || !invokes.some((s) => s.Effect === 'Allow')) return { allowed: false, status: 403 };
   return { allowed: true, context: { ...context, ...(r.principalId ? { principalId: r.principalId } : {}) } };
@@ -496,7 +523,9 @@ function identityValue(source: string, event: Record<string, unknown>): string |
     case 'request.querystring':
       return query[m[2]!];
     case 'context':
-      return String(m[2]!.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], context) ?? '') || undefined;
+      return (
+        String(m[2]!.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], context) ?? '') || undefined
+      );
     default:
       return undefined;
   }
@@ -551,7 +580,9 @@ function parseCors(config: Record<string, unknown> | undefined): Cors | undefine
 }
 
 function originAllowed(cors: Cors, origin: string): boolean {
-  return cors.allowOrigins.some((o) => o === '*' || o === origin || (o.includes('*') && new RegExp(`^${o.split('*').map(escapeRegExp).join('.*')}$`).test(origin)));
+  return cors.allowOrigins.some(
+    (o) => o === '*' || o === origin || (o.includes('*') && new RegExp(`^${o.split('*').map(escapeRegExp).join('.*')}$`).test(origin)),
+  );
 }
 
 function escapeRegExp(s: string): string {

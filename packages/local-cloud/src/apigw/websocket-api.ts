@@ -215,7 +215,10 @@ export class WebSocketApiServer {
     };
     this.http = createHttpServer(onRequest);
     this.https = createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, onRequest);
-    for (const [server, secure] of [[this.http, false], [this.https, true]] as const) {
+    for (const [server, secure] of [
+      [this.http, false],
+      [this.https, true],
+    ] as const) {
       server.keepAliveTimeout = 5_000;
       server.on('upgrade', onUpgrade(secure));
     }
@@ -251,7 +254,9 @@ export class WebSocketApiServer {
     for (const conn of open) this.close(conn, 1001, 'Going away');
     // Close handshakes end in 'close' events, which start the $disconnect invocations.
     await Promise.race([
-      Promise.allSettled(open.map((c) => new Promise<void>((r) => (c.ws.readyState === WebSocket.CLOSED ? r() : c.ws.once('close', () => r()))))),
+      Promise.allSettled(
+        open.map((c) => new Promise<void>((r) => (c.ws.readyState === WebSocket.CLOSED ? r() : c.ws.once('close', () => r())))),
+      ),
       delay(STOP_GRACE_MS),
     ]);
     for (const conn of open) conn.ws.terminate();
@@ -293,7 +298,11 @@ export class WebSocketApiServer {
   post(connectionId: string, data: string | Uint8Array): boolean {
     const conn = this.connections.get(connectionId);
     if (!conn?.open) return false;
-    this.send(conn, typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), typeof data !== 'string' && !isUtf8(data));
+    this.send(
+      conn,
+      typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      typeof data !== 'string' && !isUtf8(data),
+    );
     return true;
   }
 
@@ -345,9 +354,11 @@ export class WebSocketApiServer {
       for (const [k, v] of Object.entries((props.StageVariables ?? {}) as Record<string, unknown>)) variables[k] = String(v);
       this.stages.set(name, { name, variables });
       for (const key of ['DefaultRouteSettings', 'RouteSettings']) {
-        if (props[key] !== undefined) model.diagnostics.ignored(`${stage.where}/${key}`, 'stage throttling and logging settings have no local effect');
+        if (props[key] !== undefined)
+          model.diagnostics.ignored(`${stage.where}/${key}`, 'stage throttling and logging settings have no local effect');
       }
-      if (props.AccessLogSettings !== undefined) model.diagnostics.ignored(`${stage.where}/AccessLogSettings`, 'access logs are not written locally');
+      if (props.AccessLogSettings !== undefined)
+        model.diagnostics.ignored(`${stage.where}/AccessLogSettings`, 'access logs are not written locally');
     }
 
     const integrations = new Map<string, IntegrationDef>();
@@ -365,7 +376,13 @@ export class WebSocketApiServer {
       } else if (!uri || !this.options.lambda.get(uri)) {
         unsupported(`${integration.where}/IntegrationUri`, `integration target ${uri ?? '(none)'} is not a function the local cloud runs`);
       } else functionUri = uri;
-      for (const key of ['RequestTemplates', 'TemplateSelectionExpression', 'RequestParameters', 'ContentHandlingStrategy', 'PassthroughBehavior']) {
+      for (const key of [
+        'RequestTemplates',
+        'TemplateSelectionExpression',
+        'RequestParameters',
+        'ContentHandlingStrategy',
+        'PassthroughBehavior',
+      ]) {
         if (props[key] !== undefined) unsupported(`${integration.where}/${key}`, `${key} is not applied locally`);
       }
       integrations.set(integration.ref, { where: integration.where, functionUri, timeoutMs });
@@ -384,7 +401,10 @@ export class WebSocketApiServer {
         continue;
       }
       if (!uri || !this.options.lambda.get(uri)) {
-        unsupported(`${authorizer.where}/AuthorizerUri`, `authorizer ${uri ?? '(none)'} is not a function the local cloud runs; connections are refused (500)`);
+        unsupported(
+          `${authorizer.where}/AuthorizerUri`,
+          `authorizer ${uri ?? '(none)'} is not a function the local cloud runs; connections are refused (500)`,
+        );
       }
       if (props.AuthorizerResultTtlInSeconds !== undefined && Number(props.AuthorizerResultTtlInSeconds) > 0) {
         model.diagnostics.ignored(`${authorizer.where}/AuthorizerResultTtlInSeconds`, 'authorizer results are not cached locally');
@@ -393,7 +413,11 @@ export class WebSocketApiServer {
       const identitySources = (Array.isArray(source) ? source.map(String) : typeof source === 'string' ? source.split(',') : [])
         .map((s) => s.trim())
         .filter(Boolean);
-      authorizers.set(authorizer.ref, { where: authorizer.where, functionUri: uri && this.options.lambda.get(uri) ? uri : undefined, identitySources });
+      authorizers.set(authorizer.ref, {
+        where: authorizer.where,
+        functionUri: uri && this.options.lambda.get(uri) ? uri : undefined,
+        identitySources,
+      });
     }
 
     const routeResponses = model.ofType('AWS::ApiGatewayV2::RouteResponse').filter(belongs);
@@ -426,7 +450,8 @@ export class WebSocketApiServer {
       const responses = routeResponses.filter((r) => model.properties(r).RouteId === route.ref);
       for (const response of responses) {
         const responseKey = String(model.properties(response).RouteResponseKey ?? '');
-        if (responseKey !== '$default') unsupported(`${response.where}/RouteResponseKey`, `route response key ${responseKey} is not supported locally (only $default)`);
+        if (responseKey !== '$default')
+          unsupported(`${response.where}/RouteResponseKey`, `route response key ${responseKey} is not supported locally (only $default)`);
         for (const k of ['ResponseModels', 'ModelSelectionExpression', 'ResponseParameters']) {
           if (model.properties(response)[k] !== undefined) unsupported(`${response.where}/${k}`, `${k} is not applied locally`);
         }
@@ -539,7 +564,10 @@ export class WebSocketApiServer {
       requestContext: this.requestContext(info, '$connect', 'CONNECT', requestId),
     };
     const started = Date.now();
-    const result = await this.invoke({ where: authorizer.where, functionUri: authorizer.functionUri, timeoutMs: DEFAULT_INTEGRATION_TIMEOUT_MS }, event);
+    const result = await this.invoke(
+      { where: authorizer.where, functionUri: authorizer.functionUri, timeoutMs: DEFAULT_INTEGRATION_TIMEOUT_MS },
+      event,
+    );
     if (!result.ok) return result.error.errorMessage === 'Unauthorized' ? unauthorized() : internalError();
     let response: unknown;
     try {
@@ -714,11 +742,14 @@ export class WebSocketApiServer {
   /** One timer per connection, re-armed lazily: activity only updates `lastActiveAt`. */
   private armIdleTimer(conn: Connection): void {
     const remaining = conn.lastActiveAt + this.idleTimeoutMs - Date.now();
-    conn.idleTimer = setTimeout(() => {
-      if (!conn.open) return;
-      if (Date.now() - conn.lastActiveAt >= this.idleTimeoutMs) this.close(conn, 1001, 'Going away');
-      else this.armIdleTimer(conn);
-    }, Math.max(0, remaining));
+    conn.idleTimer = setTimeout(
+      () => {
+        if (!conn.open) return;
+        if (Date.now() - conn.lastActiveAt >= this.idleTimeoutMs) this.close(conn, 1001, 'Going away');
+        else this.armIdleTimer(conn);
+      },
+      Math.max(0, remaining),
+    );
     conn.idleTimer.unref();
   }
 
@@ -756,7 +787,12 @@ export class WebSocketApiServer {
     if (method !== 'POST') req.resume();
     const body = method === 'POST' ? await readBody(req, this.maxMessageBytes) : Buffer.alloc(0);
     if (body === undefined) {
-      return sendJson(res, 413, { message: `Request entity too large: PostToConnection data is limited to ${this.maxMessageBytes} bytes` }, 'PayloadTooLargeException');
+      return sendJson(
+        res,
+        413,
+        { message: `Request entity too large: PostToConnection data is limited to ${this.maxMessageBytes} bytes` },
+        'PayloadTooLargeException',
+      );
     }
     const conn = this.connections.get(connectionId);
     if (!conn?.open || (stageName !== undefined && conn.stage.name !== stageName)) {
@@ -828,7 +864,9 @@ export class WebSocketApiServer {
     const fn = integration.functionUri ? this.options.lambda.get(integration.functionUri) : undefined;
     if (!fn) {
       // Not a Lambda proxy integration (reported at start-up): behaves like an empty MOCK.
-      return integration.functionUri ? failure('ResourceNotFoundException', 'function not found') : { ok: true, payload: 'null', requestId: randomUUID() };
+      return integration.functionUri
+        ? failure('ResourceNotFoundException', 'function not found')
+        : { ok: true, payload: 'null', requestId: randomUUID() };
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<InvokeResult>((resolve) => {
@@ -912,8 +950,7 @@ function evaluatePolicy(policy: Record<string, unknown>, methodArn: string): 'Al
     if (!isObject(statement)) continue;
     const actions = toList(statement.Action);
     const resources = toList(statement.Resource);
-    const applies =
-      actions.some((a) => glob(a.toLowerCase(), 'execute-api:invoke')) && resources.some((r) => glob(r, methodArn));
+    const applies = actions.some((a) => glob(a.toLowerCase(), 'execute-api:invoke')) && resources.some((r) => glob(r, methodArn));
     if (!applies) continue;
     const effect = String(statement.Effect ?? '').toLowerCase();
     if (effect === 'deny') return 'Deny';
@@ -928,7 +965,12 @@ function toList(value: unknown): string[] {
 }
 
 function glob(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return regex.test(value);
 }
 
@@ -948,7 +990,12 @@ function parseResponse(payload: string): ProxyResponse {
   }
   if (!isObject(value)) return {};
   return {
-    statusCode: typeof value.statusCode === 'number' ? value.statusCode : value.statusCode === undefined ? undefined : Number(value.statusCode) || 500,
+    statusCode:
+      typeof value.statusCode === 'number'
+        ? value.statusCode
+        : value.statusCode === undefined
+          ? undefined
+          : Number(value.statusCode) || 500,
     body: value.body,
     headers: isObject(value.headers) ? value.headers : undefined,
     isBase64Encoded: value.isBase64Encoded === true,

@@ -32,7 +32,13 @@ interface ReceiverInternals {
   _opcode: number;
   _payloadLength: number;
   haveLength(cb: (error?: Error) => void): void;
-  createError(ctor: ErrorConstructor | RangeErrorConstructor, message: string, prefix: boolean, statusCode: number, errorCode: string): Error;
+  createError(
+    ctor: ErrorConstructor | RangeErrorConstructor,
+    message: string,
+    prefix: boolean,
+    statusCode: number,
+    errorCode: string,
+  ): Error;
 }
 
 /** The error code (`error.code`) of a frame refused by this limit. */

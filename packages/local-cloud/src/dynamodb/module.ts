@@ -72,7 +72,11 @@ export class DynamoDbModule implements ServiceModule {
         await mappings.start();
         clock.register({
           name: 'DynamoDB stream mappings',
-          isIdle: () => mappings.idle({ timeoutMs: 5_000 }).then(() => true, () => false),
+          isIdle: () =>
+            mappings.idle({ timeoutMs: 5_000 }).then(
+              () => true,
+              () => false,
+            ),
         });
       },
       // Sweeping starts last, with the schedules, once everything that consumes deletions runs.

@@ -193,7 +193,8 @@ export class TtlSweeper {
       try {
         await this.sweepTable(swept, now);
       } catch (error) {
-        if (!this.stopped) this.log(`TTL sweep of table ${swept.table.name} failed (retried at the next sweep): ${(error as Error).message}`);
+        if (!this.stopped)
+          this.log(`TTL sweep of table ${swept.table.name} failed (retried at the next sweep): ${(error as Error).message}`);
       }
     }
   }

@@ -143,7 +143,9 @@ export class Dispatcher {
   ): Promise<void> {
     const why = `${failure.code}: ${failure.message}${exhausted ? ` (${exhausted} exhausted after ${retries} retries)` : ''}`;
     if (!target.deadLetterArn) {
-      this.log(`EventBridge: event ${String(matched.event.id)} of rule ${rule.name} was dropped for target ${target.id} (${target.arn}): ${why}`);
+      this.log(
+        `EventBridge: event ${String(matched.event.id)} of rule ${rule.name} was dropped for target ${target.id} (${target.arn}): ${why}`,
+      );
       return;
     }
     const string = (value: string): MessageAttribute => ({ DataType: 'String', StringValue: value });
@@ -161,7 +163,9 @@ export class Dispatcher {
     };
     try {
       await this.targets.deliver(delivery);
-      this.log(`EventBridge: event ${String(matched.event.id)} of rule ${rule.name} sent to the dead-letter queue of target ${target.id}: ${why}`);
+      this.log(
+        `EventBridge: event ${String(matched.event.id)} of rule ${rule.name} sent to the dead-letter queue of target ${target.id}: ${why}`,
+      );
     } catch (error) {
       this.log(
         `EventBridge: event ${String(matched.event.id)} of rule ${rule.name} was lost: target ${target.id} failed (${why}) and its dead-letter queue ${target.deadLetterArn} failed too: ${(error as Error).message}`,
@@ -173,7 +177,8 @@ export class Dispatcher {
 const NO_RESOURCE = /NotFound|DoesNotExist|NonExistent|UnsupportedTarget|NoSuchEntity/i;
 const NO_PERMISSIONS = /AccessDenied|NotAuthorized|Forbidden|KMS/i;
 const THROTTLED = /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown/i;
-const BAD_INPUT = /Validation|InvalidParameter|InvalidArgument|InvalidRequestContent|SerializationException|InvalidMessageContents|TooLong/i;
+const BAD_INPUT =
+  /Validation|InvalidParameter|InvalidArgument|InvalidRequestContent|SerializationException|InvalidMessageContents|TooLong/i;
 
 /** Maps a delivery error to the error code EventBridge reports, and whether it retries it. */
 function classify(error: unknown): Failure {

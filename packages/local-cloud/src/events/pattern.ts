@@ -80,10 +80,31 @@ const NUMERIC_LIMIT = 5e9;
 
 /** Operator names that a `$or` branch may not use as field names (Ruler rejects them). */
 const RESERVED_IN_OR = new Set([
-  'exactly', 'equals-ignore-case', 'prefix', 'suffix', 'anything-but', 'exists', 'wildcard',
-  'numeric', 'cidr', 'html', '=', '<', '<=', '>', '>=', 'regex', 'not-wildcard',
-  'not-equals-ignore-case', 'date-after', 'date-on-or-after', 'date-before',
-  'date-on-or-before', 'in-date-range', 'ip-address-in-range', 'ip-address-not-in-range',
+  'exactly',
+  'equals-ignore-case',
+  'prefix',
+  'suffix',
+  'anything-but',
+  'exists',
+  'wildcard',
+  'numeric',
+  'cidr',
+  'html',
+  '=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'regex',
+  'not-wildcard',
+  'not-equals-ignore-case',
+  'date-after',
+  'date-on-or-after',
+  'date-before',
+  'date-on-or-before',
+  'in-date-range',
+  'ip-address-in-range',
+  'ip-address-not-in-range',
 ]);
 
 const OPERATORS = 'prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists, cidr';
@@ -133,8 +154,10 @@ function compileObject(pattern: JsonObject, path: string[], inOr: boolean): Obje
       continue;
     }
     if (inOr && RESERVED_IN_OR.has(key)) {
-      throw new PatternError(pathOf(fieldPath),
-        `"${key}" is an operator, not a field name; it cannot be a field inside $or (write {"field": [{"${key}": ...}]})`);
+      throw new PatternError(
+        pathOf(fieldPath),
+        `"${key}" is an operator, not a field name; it cannot be a field inside $or (write {"field": [{"${key}": ...}]})`,
+      );
     }
     if (Array.isArray(value)) {
       const leaf = compileLeaf(value, fieldPath);
@@ -143,8 +166,7 @@ function compileObject(pattern: JsonObject, path: string[], inOr: boolean): Obje
       const nested = compileObject(value, fieldPath, inOr);
       checks.push((obj) => nested(obj !== undefined && hasOwn(obj, key) ? obj[key] : undefined));
     } else {
-      throw new PatternError(pathOf(fieldPath),
-        `must be an object or an array of match values, got ${describe(value)}`);
+      throw new PatternError(pathOf(fieldPath), `must be an object or an array of match values, got ${describe(value)}`);
     }
   }
 
@@ -211,7 +233,10 @@ function compileLeaf(values: unknown[], path: string[]): (eventValue: unknown) =
     } else if (value === null) {
       matchNull = true;
     } else if (Array.isArray(value)) {
-      throw new PatternError(where, 'nested arrays are not allowed; match values must be strings, numbers, booleans, null or operator objects');
+      throw new PatternError(
+        where,
+        'nested arrays are not allowed; match values must be strings, numbers, booleans, null or operator objects',
+      );
     } else if (isObject(value)) {
       const compiled = compileOperator(value, where);
       if (compiled === 'exists') existsTrue = true;
@@ -262,9 +287,12 @@ function someScalar(value: unknown, tests: readonly ValueTest[]): boolean {
 function compileOperator(expr: JsonObject, where: string): ValueTest | 'exists' | 'absent' {
   const keys = Object.keys(expr);
   if (keys.length !== 1) {
-    throw new PatternError(where, keys.length === 0
-      ? `empty match expression; expected one of: ${OPERATORS}`
-      : `a match expression takes exactly one operator, got ${keys.length} (${keys.join(', ')})`);
+    throw new PatternError(
+      where,
+      keys.length === 0
+        ? `empty match expression; expected one of: ${OPERATORS}`
+        : `a match expression takes exactly one operator, got ${keys.length} (${keys.join(', ')})`,
+    );
   }
   const op = keys[0]!;
   const arg = expr[op];
@@ -272,16 +300,20 @@ function compileOperator(expr: JsonObject, where: string): ValueTest | 'exists' 
   switch (op) {
     case 'prefix':
     case 'suffix': {
-      const check = op === 'prefix'
-        ? (value: string, affix: string) => value.startsWith(affix)
-        : (value: string, affix: string) => value.endsWith(affix);
+      const check =
+        op === 'prefix'
+          ? (value: string, affix: string) => value.startsWith(affix)
+          : (value: string, affix: string) => value.endsWith(affix);
       if (typeof arg === 'string') {
         return (v) => typeof v === 'string' && check(v, arg);
       }
       if (isObject(arg)) {
         const inner = Object.keys(arg);
         if (inner.length !== 1 || inner[0] !== 'equals-ignore-case') {
-          throw new PatternError(where, `${op} takes a string or {"equals-ignore-case": "..."}, got {${inner.map((k) => `"${k}"`).join(', ')}}`);
+          throw new PatternError(
+            where,
+            `${op} takes a string or {"equals-ignore-case": "..."}, got {${inner.map((k) => `"${k}"`).join(', ')}}`,
+          );
         }
         const affix = arg['equals-ignore-case'];
         if (typeof affix !== 'string') {
@@ -361,16 +393,19 @@ function compileAnythingBut(arg: unknown, where: string): ValueTest {
       const excluded = new Set(arg as number[]);
       return (v) => !(typeof v === 'number' && excluded.has(v));
     }
-    throw new PatternError(where, arg.length === 0
-      ? 'anything-but list must not be empty'
-      : 'anything-but list must contain only strings or only numbers');
+    throw new PatternError(
+      where,
+      arg.length === 0 ? 'anything-but list must not be empty' : 'anything-but list must contain only strings or only numbers',
+    );
   }
   if (isObject(arg)) {
     const keys = Object.keys(arg);
     const op = keys[0];
     if (keys.length !== 1 || (op !== 'prefix' && op !== 'suffix' && op !== 'equals-ignore-case' && op !== 'wildcard')) {
-      throw new PatternError(where,
-        `anything-but takes one of prefix, suffix, equals-ignore-case or wildcard, got {${keys.map((k) => `"${k}"`).join(', ')}}`);
+      throw new PatternError(
+        where,
+        `anything-but takes one of prefix, suffix, equals-ignore-case or wildcard, got {${keys.map((k) => `"${k}"`).join(', ')}}`,
+      );
     }
     const raw = arg[op];
     const list = Array.isArray(raw) ? raw : [raw];
@@ -384,9 +419,7 @@ function compileAnythingBut(arg: unknown, where: string): ValueTest {
         if (list.some((s) => s === '')) {
           throw new PatternError(where, `anything-but ${op} must not be an empty string`);
         }
-        excluded = op === 'prefix'
-          ? (s) => list.some((p) => s.startsWith(p))
-          : (s) => list.some((p) => s.endsWith(p));
+        excluded = op === 'prefix' ? (s) => list.some((p) => s.startsWith(p)) : (s) => list.some((p) => s.endsWith(p));
         break;
       }
       case 'equals-ignore-case': {
@@ -402,8 +435,10 @@ function compileAnythingBut(arg: unknown, where: string): ValueTest {
     }
     return (v) => !(typeof v === 'string' && excluded(v));
   }
-  throw new PatternError(where,
-    `anything-but takes a string, a number, a list of strings or of numbers, or {"prefix"|"suffix"|"equals-ignore-case"|"wildcard": ...}, got ${describe(arg)}`);
+  throw new PatternError(
+    where,
+    `anything-but takes a string, a number, a list of strings or of numbers, or {"prefix"|"suffix"|"equals-ignore-case"|"wildcard": ...}, got ${describe(arg)}`,
+  );
 }
 
 const LOWER_BOUNDS = new Set(['>', '>=']);
@@ -415,8 +450,10 @@ const UPPER_BOUNDS = new Set(['<', '<=']);
  */
 function compileNumeric(arg: unknown, where: string): ValueTest {
   if (!Array.isArray(arg) || (arg.length !== 2 && arg.length !== 4)) {
-    throw new PatternError(where,
-      `numeric needs pairs of operator and number, like [">", 0, "<=", 5]; got ${Array.isArray(arg) ? JSON.stringify(arg) : describe(arg)}`);
+    throw new PatternError(
+      where,
+      `numeric needs pairs of operator and number, like [">", 0, "<=", 5]; got ${Array.isArray(arg) ? JSON.stringify(arg) : describe(arg)}`,
+    );
   }
   const pairs: Array<[string, number]> = [];
   for (let i = 0; i < arg.length; i += 2) {
@@ -436,27 +473,32 @@ function compileNumeric(arg: unknown, where: string): ValueTest {
   if (pairs.length === 1) {
     const inRange = (v: Scalar): v is number => typeof v === 'number' && v >= -NUMERIC_LIMIT && v <= NUMERIC_LIMIT;
     switch (op) {
-      case '=': return (v) => inRange(v) && v === n;
-      case '<': return (v) => inRange(v) && v < n;
-      case '<=': return (v) => inRange(v) && v <= n;
-      case '>': return (v) => inRange(v) && v > n;
-      default: return (v) => inRange(v) && v >= n;
+      case '=':
+        return (v) => inRange(v) && v === n;
+      case '<':
+        return (v) => inRange(v) && v < n;
+      case '<=':
+        return (v) => inRange(v) && v <= n;
+      case '>':
+        return (v) => inRange(v) && v > n;
+      default:
+        return (v) => inRange(v) && v >= n;
     }
   }
 
   const [topOp, top] = pairs[1]!;
   if (!LOWER_BOUNDS.has(op) || !UPPER_BOUNDS.has(topOp)) {
-    throw new PatternError(where,
-      `a numeric range must be a lower bound (">" or ">=") followed by an upper bound ("<" or "<="), got "${op}" then "${topOp}"`);
+    throw new PatternError(
+      where,
+      `a numeric range must be a lower bound (">" or ">=") followed by an upper bound ("<" or "<="), got "${op}" then "${topOp}"`,
+    );
   }
   if (n >= top) {
     throw new PatternError(where, `numeric range is empty: lower bound ${n} must be less than upper bound ${top}`);
   }
   const openBottom = op === '>';
   const openTop = topOp === '<';
-  return (v) => typeof v === 'number'
-    && (openBottom ? v > n : v >= n)
-    && (openTop ? v < top : v <= top);
+  return (v) => typeof v === 'number' && (openBottom ? v > n : v >= n) && (openTop ? v < top : v <= top);
 }
 
 function checkNumericBounds(n: number, where: string, op: string): void {
@@ -525,8 +567,15 @@ function compileWildcard(text: string, where: string): (value: string) => boolea
 // ---------------------------------------------------------------------------
 // IP addresses (cidr)
 
-interface IpAddress { v6: boolean; value: bigint }
-interface IpRange { v6: boolean; low: bigint; high: bigint }
+interface IpAddress {
+  v6: boolean;
+  value: bigint;
+}
+interface IpRange {
+  v6: boolean;
+  low: bigint;
+  high: bigint;
+}
 
 function parseCidr(text: string, where: string): IpRange {
   const parts = text.split('/');

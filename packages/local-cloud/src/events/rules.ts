@@ -162,7 +162,8 @@ export function compileTarget(raw: Record<string, unknown>): RuleTarget {
   }
 
   const retry = (raw.RetryPolicy ?? {}) as { MaximumRetryAttempts?: unknown; MaximumEventAgeInSeconds?: unknown };
-  const maximumRetryAttempts = retry.MaximumRetryAttempts === undefined ? DEFAULT_MAXIMUM_RETRY_ATTEMPTS : Number(retry.MaximumRetryAttempts);
+  const maximumRetryAttempts =
+    retry.MaximumRetryAttempts === undefined ? DEFAULT_MAXIMUM_RETRY_ATTEMPTS : Number(retry.MaximumRetryAttempts);
   const maximumEventAgeSeconds =
     retry.MaximumEventAgeInSeconds === undefined ? DEFAULT_MAXIMUM_EVENT_AGE_SECONDS : Number(retry.MaximumEventAgeInSeconds);
   if (!Number.isInteger(maximumRetryAttempts) || maximumRetryAttempts < 0 || maximumRetryAttempts > 185) {

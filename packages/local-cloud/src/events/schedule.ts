@@ -32,7 +32,9 @@ export function parseSchedule(expression: string): RuleSchedule {
     const unit = rate[2]!;
     if (value < 1) throw new ScheduleError(`${expression}: the rate must be a positive number`);
     if ((value === 1) !== !unit.endsWith('s')) {
-      throw new ScheduleError(`${expression}: use "${unit.replace(/s$/, '')}" for a value of 1 and "${unit.replace(/s?$/, 's')}" otherwise`);
+      throw new ScheduleError(
+        `${expression}: use "${unit.replace(/s$/, '')}" for a value of 1 and "${unit.replace(/s?$/, 's')}" otherwise`,
+      );
     }
     const period = value * UNIT_MS[unit.replace(/s$/, '')]!;
     return {

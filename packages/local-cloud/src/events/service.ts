@@ -141,7 +141,9 @@ export class EventBridgeService {
     }
     if (entries.length < 1 || entries.length > MAX_ENTRIES) {
       const bound = entries.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_ENTRIES}`;
-      throw validationError(`1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${bound}`);
+      throw validationError(
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${bound}`,
+      );
     }
     const normalized = entries.map((e) => ({
       ...e,
@@ -215,8 +217,17 @@ export class EventBridgeService {
       event = undefined;
     }
     const e = event as Record<string, unknown> | undefined;
-    if (!e || typeof e !== 'object' || typeof e.source !== 'string' || typeof e['detail-type'] !== 'string' || typeof e.detail !== 'object') {
-      throw new AwsError('ValidationException', `an event bus target needs an event (source, detail-type, detail); got ${input.slice(0, 200)}`);
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      typeof e.source !== 'string' ||
+      typeof e['detail-type'] !== 'string' ||
+      typeof e.detail !== 'object'
+    ) {
+      throw new AwsError(
+        'ValidationException',
+        `an event bus target needs an event (source, detail-type, detail); got ${input.slice(0, 200)}`,
+      );
     }
     const id = String(e.id ?? randomUUID());
     const hops = (this.hops.get(id) ?? 0) + 1;
@@ -253,7 +264,9 @@ export class EventBridgeService {
 
   private listEventBuses(input: Input) {
     const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
-    const all = [...this.buses.values()].filter((b) => b.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = [...this.buses.values()]
+      .filter((b) => b.name.startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const { page, NextToken } = paginate(all, input);
     return { EventBuses: page.map(busOutput), ...(NextToken ? { NextToken } : {}) };
   }
@@ -301,7 +314,8 @@ export class EventBridgeService {
   private putRule(input: Input) {
     const bus = this.bus(input.EventBusName);
     const name = String(input.Name ?? '');
-    if (!RULE_NAME.test(name)) throw validationError(`Rule name ${JSON.stringify(input.Name ?? null)} is not valid (1-64 characters of [.-_A-Za-z0-9]).`);
+    if (!RULE_NAME.test(name))
+      throw validationError(`Rule name ${JSON.stringify(input.Name ?? null)} is not valid (1-64 characters of [.-_A-Za-z0-9]).`);
     if (input.EventPattern === undefined && input.ScheduleExpression === undefined) {
       throw validationError('Parameter(s) EventPattern or ScheduleExpression must be specified.');
     }
@@ -336,7 +350,9 @@ export class EventBridgeService {
   private listRules(input: Input) {
     const bus = this.bus(input.EventBusName);
     const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
-    const all = [...bus.rules.values()].filter((r) => r.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = [...bus.rules.values()]
+      .filter((r) => r.name.startsWith(prefix))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const { page, NextToken } = paginate(all, input);
     return { Rules: page.map((r) => ruleOutput(r, false)), ...(NextToken ? { NextToken } : {}) };
   }
@@ -363,7 +379,9 @@ export class EventBridgeService {
     const rule = this.rule(input.Rule, input.EventBusName);
     const targets = input.Targets;
     if (!Array.isArray(targets) || targets.length === 0) {
-      throw validationError("1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      throw validationError(
+        "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
     }
     const compiled = targets.map((t) => compileTarget(t as Record<string, unknown>));
     const ids = new Set([...rule.targets.keys(), ...compiled.map((t) => t.id)]);
@@ -389,7 +407,10 @@ export class EventBridgeService {
   private listRuleNamesByTarget(input: Input) {
     const bus = this.bus(input.EventBusName);
     const arn = String(input.TargetArn ?? '');
-    const names = [...bus.rules.values()].filter((r) => [...r.targets.values()].some((t) => t.arn === arn)).map((r) => r.name).sort();
+    const names = [...bus.rules.values()]
+      .filter((r) => [...r.targets.values()].some((t) => t.arn === arn))
+      .map((r) => r.name)
+      .sort();
     const { page, NextToken } = paginate(names, input);
     return { RuleNames: page, ...(NextToken ? { NextToken } : {}) };
   }
@@ -404,7 +425,8 @@ export class EventBridgeService {
     }
     if (!event || typeof event !== 'object' || Array.isArray(event)) throw validationError('Parameter Event is not valid.');
     for (const field of ['id', 'account', 'source', 'time', 'region', 'detail-type']) {
-      if (!(field in event)) throw validationError(`Parameter Event is not valid. Reason: Provided Event is missing required field ${field}.`);
+      if (!(field in event))
+        throw validationError(`Parameter Event is not valid. Reason: Provided Event is missing required field ${field}.`);
     }
     return { Result: compiled.matches(event) };
   }
@@ -457,7 +479,10 @@ export class EventBridgeService {
     const { model } = this.context;
     const props = model.properties(resource);
     if (props.EventSourceName !== undefined) {
-      model.diagnostics.unsupported(`${resource.where}/EventSourceName`, 'partner event sources do not exist locally; the bus only receives PutEvents');
+      model.diagnostics.unsupported(
+        `${resource.where}/EventSourceName`,
+        'partner event sources do not exist locally; the bus only receives PutEvents',
+      );
     }
     for (const key of ['KmsKeyIdentifier', 'DeadLetterConfig', 'LogConfig']) {
       if (props[key] !== undefined) model.diagnostics.ignored(`${resource.where}/${key}`, `EventBus ${key} (no local effect)`);
@@ -480,7 +505,10 @@ export class EventBridgeService {
     const busName = busNameOf(props.EventBusName);
     let bus = this.buses.get(busName);
     if (!bus) {
-      model.diagnostics.unsupported(`${where}/EventBusName`, `event bus ${busName} is not defined in the template; it exists locally, empty, for this rule only`);
+      model.diagnostics.unsupported(
+        `${where}/EventBusName`,
+        `event bus ${busName} is not defined in the template; it exists locally, empty, for this rule only`,
+      );
       bus = { name: busName, arn: this.busArn(busName), createdAt: this.context.clock.now(), rules: new Map() };
       this.addBus(bus);
     }
@@ -525,7 +553,10 @@ export class EventBridgeService {
         const target = compileTarget(raw);
         const kind = targetKind(target.arn);
         if (!kind.supported) {
-          model.diagnostics.unsupported(at, `target ${target.id}: ${kind.service} targets are not emulated locally (${target.arn}); matching events fail to reach it`);
+          model.diagnostics.unsupported(
+            at,
+            `target ${target.id}: ${kind.service} targets are not emulated locally (${target.arn}); matching events fail to reach it`,
+          );
         }
         for (const key of UNSUPPORTED_TARGET_PARAMETERS) {
           if (raw[key] !== undefined) model.diagnostics.unsupported(`${at}/${key}`, `target ${target.id}: ${key} has no local effect`);
@@ -536,7 +567,8 @@ export class EventBridgeService {
         model.diagnostics.error(at, (error as Error).message);
       }
     }
-    if (targets.length > MAX_TARGETS_PER_RULE) model.diagnostics.error(`${where}/Targets`, `a rule has at most ${MAX_TARGETS_PER_RULE} targets`);
+    if (targets.length > MAX_TARGETS_PER_RULE)
+      model.diagnostics.error(`${where}/Targets`, `a rule has at most ${MAX_TARGETS_PER_RULE} targets`);
     bus.rules.set(rule.name, rule);
   }
 }
@@ -544,7 +576,9 @@ export class EventBridgeService {
 function ruleState(state: unknown): RuleState {
   if (state === undefined || state === null) return 'ENABLED';
   if (state === 'ENABLED' || state === 'DISABLED' || state === 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS') return state;
-  throw validationError(`1 validation error detected: Value '${String(state)}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`);
+  throw validationError(
+    `1 validation error detected: Value '${String(state)}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`,
+  );
 }
 
 function busOutput(bus: EventBus) {
@@ -605,4 +639,3 @@ function entryTime(time: PutEventsRequestEntry['Time']): number | undefined {
 function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
-

@@ -37,7 +37,10 @@ export class AsyncInvoker {
         model.diagnostics.error(resource.where, `EventInvokeConfig for unknown function ${String(props.FunctionName)}`);
         continue;
       }
-      const destinations = (props.DestinationConfig ?? {}) as { OnSuccess?: { Destination?: string }; OnFailure?: { Destination?: string } };
+      const destinations = (props.DestinationConfig ?? {}) as {
+        OnSuccess?: { Destination?: string };
+        OnFailure?: { Destination?: string };
+      };
       this.configs.set(fn.spec.name, {
         maximumRetryAttempts: Number(props.MaximumRetryAttempts ?? 2),
         maximumEventAgeSeconds: Number(props.MaximumEventAgeInSeconds ?? 6 * 3600),
@@ -66,7 +69,9 @@ export class AsyncInvoker {
             return;
           }
           const condition = n < config.maximumRetryAttempts ? 'EventAgeExceeded' : 'RetriesExhausted';
-          this.log(`${fn.spec.displayName}: asynchronous invocation ${requestId} failed (${condition}): ${result.error.errorType}: ${result.error.errorMessage}`);
+          this.log(
+            `${fn.spec.displayName}: asynchronous invocation ${requestId} failed (${condition}): ${result.error.errorType}: ${result.error.errorMessage}`,
+          );
           if (config.onFailure) await this.record(config.onFailure, fn, event, requestId, condition, n, undefined, result.error);
         }),
       );
@@ -92,7 +97,11 @@ export class AsyncInvoker {
       requestContext: { requestId, functionArn: `${fn.spec.arn}:$LATEST`, condition, approximateInvokeCount: retries + 1 },
       requestPayload: event,
       responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(error ? { functionError: 'Unhandled' } : {}) },
-      responsePayload: error ? { errorType: error.errorType, errorMessage: error.errorMessage } : payload === undefined ? null : JSON.parse(payload),
+      responsePayload: error
+        ? { errorType: error.errorType, errorMessage: error.errorMessage }
+        : payload === undefined
+          ? null
+          : JSON.parse(payload),
     };
     await this.targets.deliver({ arn: destination, input: JSON.stringify(record) }).catch((e: Error) => {
       this.log(`${fn.spec.displayName}: cannot deliver to destination ${destination}: ${e.message}`);

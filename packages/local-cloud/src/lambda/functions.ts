@@ -67,7 +67,10 @@ function toSpec(model: CloudModel, resource: ModelResource): FunctionSpec | unde
   const code = (props.Code ?? {}) as Record<string, unknown>;
   const taskRoot = stageCode(model, resource, code);
   if (!taskRoot) return undefined;
-  const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
+    string,
+    unknown
+  >;
   const environment: Record<string, string> = {};
   for (const [k, v] of Object.entries(variables)) environment[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return {
@@ -88,7 +91,13 @@ function toSpec(model: CloudModel, resource: ModelResource): FunctionSpec | unde
 function displayName(resource: ModelResource): string {
   const path = resource.raw.Metadata?.['aws:cdk:path'];
   if (typeof path !== 'string') return resource.logicalId;
-  return path.split('/').slice(1).filter((p) => p !== 'Resource').join('/') || resource.logicalId;
+  return (
+    path
+      .split('/')
+      .slice(1)
+      .filter((p) => p !== 'Resource')
+      .join('/') || resource.logicalId
+  );
 }
 
 function stageCode(model: CloudModel, resource: ModelResource, code: Record<string, unknown>): string | undefined {

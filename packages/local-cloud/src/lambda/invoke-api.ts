@@ -33,11 +33,21 @@ export function lambdaInvokeApi(lambda: LambdaService, asyncInvoker: AsyncInvoke
       }
       if (type !== 'RequestResponse') throw new AwsError('InvalidParameterValueException', `Unknown invocation type ${type}`);
       const result = await fn.invoke(event);
-      const headers: Record<string, string> = { 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': result.requestId, 'content-type': 'application/json' };
+      const headers: Record<string, string> = {
+        'x-amz-executed-version': '$LATEST',
+        'x-amzn-requestid': result.requestId,
+        'content-type': 'application/json',
+      };
       if (result.ok) return { status: 200, body: Buffer.from(result.payload), headers };
       return {
         status: 200,
-        body: Buffer.from(JSON.stringify({ errorType: result.error.errorType, errorMessage: result.error.errorMessage, trace: result.error.stackTrace ?? [] })),
+        body: Buffer.from(
+          JSON.stringify({
+            errorType: result.error.errorType,
+            errorMessage: result.error.errorMessage,
+            trace: result.error.stackTrace ?? [],
+          }),
+        ),
         headers: { ...headers, 'x-amz-function-error': result.functionError },
       };
     },

@@ -35,7 +35,12 @@ export class MappingProperties {
    * Reports every key that is not handled: no local effect, rejected by Lambda for this source
    * (`invalidForSource`), or not emulated.
    */
-  checkKeys(handled: ReadonlySet<string>, noLocalEffect: Readonly<Record<string, string>>, sourceKind: string, invalidForSource: ReadonlySet<string> = new Set()): void {
+  checkKeys(
+    handled: ReadonlySet<string>,
+    noLocalEffect: Readonly<Record<string, string>>,
+    sourceKind: string,
+    invalidForSource: ReadonlySet<string> = new Set(),
+  ): void {
     for (const key of Object.keys(this.props)) {
       if (handled.has(key)) continue;
       if (noLocalEffect[key]) this.model.diagnostics.ignored(`${this.where}/${key}`, noLocalEffect[key]!);
@@ -111,12 +116,15 @@ export class MappingProperties {
     const qualified = /^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):([^:]+)$/.exec(name);
     if (qualified) target = qualified[1];
     else {
-      const pointer = this.model.resources.find((r) => (r.type === 'AWS::Lambda::Alias' || r.type === 'AWS::Lambda::Version') && r.ref === name);
+      const pointer = this.model.resources.find(
+        (r) => (r.type === 'AWS::Lambda::Alias' || r.type === 'AWS::Lambda::Version') && r.ref === name,
+      );
       const pointed = pointer ? this.model.properties(pointer).FunctionName : undefined;
       if (typeof pointed === 'string') target = pointed;
     }
     const fn = target ? lambda.get(target) : undefined;
-    if (fn) this.unsupported('FunctionName', `versions and aliases are not emulated: the mapping invokes the current code of ${fn.spec.name}`);
+    if (fn)
+      this.unsupported('FunctionName', `versions and aliases are not emulated: the mapping invokes the current code of ${fn.spec.name}`);
     else this.unsupported('FunctionName', `function ${name || '(none)'} does not run locally: the mapping is not started`);
     return fn;
   }

@@ -314,7 +314,10 @@ export class LocalFunction {
       clearTimeout(initTimer);
       this.environments.delete(handle);
       settleReady({ errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited during init' });
-      this.settle(handle, { type: 'crash', error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited without providing a reason' } });
+      this.settle(handle, {
+        type: 'crash',
+        error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited without providing a reason' },
+      });
       this.dispatch();
     });
     this.environments.add(handle);
@@ -378,7 +381,10 @@ export class LocalFunction {
     } else if (message.type === 'crash') {
       this.log(2, `${current.requestId} ${message.error.errorType}: ${message.error.errorMessage}\n`);
       this.discard(env);
-      this.finish(env, this.failure(current.requestId, message.error.errorType, message.error.errorMessage, 'Unhandled', message.error.stackTrace));
+      this.finish(
+        env,
+        this.failure(current.requestId, message.error.errorType, message.error.errorMessage, 'Unhandled', message.error.stackTrace),
+      );
     }
   }
 

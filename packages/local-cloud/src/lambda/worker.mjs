@@ -60,7 +60,10 @@ if (clock) {
 }
 
 // Forward stdout/stderr to the parent, which tags lines with the function name.
-for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]]) {
+for (const [stream, fd] of [
+  [process.stdout, 1],
+  [process.stderr, 2],
+]) {
   stream.write = (chunk, encoding, callback) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8');
     parentPort.postMessage({ type: 'log', fd, text });
@@ -86,7 +89,7 @@ let current = null; // { id, requestId } of the running invocation
 function serializeError(error) {
   if (error instanceof Error) {
     return {
-      errorType: error.name === 'Error' ? error.constructor?.name ?? 'Error' : error.name,
+      errorType: error.name === 'Error' ? (error.constructor?.name ?? 'Error') : error.name,
       errorMessage: error.message,
       stackTrace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
     };

@@ -42,7 +42,9 @@ export function parseScheduleExpression(text: string): ScheduleExpression {
     if (!rate) throw new ExpressionError(`${text}: expected rate(value unit)`);
     const [, valueText, unitText] = rate as unknown as [string, string, string];
     if (!/^[1-9]\d{0,8}$/.test(valueText)) throw new ExpressionError(`${text}: the value must be a positive integer`);
-    const unit = ({ minute: 'minute', minutes: 'minute', hour: 'hour', hours: 'hour', day: 'day', days: 'day' } as Record<string, RateUnit>)[unitText];
+    const unit = (
+      { minute: 'minute', minutes: 'minute', hour: 'hour', hours: 'hour', day: 'day', days: 'day' } as Record<string, RateUnit>
+    )[unitText];
     if (!unit) throw new ExpressionError(`${text}: the unit must be minute | minutes | hour | hours | day | days`);
     const value = Number(valueText);
     return { kind: 'rate', text, value, unit, periodMs: value * UNIT_MS[unit] };

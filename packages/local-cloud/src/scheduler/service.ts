@@ -269,9 +269,15 @@ export class SchedulerService {
     const group = query.get('ScheduleGroup') ?? undefined;
     const prefix = query.get('NamePrefix') ?? undefined;
     const state = query.get('State') ?? undefined;
-    if (state !== undefined && state !== 'ENABLED' && state !== 'DISABLED') throw validation(`State must be ENABLED or DISABLED, got ${state}`);
+    if (state !== undefined && state !== 'ENABLED' && state !== 'DISABLED')
+      throw validation(`State must be ENABLED or DISABLED, got ${state}`);
     const matching = [...this.schedules.values()]
-      .filter((r) => (group === undefined || r.groupName === group) && (prefix === undefined || r.name.startsWith(prefix)) && (state === undefined || r.state === state))
+      .filter(
+        (r) =>
+          (group === undefined || r.groupName === group) &&
+          (prefix === undefined || r.name.startsWith(prefix)) &&
+          (state === undefined || r.state === state),
+      )
       .sort((a, b) => compare(key(a.groupName, a.name), key(b.groupName, b.name)));
     const { page, nextToken } = paginate(matching, (r) => key(r.groupName, r.name), query);
     return {
@@ -305,7 +311,9 @@ export class SchedulerService {
 
   private listGroups(query: URLSearchParams): unknown {
     const prefix = query.get('NamePrefix') ?? undefined;
-    const matching = [...this.groups.values()].filter((g) => prefix === undefined || g.name.startsWith(prefix)).sort((a, b) => compare(a.name, b.name));
+    const matching = [...this.groups.values()]
+      .filter((g) => prefix === undefined || g.name.startsWith(prefix))
+      .sort((a, b) => compare(a.name, b.name));
     const { page, nextToken } = paginate(matching, (g) => g.name, query);
     return { ScheduleGroups: page.map(describeGroup), ...(nextToken ? { NextToken: nextToken } : {}) };
   }
@@ -420,7 +428,8 @@ export class SchedulerService {
   /** Validates a CreateSchedule/UpdateSchedule body (or template properties) into a definition. */
   private parseDefinition(body: Record<string, unknown>): ScheduleDefinition {
     const expressionText = requiredString(body.ScheduleExpression, 'scheduleExpression');
-    if (expressionText.length > 256) throw constraint('scheduleExpression', expressionText, 'Member must have length less than or equal to 256');
+    if (expressionText.length > 256)
+      throw constraint('scheduleExpression', expressionText, 'Member must have length less than or equal to 256');
     let expression: ScheduleExpression;
     try {
       expression = parseScheduleExpression(expressionText);
@@ -432,13 +441,17 @@ export class SchedulerService {
     if (timeZone !== undefined && (timeZone.length > 50 || !isValidTimeZone(timeZone))) throw validation(`Invalid time zone ${timeZone}.`);
     const startDate = optionalDate(body.StartDate, 'startDate');
     const endDate = optionalDate(body.EndDate, 'endDate');
-    if (startDate !== undefined && endDate !== undefined && endDate <= startDate) throw validation('The EndDate must be after the StartDate.');
+    if (startDate !== undefined && endDate !== undefined && endDate <= startDate)
+      throw validation('The EndDate must be after the StartDate.');
     const description = optionalString(body.Description, 'description');
-    if (description !== undefined && description.length > 512) throw constraint('description', description, 'Member must have length less than or equal to 512');
+    if (description !== undefined && description.length > 512)
+      throw constraint('description', description, 'Member must have length less than or equal to 512');
     const state = (optionalString(body.State, 'state') ?? 'ENABLED') as State;
-    if (state !== 'ENABLED' && state !== 'DISABLED') throw constraint('state', state, 'Member must satisfy enum value set: [ENABLED, DISABLED]');
+    if (state !== 'ENABLED' && state !== 'DISABLED')
+      throw constraint('state', state, 'Member must satisfy enum value set: [ENABLED, DISABLED]');
     const action = (optionalString(body.ActionAfterCompletion, 'actionAfterCompletion') ?? 'NONE') as ActionAfterCompletion;
-    if (action !== 'NONE' && action !== 'DELETE') throw constraint('actionAfterCompletion', action, 'Member must satisfy enum value set: [NONE, DELETE]');
+    if (action !== 'NONE' && action !== 'DELETE')
+      throw constraint('actionAfterCompletion', action, 'Member must satisfy enum value set: [NONE, DELETE]');
     const kmsKeyArn = optionalString(body.KmsKeyArn, 'kmsKeyArn');
     return {
       expression,
@@ -455,13 +468,16 @@ export class SchedulerService {
   }
 
   private parseTarget(value: unknown): ScheduleTarget {
-    if (!isObject(value)) throw validation('1 validation error detected: Value null at \'target\' failed to satisfy constraint: Member must not be null');
+    if (!isObject(value))
+      throw validation("1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null");
     const arn = requiredString(value.Arn, 'target.arn');
     if (arn.length > 1600) throw constraint('target.arn', arn, 'Member must have length less than or equal to 1600');
     const roleArn = requiredString(value.RoleArn, 'target.roleArn');
-    if (!ROLE_ARN_PATTERN.test(roleArn)) throw constraint('target.roleArn', roleArn, `Member must satisfy regular expression pattern: ${ROLE_ARN_PATTERN.source}`);
+    if (!ROLE_ARN_PATTERN.test(roleArn))
+      throw constraint('target.roleArn', roleArn, `Member must satisfy regular expression pattern: ${ROLE_ARN_PATTERN.source}`);
     const input = optionalString(value.Input, 'target.input');
-    if (input !== undefined && input.length === 0) throw constraint('target.input', input, 'Member must have length greater than or equal to 1');
+    if (input !== undefined && input.length === 0)
+      throw constraint('target.input', input, 'Member must have length greater than or equal to 1');
     const target: Record<string, unknown> = { ...value, Arn: arn, RoleArn: roleArn };
     if (input === undefined) delete target.Input;
 
@@ -486,7 +502,8 @@ export class SchedulerService {
     if (value.SqsParameters !== undefined) {
       if (!isObject(value.SqsParameters)) throw validation('SqsParameters must be an object');
       const group = optionalString(value.SqsParameters.MessageGroupId, 'target.sqsParameters.messageGroupId');
-      if (group !== undefined && (group.length < 1 || group.length > 128)) throw constraint('target.sqsParameters.messageGroupId', group, 'Member must have length between 1 and 128');
+      if (group !== undefined && (group.length < 1 || group.length > 128))
+        throw constraint('target.sqsParameters.messageGroupId', group, 'Member must have length between 1 and 128');
     }
 
     const universal = UNIVERSAL_PREFIX.exec(arn);
@@ -498,7 +515,11 @@ export class SchedulerService {
       if (input !== undefined && ['lambda', 'states', 'events'].includes(service ?? '') && parseJsonInput(input) === undefined) {
         throw validation(`Target ${arn}: the Input of a ${service} target must be well-formed JSON.`);
       }
-      if (service === 'sqs' && arn.endsWith('.fifo') && !(isObject(value.SqsParameters) && typeof value.SqsParameters.MessageGroupId === 'string')) {
+      if (
+        service === 'sqs' &&
+        arn.endsWith('.fifo') &&
+        !(isObject(value.SqsParameters) && typeof value.SqsParameters.MessageGroupId === 'string')
+      ) {
         throw validation(`Target ${arn}: a FIFO queue target requires SqsParameters.MessageGroupId.`);
       }
     }
@@ -521,7 +542,10 @@ export class SchedulerService {
     for (const property of Object.keys(props)) {
       if (TEMPLATE_PROPERTIES.has(property)) continue;
       // CloudFormation rejects it (ActionAfterCompletion, for one, exists only in the API).
-      model.diagnostics.error(`${resource.where}/${property}`, `${property} is not a property of AWS::Scheduler::Schedule in CloudFormation (deploying would fail); ignored locally`);
+      model.diagnostics.error(
+        `${resource.where}/${property}`,
+        `${property} is not a property of AWS::Scheduler::Schedule in CloudFormation (deploying would fail); ignored locally`,
+      );
     }
     try {
       validateName(name, 'name');
@@ -561,12 +585,21 @@ export class SchedulerService {
         return;
       }
       const end = record.endDate;
-      if (record.expression.kind !== 'at' && record.actionAfterCompletion === 'DELETE' && end !== undefined && end > this.context.clock.now()) {
+      if (
+        record.expression.kind !== 'at' &&
+        record.actionAfterCompletion === 'DELETE' &&
+        end !== undefined &&
+        end > this.context.clock.now()
+      ) {
         // A recurring schedule completes at its end date.
-        record.endTimer = this.context.clock.setTimer(end, () => {
-          record.endTimer = undefined;
-          this.maybeComplete(record);
-        }, `scheduler ${record.groupName}/${record.name} end date`);
+        record.endTimer = this.context.clock.setTimer(
+          end,
+          () => {
+            record.endTimer = undefined;
+            this.maybeComplete(record);
+          },
+          `scheduler ${record.groupName}/${record.name} end date`,
+        );
       }
       this.maybeComplete(record);
       return;
@@ -582,10 +615,14 @@ export class SchedulerService {
     const offset = this.flexibleOffset(record, occurrence);
     const executionId = randomBytes(8).toString('hex');
     if (offset > 0) {
-      const handle = this.context.clock.setTimer(occurrence + offset, () => {
-        record.pending.delete(handle);
-        if (record.live) this.attempt(record, occurrence, executionId, 1, this.context.clock.now());
-      }, `scheduler ${record.groupName}/${record.name} (flexible window)`);
+      const handle = this.context.clock.setTimer(
+        occurrence + offset,
+        () => {
+          record.pending.delete(handle);
+          if (record.live) this.attempt(record, occurrence, executionId, 1, this.context.clock.now());
+        },
+        `scheduler ${record.groupName}/${record.name} (flexible window)`,
+      );
       record.pending.add(handle);
     } else {
       this.attempt(record, occurrence, executionId, 1, this.context.clock.now());
@@ -598,7 +635,9 @@ export class SchedulerService {
   private flexibleOffset(record: ScheduleRecord, occurrence: number): number {
     const window = record.flexibleTimeWindow;
     if (window.Mode !== 'FLEXIBLE' || !window.MaximumWindowInMinutes || this.options.flexibleWindow === 'start') return 0;
-    const hash = createHash('sha256').update(`${this.options.seed ?? ''}|${record.arn}|${occurrence}`).digest();
+    const hash = createHash('sha256')
+      .update(`${this.options.seed ?? ''}|${record.arn}|${occurrence}`)
+      .digest();
     return (hash.readUInt32BE(0) % (window.MaximumWindowInMinutes * 60)) * 1000;
   }
 
@@ -616,7 +655,15 @@ export class SchedulerService {
     void this.context.clock.track(work).catch((error: unknown) => this.context.log(`scheduler: ${record.arn}: ${String(error)}`));
   }
 
-  private failed(record: ScheduleRecord, occurrence: number, executionId: string, attemptNumber: number, firstAttemptAt: number, input: string, error: unknown): void {
+  private failed(
+    record: ScheduleRecord,
+    occurrence: number,
+    executionId: string,
+    attemptNumber: number,
+    firstAttemptAt: number,
+    input: string,
+    error: unknown,
+  ): void {
     const policy = record.target.RetryPolicy ?? {};
     const maxRetries = policy.MaximumRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS;
     const maxAgeMs = (policy.MaximumEventAgeInSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS) * 1000;
@@ -624,10 +671,14 @@ export class SchedulerService {
     const now = this.context.clock.now();
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     if (record.live && retryable(error) && attemptNumber <= maxRetries && now + delay - firstAttemptAt <= maxAgeMs) {
-      const handle = this.context.clock.setTimer(now + delay, () => {
-        record.pending.delete(handle);
-        if (record.live) this.attempt(record, occurrence, executionId, attemptNumber + 1, firstAttemptAt);
-      }, `scheduler ${record.groupName}/${record.name} retry ${attemptNumber}`);
+      const handle = this.context.clock.setTimer(
+        now + delay,
+        () => {
+          record.pending.delete(handle);
+          if (record.live) this.attempt(record, occurrence, executionId, attemptNumber + 1, firstAttemptAt);
+        },
+        `scheduler ${record.groupName}/${record.name} retry ${attemptNumber}`,
+      );
       record.pending.add(handle);
       return;
     }
@@ -642,7 +693,9 @@ export class SchedulerService {
     this.running++;
     const work = this.context.targets
       .deliver({ arn: dlq, input })
-      .catch((dlqError: unknown) => this.context.log(`scheduler: ${record.arn}: the dead-letter queue ${dlq} failed too: ${String(dlqError)}`))
+      .catch((dlqError: unknown) =>
+        this.context.log(`scheduler: ${record.arn}: the dead-letter queue ${dlq} failed too: ${String(dlqError)}`),
+      )
       .finally(() => {
         this.running--;
         this.complete(record);
@@ -715,7 +768,8 @@ export class SchedulerService {
       if (typeof value !== 'string' || value === '') throw new AwsError('ValidationException', `aws-sdk:${call}: ${field} is required`);
       return value;
     };
-    const text = (value: unknown, fallback: string) => (value === undefined ? fallback : typeof value === 'string' ? value : JSON.stringify(value));
+    const text = (value: unknown, fallback: string) =>
+      value === undefined ? fallback : typeof value === 'string' ? value : JSON.stringify(value);
     switch (call) {
       case 'sqs:sendMessage':
         return {
@@ -725,12 +779,20 @@ export class SchedulerService {
           messageDeduplicationId: typeof params.MessageDeduplicationId === 'string' ? params.MessageDeduplicationId : undefined,
         };
       case 'sfn:startExecution':
-        return { arn: need('StateMachineArn'), input: text(params.Input, '{}'), name: typeof params.Name === 'string' ? params.Name : undefined };
+        return {
+          arn: need('StateMachineArn'),
+          input: text(params.Input, '{}'),
+          name: typeof params.Name === 'string' ? params.Name : undefined,
+        };
       case 'lambda:invoke': {
         const fn = need('FunctionName');
         const qualifier = typeof params.Qualifier === 'string' ? `:${params.Qualifier}` : '';
         const arn = fn.startsWith('arn:') ? fn : `arn:aws:lambda:${region}:${accountId}:function:${fn}${qualifier}`;
-        return { arn, input: text(params.Payload, '{}'), name: typeof params.InvocationType === 'string' ? params.InvocationType : 'RequestResponse' };
+        return {
+          arn,
+          input: text(params.Payload, '{}'),
+          name: typeof params.InvocationType === 'string' ? params.InvocationType : 'RequestResponse',
+        };
       }
       default:
         throw new AwsError(
@@ -747,7 +809,10 @@ export class SchedulerService {
     const match = /^https?:\/\/([^/]+)\/(\d{12})\/([^/?#]+)/.exec(url);
     if (!match) throw new AwsError('ValidationException', `aws-sdk:sqs:sendMessage: ${url} is not a queue URL`);
     const host = match[1]!;
-    const region = /^sqs\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1] ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com$/.exec(host)?.[1] ?? this.context.model.region;
+    const region =
+      /^sqs\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1] ??
+      /^([a-z0-9-]+)\.queue\.amazonaws\.com$/.exec(host)?.[1] ??
+      this.context.model.region;
     return `arn:aws:sqs:${region}:${match[2]}:${match[3]}`;
   }
 }
@@ -756,7 +821,8 @@ export class SchedulerService {
 // Helpers
 
 function matchesPath(path: string): boolean {
-  if (path === '/schedules' || path.startsWith('/schedules/') || path === '/schedule-groups' || path.startsWith('/schedule-groups/')) return true;
+  if (path === '/schedules' || path.startsWith('/schedules/') || path === '/schedule-groups' || path.startsWith('/schedule-groups/'))
+    return true;
   if (!path.startsWith('/tags/')) return false;
   try {
     return /^arn:aws(-[a-z]+)?:scheduler:/.test(decodeURIComponent(path.slice('/tags/'.length)));
@@ -802,7 +868,13 @@ function compare(a: string, b: string): number {
 }
 
 function describeGroup(g: GroupRecord) {
-  return { Arn: g.arn, Name: g.name, State: 'ACTIVE', CreationDate: seconds(g.creationDate), LastModificationDate: seconds(g.lastModificationDate) };
+  return {
+    Arn: g.arn,
+    Name: g.name,
+    State: 'ACTIVE',
+    CreationDate: seconds(g.creationDate),
+    LastModificationDate: seconds(g.lastModificationDate),
+  };
 }
 
 function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchParams): { page: T[]; nextToken?: string } {
@@ -862,7 +934,8 @@ function validateName(name: string, field: string): void {
 }
 
 function requiredString(value: unknown, field: string): string {
-  if (value === undefined || value === null) throw validation(`1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+  if (value === undefined || value === null)
+    throw validation(`1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
   if (typeof value !== 'string') throw validation(`${field} must be a string`);
   if (value.length === 0) throw constraint(field, value, 'Member must have length greater than or equal to 1');
   return value;
@@ -883,15 +956,21 @@ function optionalDate(value: unknown, field: string): number | undefined {
 }
 
 function parseWindow(value: unknown): FlexibleTimeWindow {
-  if (!isObject(value)) throw validation("1 validation error detected: Value null at 'flexibleTimeWindow' failed to satisfy constraint: Member must not be null");
+  if (!isObject(value))
+    throw validation(
+      "1 validation error detected: Value null at 'flexibleTimeWindow' failed to satisfy constraint: Member must not be null",
+    );
   const mode = value.Mode;
-  if (mode !== 'OFF' && mode !== 'FLEXIBLE') throw constraint('flexibleTimeWindow.mode', mode, 'Member must satisfy enum value set: [OFF, FLEXIBLE]');
+  if (mode !== 'OFF' && mode !== 'FLEXIBLE')
+    throw constraint('flexibleTimeWindow.mode', mode, 'Member must satisfy enum value set: [OFF, FLEXIBLE]');
   const max = value.MaximumWindowInMinutes;
   if (mode === 'OFF') {
-    if (max !== undefined && max !== null) throw validation('MaximumWindowInMinutes is only allowed when the FlexibleTimeWindow Mode is FLEXIBLE.');
+    if (max !== undefined && max !== null)
+      throw validation('MaximumWindowInMinutes is only allowed when the FlexibleTimeWindow Mode is FLEXIBLE.');
     return { Mode: 'OFF' };
   }
-  if (max === undefined || max === null) throw validation('MaximumWindowInMinutes is required when the FlexibleTimeWindow Mode is FLEXIBLE.');
+  if (max === undefined || max === null)
+    throw validation('MaximumWindowInMinutes is required when the FlexibleTimeWindow Mode is FLEXIBLE.');
   if (!Number.isInteger(max) || (max as number) < 1 || (max as number) > 1440) {
     throw constraint('flexibleTimeWindow.maximumWindowInMinutes', max, 'Member must have value between 1 and 1440');
   }

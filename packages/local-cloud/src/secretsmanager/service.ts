@@ -104,7 +104,8 @@ const notFound = (message = "Secrets Manager can't find the specified secret.") 
  */
 export function generatePassword(options: PasswordOptions = {}): string {
   const length = options.PasswordLength ?? 32;
-  if (!Number.isInteger(length) || length < 1 || length > 4096) throw invalidParameter('PasswordLength must be an integer between 1 and 4096.');
+  if (!Number.isInteger(length) || length < 1 || length > 4096)
+    throw invalidParameter('PasswordLength must be an integer between 1 and 4096.');
   const excluded = new Set(options.ExcludeCharacters ?? '');
   const keep = (chars: string) => [...chars].filter((c) => !excluded.has(c)).join('');
   const types = [
@@ -250,7 +251,9 @@ export class SecretsManagerService {
       name,
       description: typeof props.Description === 'string' ? props.Description : undefined,
       kmsKeyId: typeof props.KmsKeyId === 'string' ? props.KmsKeyId : undefined,
-      tags: Array.isArray(props.Tags) ? (props.Tags as Array<{ Key: unknown; Value: unknown }>).map((t) => ({ Key: String(t.Key), Value: String(t.Value ?? '') })) : [],
+      tags: Array.isArray(props.Tags)
+        ? (props.Tags as Array<{ Key: unknown; Value: unknown }>).map((t) => ({ Key: String(t.Key), Value: String(t.Value ?? '') }))
+        : [],
       createdDate: now,
       lastChangedDate: now,
       versions: [],
@@ -284,7 +287,12 @@ export class SecretsManagerService {
         stored[arn] = entry;
         changed = true;
       }
-      secret.versions.push({ versionId: entry.versionId, secretString: entry.secretString, createdDate: entry.createdDate, stages: [CURRENT] });
+      secret.versions.push({
+        versionId: entry.versionId,
+        secretString: entry.secretString,
+        createdDate: entry.createdDate,
+        stages: [CURRENT],
+      });
     }
     // Neither: an empty secret, with no version until PutSecretValue (as CloudFormation creates it).
     this.secrets.set(name, secret);
@@ -305,7 +313,7 @@ export class SecretsManagerService {
   private writeState(secrets: Record<string, StoredSecret>): void {
     if (!this.statePath) return;
     const state: StateFile = {
-      note: 'Local cloud only: generated values of the templates\' Secrets Manager secrets, in plain text, kept so they survive restarts. Never used in AWS; do not commit.',
+      note: "Local cloud only: generated values of the templates' Secrets Manager secrets, in plain text, kept so they survive restarts. Never used in AWS; do not commit.",
       secrets,
     };
     mkdirSync(join(this.statePath, '..'), { recursive: true });
@@ -352,7 +360,8 @@ export class SecretsManagerService {
   /** Completes scheduled deletions whose recovery window has passed (in virtual time). */
   private purgeDeleted(): void {
     const now = this.context.clock.now();
-    for (const [name, secret] of this.secrets) if (secret.deletionDate !== undefined && secret.deletionDate <= now) this.secrets.delete(name);
+    for (const [name, secret] of this.secrets)
+      if (secret.deletionDate !== undefined && secret.deletionDate <= now) this.secrets.delete(name);
   }
 
   private version(secret: Secret, versionId: string | undefined, stage: string | undefined): SecretVersion | undefined {
@@ -402,7 +411,8 @@ export class SecretsManagerService {
     if (ids !== undefined && filters !== undefined) throw invalidParameter('You can specify either SecretIdList or Filters, but not both.');
     if (ids === undefined && filters === undefined) throw invalidParameter('You must specify either SecretIdList or Filters.');
     if (ids !== undefined) {
-      if (!Array.isArray(ids) || ids.length < 1 || ids.length > 20) throw invalidParameter('SecretIdList must have between 1 and 20 entries.');
+      if (!Array.isArray(ids) || ids.length < 1 || ids.length > 20)
+        throw invalidParameter('SecretIdList must have between 1 and 20 entries.');
       const values: unknown[] = [];
       const errors: unknown[] = [];
       for (const id of ids as unknown[]) {
@@ -422,7 +432,11 @@ export class SecretsManagerService {
       input,
       20,
     );
-    return { SecretValues: page.map((s) => this.valueEntry(s, undefined, CURRENT)), Errors: [], ...(nextToken ? { NextToken: nextToken } : {}) };
+    return {
+      SecretValues: page.map((s) => this.valueEntry(s, undefined, CURRENT)),
+      Errors: [],
+      ...(nextToken ? { NextToken: nextToken } : {}),
+    };
   }
 
   private describeSecret(input: Record<string, unknown>) {
@@ -485,7 +499,10 @@ export class SecretsManagerService {
       start = Number(match[1]);
     }
     const end = start + size;
-    return { page: items.slice(start, end), nextToken: end < items.length ? Buffer.from(`offset:${end}`).toString('base64url') : undefined };
+    return {
+      page: items.slice(start, end),
+      nextToken: end < items.length ? Buffer.from(`offset:${end}`).toString('base64url') : undefined,
+    };
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -540,7 +557,8 @@ export class SecretsManagerService {
     }
     const existing = secret.versions.find((v) => v.versionId === token);
     if (existing) {
-      if (!sameValue(existing, value)) throw new AwsError('ResourceExistsException', `You can't modify an existing version, you can only create a new version.`);
+      if (!sameValue(existing, value))
+        throw new AwsError('ResourceExistsException', `You can't modify an existing version, you can only create a new version.`);
       return { ARN: secret.arn, Name: secret.name, VersionId: existing.versionId, VersionStages: [...existing.stages] };
     }
     const version = this.addVersion(secret, value, token, stages);
@@ -557,7 +575,8 @@ export class SecretsManagerService {
     const token = clientRequestToken(input) ?? randomUUID();
     const existing = secret.versions.find((v) => v.versionId === token);
     if (existing) {
-      if (!sameValue(existing, value)) throw new AwsError('ResourceExistsException', `You can't modify an existing version, you can only create a new version.`);
+      if (!sameValue(existing, value))
+        throw new AwsError('ResourceExistsException', `You can't modify an existing version, you can only create a new version.`);
       return { ARN: secret.arn, Name: secret.name, VersionId: existing.versionId };
     }
     return { ARN: secret.arn, Name: secret.name, VersionId: this.addVersion(secret, value, token, [CURRENT]).versionId };
@@ -567,7 +586,12 @@ export class SecretsManagerService {
    * Adds a version holding `stages`, taking each label off the version that had it; the version that
    * loses AWSCURRENT gets AWSPREVIOUS. Versions without labels are kept (up to 100 in all).
    */
-  private addVersion(secret: Secret, value: { secretString?: string; secretBinary?: string }, versionId: string, stages: string[]): SecretVersion {
+  private addVersion(
+    secret: Secret,
+    value: { secretString?: string; secretBinary?: string },
+    versionId: string,
+    stages: string[],
+  ): SecretVersion {
     const now = this.context.clock.now();
     const previousCurrent = stages.includes(CURRENT) ? secret.versions.find((v) => v.stages.includes(CURRENT)) : undefined;
     for (const v of secret.versions) v.stages = v.stages.filter((s) => !stages.includes(s));
@@ -601,7 +625,8 @@ export class SecretsManagerService {
       throw invalidRequest("You can't perform this operation on the secret because it was already scheduled for deletion.");
     }
     const days = input.RecoveryWindowInDays === undefined ? 30 : Number(input.RecoveryWindowInDays);
-    if (!Number.isInteger(days) || days < 7 || days > 30) throw invalidParameter('RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+    if (!Number.isInteger(days) || days < 7 || days > 30)
+      throw invalidParameter('RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
     secret.deletedDate = now;
     secret.deletionDate = now + days * DAY_MS;
     return { ARN: secret.arn, Name: secret.name, DeletionDate: seconds(secret.deletionDate) };
@@ -641,7 +666,8 @@ function secretValue(input: Record<string, unknown>): { secretString?: string; s
 
 function clientRequestToken(input: Record<string, unknown>): string | undefined {
   const token = optionalString(input, 'ClientRequestToken');
-  if (token !== undefined && (token.length < 32 || token.length > 64)) throw invalidParameter('ClientRequestToken must be 32 to 64 characters long.');
+  if (token !== undefined && (token.length < 32 || token.length > 64))
+    throw invalidParameter('ClientRequestToken must be 32 to 64 characters long.');
   return token;
 }
 

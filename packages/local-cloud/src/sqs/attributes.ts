@@ -54,7 +54,9 @@ export function defaultAttributes(fifo: boolean): Record<string, string> {
     MessageRetentionPeriod: '345600',
     ReceiveMessageWaitTimeSeconds: '0',
     SqsManagedSseEnabled: 'true',
-    ...(fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'false', DeduplicationScope: 'queue', FifoThroughputLimit: 'perQueue' } : {}),
+    ...(fifo
+      ? { FifoQueue: 'true', ContentBasedDeduplication: 'false', DeduplicationScope: 'queue', FifoThroughputLimit: 'perQueue' }
+      : {}),
   };
 }
 
@@ -64,18 +66,21 @@ export function defaultAttributes(fifo: boolean): Record<string, string> {
  */
 export function validateQueueAttributes(input: unknown, fifo: boolean, creating: boolean): Record<string, string> {
   if (input === undefined || input === null) return {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw sqsError('InvalidParameterValue', 'Attributes must be a map of attribute names to values.');
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw sqsError('InvalidParameterValue', 'Attributes must be a map of attribute names to values.');
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(input as Record<string, unknown>)) {
     if (!SETTABLE_ATTRIBUTES.has(name) || (FIFO_ONLY.has(name) && !fifo) || (name === 'FifoQueue' && !creating)) {
       throw sqsError('InvalidAttributeName', `Unknown Attribute ${name}.`);
     }
     const value = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
-    const invalid = (reason?: string) => sqsError('InvalidAttributeValue', `Invalid value for the parameter ${name}.${reason ? ` Reason: ${reason}` : ''}`);
+    const invalid = (reason?: string) =>
+      sqsError('InvalidAttributeValue', `Invalid value for the parameter ${name}.${reason ? ` Reason: ${reason}` : ''}`);
     if (value === undefined) throw invalid();
     const range = INTEGER_RANGES[name];
     if (range) {
-      if (!/^\d+$/.test(value) || Number(value) < range[0] || Number(value) > range[1]) throw invalid(`must be an integer from ${range[0]} to ${range[1]}.`);
+      if (!/^\d+$/.test(value) || Number(value) < range[0] || Number(value) > range[1])
+        throw invalid(`must be an integer from ${range[0]} to ${range[1]}.`);
       out[name] = String(Number(value));
       continue;
     }
@@ -90,8 +95,12 @@ export function validateQueueAttributes(input: unknown, fifo: boolean, creating:
     } else if (name === 'RedriveAllowPolicy') {
       if (value !== '') {
         const parsed = parseJson(value, invalid) as { redrivePermission?: unknown; sourceQueueArns?: unknown };
-        if (!['allowAll', 'denyAll', 'byQueue'].includes(String(parsed.redrivePermission))) throw invalid('redrivePermission must be allowAll, denyAll or byQueue.');
-        if (parsed.redrivePermission === 'byQueue' && (!Array.isArray(parsed.sourceQueueArns) || parsed.sourceQueueArns.length === 0 || parsed.sourceQueueArns.length > 10)) {
+        if (!['allowAll', 'denyAll', 'byQueue'].includes(String(parsed.redrivePermission)))
+          throw invalid('redrivePermission must be allowAll, denyAll or byQueue.');
+        if (
+          parsed.redrivePermission === 'byQueue' &&
+          (!Array.isArray(parsed.sourceQueueArns) || parsed.sourceQueueArns.length === 0 || parsed.sourceQueueArns.length > 10)
+        ) {
           throw invalid('byQueue needs 1 to 10 sourceQueueArns.');
         }
       }
@@ -120,7 +129,8 @@ function normaliseRedrivePolicy(value: string, invalid: (reason?: string) => Err
     throw invalid('Invalid value for deadLetterTargetArn.');
   }
   const count = Number(parsed.maxReceiveCount);
-  if (!Number.isInteger(count) || count < 1 || count > 1000) throw invalid('Invalid value for maxReceiveCount: must be an integer from 1 to 1000.');
+  if (!Number.isInteger(count) || count < 1 || count > 1000)
+    throw invalid('Invalid value for maxReceiveCount: must be an integer from 1 to 1000.');
   return JSON.stringify({ deadLetterTargetArn: parsed.deadLetterTargetArn, maxReceiveCount: count });
 }
 

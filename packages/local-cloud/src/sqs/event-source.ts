@@ -64,7 +64,10 @@ export interface SqsRecord {
   readonly receiptHandle: string;
   readonly body: string;
   readonly attributes: Record<string, string>;
-  readonly messageAttributes: Record<string, { stringValue?: string; binaryValue?: string; stringListValues: string[]; binaryListValues: string[]; dataType: string }>;
+  readonly messageAttributes: Record<
+    string,
+    { stringValue?: string; binaryValue?: string; stringListValues: string[]; binaryListValues: string[]; dataType: string }
+  >;
   readonly md5OfMessageAttributes?: string;
   readonly md5OfBody: string;
   readonly eventSource: 'aws:sqs';
@@ -251,12 +254,17 @@ class MappingRunner {
     try {
       result = await this.config.fn.invoke({ Records: batch.map((p) => p.record) });
     } catch (error) {
-      this.log(`invoking ${this.config.fn.spec.displayName} failed: ${(error as Error).message}; the messages return after their visibility timeout`);
+      this.log(
+        `invoking ${this.config.fn.spec.displayName} failed: ${(error as Error).message}; the messages return after their visibility timeout`,
+      );
       return;
     }
     if (!result.ok) {
       this.failures++;
-      const what = result.error.errorType === 'TooManyRequestsException' ? 'was throttled' : `failed: ${result.error.errorType}: ${result.error.errorMessage}`;
+      const what =
+        result.error.errorType === 'TooManyRequestsException'
+          ? 'was throttled'
+          : `failed: ${result.error.errorType}: ${result.error.errorMessage}`;
       if (this.failures <= 3 || (this.failures & (this.failures - 1)) === 0) {
         this.log(`a batch of ${batch.length} message(s) ${what}; they return to ${queue.name} after the visibility timeout`);
       }
@@ -389,7 +397,10 @@ export function parseBatchItemFailures(payload: string, messageIds: ReadonlySet<
   for (const item of failures) {
     const id = item !== null && typeof item === 'object' ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
     if (typeof id !== 'string' || id === '') {
-      return { kind: 'failure', reason: `invalid batch item failure ${JSON.stringify(item)}: itemIdentifier must be a message id of the batch` };
+      return {
+        kind: 'failure',
+        reason: `invalid batch item failure ${JSON.stringify(item)}: itemIdentifier must be a message id of the batch`,
+      };
     }
     if (!messageIds.has(id)) return { kind: 'failure', reason: `itemIdentifier ${JSON.stringify(id)} is not a message id of the batch` };
     failed.add(id);
@@ -437,7 +448,12 @@ const NOT_FOR_SQS = new Set([
 const SQS_ARN = /^arn:[^:]+:sqs:[^:]*:[^:]*:[^:]+$/;
 
 /** Validates one mapping with an SQS source; reports what cannot run or is not emulated. Undefined when it does not run here. */
-function readMapping(context: ServiceContext, sqs: SqsService, resource: ModelResource, defaultPollers: number): SqsMappingConfig | undefined {
+function readMapping(
+  context: ServiceContext,
+  sqs: SqsService,
+  resource: ModelResource,
+  defaultPollers: number,
+): SqsMappingConfig | undefined {
   const p = new MappingProperties(context.model, resource);
   const sourceArn = typeof p.props.EventSourceArn === 'string' ? p.props.EventSourceArn : '';
   if (!SQS_ARN.test(sourceArn)) return undefined; // other sources belong to other emulations
@@ -454,7 +470,8 @@ function readMapping(context: ServiceContext, sqs: SqsService, resource: ModelRe
     p.error('MaximumBatchingWindowInSeconds', 'batching windows are not supported for FIFO queues');
   }
   const batchSize = p.integer('BatchSize', 10, 1, queue.fifo ? 10 : 10_000);
-  if (batchSize > 10 && batchingWindow < 1) p.error('BatchSize', `a batch size above 10 (${batchSize}) needs MaximumBatchingWindowInSeconds of at least 1`);
+  if (batchSize > 10 && batchingWindow < 1)
+    p.error('BatchSize', `a batch size above 10 (${batchSize}) needs MaximumBatchingWindowInSeconds of at least 1`);
   const pollers = p.integer('ScalingConfig/MaximumConcurrency', defaultPollers, 2, 1000);
   const reportBatchItemFailures = p.reportBatchItemFailures();
   const filters = p.filters();

@@ -30,12 +30,17 @@ export interface AttributeInput {
 
 export function validateBody(body: unknown): string {
   if (body === undefined || body === null) throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
-  if (typeof body !== 'string') throw sqsError('InvalidParameterValue', 'Value for parameter MessageBody is invalid. Reason: must be a string.');
-  if (body.length === 0) throw sqsError('InvalidParameterValue', 'Value for parameter MessageBody is invalid. Reason: Message must be at least one character.');
+  if (typeof body !== 'string')
+    throw sqsError('InvalidParameterValue', 'Value for parameter MessageBody is invalid. Reason: must be a string.');
+  if (body.length === 0)
+    throw sqsError('InvalidParameterValue', 'Value for parameter MessageBody is invalid. Reason: Message must be at least one character.');
   const bad = INVALID_CHARACTER.exec(body);
   if (bad) {
     const code = bad[0].codePointAt(0)!.toString(16).toUpperCase();
-    throw sqsError('InvalidMessageContents', `Invalid binary character '#x${code}' was found in the message body, the set of allowed characters is ${ALLOWED_CHARACTERS}`);
+    throw sqsError(
+      'InvalidMessageContents',
+      `Invalid binary character '#x${code}' was found in the message body, the set of allowed characters is ${ALLOWED_CHARACTERS}`,
+    );
   }
   return body;
 }
@@ -47,16 +52,30 @@ export function validateAttributes(input: unknown, kind: 'user' | 'system'): Rec
   if (typeof input !== 'object' || Array.isArray(input)) throw sqsError('InvalidParameterValue', `${label}s must be a map.`);
   const entries = Object.entries(input as Record<string, AttributeInput>);
   if (kind === 'user' && entries.length > MAX_MESSAGE_ATTRIBUTES) {
-    throw sqsError('InvalidParameterValue', `Number of message attributes [${entries.length}] exceeds the allowed maximum [${MAX_MESSAGE_ATTRIBUTES}].`);
+    throw sqsError(
+      'InvalidParameterValue',
+      `Number of message attributes [${entries.length}] exceeds the allowed maximum [${MAX_MESSAGE_ATTRIBUTES}].`,
+    );
   }
   const out: Record<string, AttributeValue> = {};
   for (const [name, value] of entries) {
     if (kind === 'system') {
-      if (name !== 'AWSTraceHeader') throw sqsError('InvalidParameterValue', `${label} name '${name}' is invalid. The only supported system attribute is AWSTraceHeader.`);
+      if (name !== 'AWSTraceHeader')
+        throw sqsError(
+          'InvalidParameterValue',
+          `${label} name '${name}' is invalid. The only supported system attribute is AWSTraceHeader.`,
+        );
       if (value?.DataType !== 'String') throw sqsError('InvalidParameterValue', `${label} '${name}' must be of type 'String'.`);
     } else {
       const lower = name.toLowerCase();
-      if (!ATTRIBUTE_NAME.test(name) || name.startsWith('.') || name.endsWith('.') || name.includes('..') || lower.startsWith('aws.') || lower.startsWith('amazon.')) {
+      if (
+        !ATTRIBUTE_NAME.test(name) ||
+        name.startsWith('.') ||
+        name.endsWith('.') ||
+        name.includes('..') ||
+        lower.startsWith('aws.') ||
+        lower.startsWith('amazon.')
+      ) {
         throw sqsError(
           'InvalidParameterValue',
           `${label} name '${name}' is invalid. Names can contain alphanumeric characters, hyphens, underscores and periods, cannot start or end with a period or contain two in a row, cannot start with 'AWS.' or 'Amazon.', and are at most 256 characters long.`,
@@ -65,32 +84,50 @@ export function validateAttributes(input: unknown, kind: 'user' | 'system'): Rec
     }
     if (value === null || typeof value !== 'object') throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a value.`);
     const dataType = value.DataType;
-    if (typeof dataType !== 'string' || dataType.length === 0) throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a non-empty message attribute type.`);
+    if (typeof dataType !== 'string' || dataType.length === 0)
+      throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a non-empty message attribute type.`);
     if (!DATA_TYPE.test(dataType) || dataType.length > 256) {
-      throw sqsError('InvalidParameterValue', `The type of ${label.toLowerCase()} '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `The type of ${label.toLowerCase()} '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`,
+      );
     }
     if (value.StringListValues !== undefined || value.BinaryListValues !== undefined) {
       const lists = [value.StringListValues, value.BinaryListValues].filter((l) => Array.isArray(l) && l.length > 0);
-      if (lists.length > 0) throw sqsError('InvalidParameterValue', `${label} '${name}': StringListValues and BinaryListValues are reserved and not supported.`);
+      if (lists.length > 0)
+        throw sqsError(
+          'InvalidParameterValue',
+          `${label} '${name}': StringListValues and BinaryListValues are reserved and not supported.`,
+        );
     }
     if (isBinaryType(dataType)) {
       const bytes = toBytes(value.BinaryValue);
-      if (value.StringValue !== undefined) throw sqsError('InvalidParameterValue', `${label} '${name}' with type 'Binary' must use field 'Binary'.`);
-      if (!bytes || bytes.length === 0) throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a non-empty value of type 'Binary'.`);
+      if (value.StringValue !== undefined)
+        throw sqsError('InvalidParameterValue', `${label} '${name}' with type 'Binary' must use field 'Binary'.`);
+      if (!bytes || bytes.length === 0)
+        throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a non-empty value of type 'Binary'.`);
       out[name] = { DataType: dataType, BinaryValue: bytes };
       continue;
     }
     const base = dataType.startsWith('Number') ? 'Number' : 'String';
-    if (value.BinaryValue !== undefined) throw sqsError('InvalidParameterValue', `${label} '${name}' with type '${base}' must use field 'String'.`);
+    if (value.BinaryValue !== undefined)
+      throw sqsError('InvalidParameterValue', `${label} '${name}' with type '${base}' must use field 'String'.`);
     const text = value.StringValue;
-    if (typeof text !== 'string' || text.length === 0) throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a non-empty value of type '${base}'.`);
+    if (typeof text !== 'string' || text.length === 0)
+      throw sqsError('InvalidParameterValue', `${label} '${name}' must contain a non-empty value of type '${base}'.`);
     if (base === 'Number' && !isSqsNumber(text)) {
-      throw sqsError('InvalidParameterValue', `Value ${text} for parameter MessageAttributes.${name} is invalid. Reason: Could not parse a number (up to 38 digits of precision, from -10^128 to 10^126).`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `Value ${text} for parameter MessageAttributes.${name} is invalid. Reason: Could not parse a number (up to 38 digits of precision, from -10^128 to 10^126).`,
+      );
     }
     const bad = INVALID_CHARACTER.exec(text);
     if (bad) {
       const code = bad[0].codePointAt(0)!.toString(16).toUpperCase();
-      throw sqsError('InvalidParameterValue', `${label} '${name}' contains the invalid character '#x${code}'; the set of allowed characters is ${ALLOWED_CHARACTERS}`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `${label} '${name}' contains the invalid character '#x${code}'; the set of allowed characters is ${ALLOWED_CHARACTERS}`,
+      );
     }
     out[name] = { DataType: dataType, StringValue: text };
   }
@@ -119,10 +156,15 @@ export function validateGroupOrDeduplicationId(value: unknown, parameter: 'Messa
 }
 
 /** The API's representation of stored attributes (binary values as base64). */
-export function attributesToApi(attributes: Readonly<Record<string, AttributeValue>>): Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }> {
+export function attributesToApi(
+  attributes: Readonly<Record<string, AttributeValue>>,
+): Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }> {
   const out: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    out[name] = value.BinaryValue !== undefined ? { DataType: value.DataType, BinaryValue: value.BinaryValue.toString('base64') } : { DataType: value.DataType, StringValue: value.StringValue };
+    out[name] =
+      value.BinaryValue !== undefined
+        ? { DataType: value.DataType, BinaryValue: value.BinaryValue.toString('base64') }
+        : { DataType: value.DataType, StringValue: value.StringValue };
   }
   return out;
 }

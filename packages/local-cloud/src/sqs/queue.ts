@@ -174,7 +174,8 @@ export class Queue {
 
   setAttributes(attributes: Record<string, string>): void {
     this.attributes = { ...this.attributes, ...attributes };
-    for (const [key, value] of Object.entries(attributes)) if (value === '' && (key === 'RedrivePolicy' || key === 'RedriveAllowPolicy' || key === 'Policy')) delete this.attributes[key];
+    for (const [key, value] of Object.entries(attributes))
+      if (value === '' && (key === 'RedrivePolicy' || key === 'RedriveAllowPolicy' || key === 'Policy')) delete this.attributes[key];
     this.lastModifiedAt = this.clock.now();
     this.nextExpiry = 0; // the retention period may have changed: look again at the next access
     this.notify();
@@ -193,16 +194,29 @@ export class Queue {
     let deduplicationKey = '';
     if (this.fifo) {
       const deduplicationId = input.deduplicationId ?? createHash('sha256').update(input.body, 'utf8').digest('hex');
-      deduplicationKey = this.attributes.DeduplicationScope === 'messageGroup' ? `${input.groupId}\u0000${deduplicationId}` : deduplicationId;
+      deduplicationKey =
+        this.attributes.DeduplicationScope === 'messageGroup' ? `${input.groupId}\u0000${deduplicationId}` : deduplicationId;
       for (const [k, entry] of this.deduplication) if (entry.expiresAt <= now) this.deduplication.delete(k);
       const seen = this.deduplication.get(deduplicationKey);
       if (seen) {
-        return { messageId: seen.messageId, md5OfBody, md5OfMessageAttributes, md5OfSystemAttributes, sequenceNumber: seen.sequenceNumber, duplicate: true };
+        return {
+          messageId: seen.messageId,
+          md5OfBody,
+          md5OfMessageAttributes,
+          md5OfSystemAttributes,
+          sequenceNumber: seen.sequenceNumber,
+          duplicate: true,
+        };
       }
       fifo = { deduplicationId, sequenceNumber: this.nextSequenceNumber() };
     }
     const messageId = randomUUID();
-    if (fifo) this.deduplication.set(deduplicationKey, { messageId, sequenceNumber: fifo.sequenceNumber, expiresAt: now + FIFO_DEDUPLICATION_WINDOW_MS });
+    if (fifo)
+      this.deduplication.set(deduplicationKey, {
+        messageId,
+        sequenceNumber: fifo.sequenceNumber,
+        expiresAt: now + FIFO_DEDUPLICATION_WINDOW_MS,
+      });
     this.store({
       messageId,
       body: input.body,

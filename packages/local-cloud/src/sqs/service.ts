@@ -165,9 +165,15 @@ export class SqsService {
       if (!redrive) continue;
       const target = this.queueByArn(redrive.deadLetterTargetArn);
       if (!target) {
-        model.diagnostics.error(`${resource.where}/RedrivePolicy`, `dead-letter queue ${redrive.deadLetterTargetArn} is not a queue of the templates`);
+        model.diagnostics.error(
+          `${resource.where}/RedrivePolicy`,
+          `dead-letter queue ${redrive.deadLetterTargetArn} is not a queue of the templates`,
+        );
       } else if (target.fifo !== queue.fifo) {
-        model.diagnostics.error(`${resource.where}/RedrivePolicy`, `the dead-letter queue of a ${queue.fifo ? 'FIFO' : 'standard'} queue must be one too`);
+        model.diagnostics.error(
+          `${resource.where}/RedrivePolicy`,
+          `the dead-letter queue of a ${queue.fifo ? 'FIFO' : 'standard'} queue must be one too`,
+        );
       }
     }
   }
@@ -276,7 +282,8 @@ export class SqsService {
     if (attributes.KmsMasterKeyId) attributes.SqsManagedSseEnabled = 'false';
     if (attributes.FifoQueue === 'false') delete attributes.FifoQueue;
     const tags: Record<string, string> = {};
-    if (Array.isArray(props.Tags)) for (const tag of props.Tags as Array<{ Key?: unknown; Value?: unknown }>) tags[String(tag.Key)] = String(tag.Value ?? '');
+    if (Array.isArray(props.Tags))
+      for (const tag of props.Tags as Array<{ Key?: unknown; Value?: unknown }>) tags[String(tag.Key)] = String(tag.Value ?? '');
     if (this.queues.has(name)) {
       model.diagnostics.error(resource.where, `queue name ${name} is used twice`);
       return undefined;
@@ -300,7 +307,8 @@ export class SqsService {
 
   private createQueue(input: Record<string, unknown>) {
     const name = input.QueueName;
-    if (typeof name !== 'string' || name.length === 0) throw sqsError('MissingParameter', 'The request must contain the parameter QueueName.');
+    if (typeof name !== 'string' || name.length === 0)
+      throw sqsError('MissingParameter', 'The request must contain the parameter QueueName.');
     const fifo = name.endsWith('.fifo');
     if (!(fifo ? FIFO_NAME : STANDARD_NAME).test(name)) {
       throw sqsError(
@@ -327,21 +335,29 @@ export class SqsService {
     }
     const deletedAt = this.deletedAt.get(name);
     if (deletedAt !== undefined && this.context.clock.now() - deletedAt < RECREATE_DELAY_MS) {
-      throw sqsError('QueueDeletedRecently', 'You must wait 60 seconds after deleting a queue before you can create another queue with the same name.');
+      throw sqsError(
+        'QueueDeletedRecently',
+        'You must wait 60 seconds after deleting a queue before you can create another queue with the same name.',
+      );
     }
     const attributes = { ...defaultAttributes(fifo), ...given };
     if (attributes.KmsMasterKeyId && given.SqsManagedSseEnabled === undefined) attributes.SqsManagedSseEnabled = 'false';
     for (const key of ['RedrivePolicy', 'RedriveAllowPolicy', 'Policy']) if (attributes[key] === '') delete attributes[key];
-    const tags = input.tags && typeof input.tags === 'object' ? Object.fromEntries(Object.entries(input.tags as Record<string, unknown>).map(([k, v]) => [k, String(v)])) : {};
+    const tags =
+      input.tags && typeof input.tags === 'object'
+        ? Object.fromEntries(Object.entries(input.tags as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
+        : {};
     this.addQueue(name, attributes, tags);
     return { QueueUrl: this.queueUrl(name) };
   }
 
   private getQueueUrl(input: Record<string, unknown>) {
     const name = input.QueueName;
-    if (typeof name !== 'string' || name.length === 0) throw sqsError('MissingParameter', 'The request must contain the parameter QueueName.');
+    if (typeof name !== 'string' || name.length === 0)
+      throw sqsError('MissingParameter', 'The request must contain the parameter QueueName.');
     const owner = input.QueueOwnerAWSAccountId;
-    if (owner !== undefined && owner !== this.context.model.accountId) throw sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
+    if (owner !== undefined && owner !== this.context.model.accountId)
+      throw sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
     if (!this.queue(name)) throw sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
     return { QueueUrl: this.queueUrl(name) };
   }
@@ -370,7 +386,8 @@ export class SqsService {
   private getQueueAttributes(input: Record<string, unknown>) {
     const queue = this.requireQueue(input);
     const names = stringList(input.AttributeNames, 'AttributeNames');
-    for (const name of names) if (name !== 'All' && !READABLE_ATTRIBUTES.has(name)) throw sqsError('InvalidAttributeName', `Unknown Attribute ${name}.`);
+    for (const name of names)
+      if (name !== 'All' && !READABLE_ATTRIBUTES.has(name)) throw sqsError('InvalidAttributeName', `Unknown Attribute ${name}.`);
     const all = this.attributesOf(queue);
     const selected = names.includes('All') ? all : Object.fromEntries(names.filter((n) => all[n] !== undefined).map((n) => [n, all[n]!]));
     return Object.keys(selected).length > 0 ? { Attributes: selected } : {};
@@ -405,7 +422,8 @@ export class SqsService {
     if (!policy) return;
     const { deadLetterTargetArn } = JSON.parse(policy) as { deadLetterTargetArn: string };
     const target = this.queueByArn(deadLetterTargetArn);
-    const invalid = (reason: string) => sqsError('InvalidParameterValue', `Value ${policy} for parameter RedrivePolicy is invalid. Reason: ${reason}`);
+    const invalid = (reason: string) =>
+      sqsError('InvalidParameterValue', `Value ${policy} for parameter RedrivePolicy is invalid. Reason: ${reason}`);
     if (!target) throw invalid('Dead letter target does not exist.');
     if (target.fifo !== fifo) throw invalid('Dead-letter queue must be same type of queue as the source.');
     if (target === self) throw invalid('A queue cannot be its own dead-letter queue.');
@@ -467,13 +485,19 @@ export class SqsService {
     const systemAttributes = validateAttributes(input.MessageSystemAttributes, 'system');
     const size = messageSize(body, messageAttributes);
     if (size > queue.maximumMessageSize) {
-      throw sqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maximumMessageSize} bytes.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maximumMessageSize} bytes.`,
+      );
     }
     let delaySeconds: number | undefined;
     if (input.DelaySeconds !== undefined && input.DelaySeconds !== null) {
       const value = input.DelaySeconds;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DELAY_SECONDS) {
-        throw sqsError('InvalidParameterValue', `Value ${String(value)} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.`);
+        throw sqsError(
+          'InvalidParameterValue',
+          `Value ${String(value)} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= ${MAX_DELAY_SECONDS}.`,
+        );
       }
       delaySeconds = value;
     }
@@ -481,15 +505,24 @@ export class SqsService {
     const deduplicationId = validateGroupOrDeduplicationId(input.MessageDeduplicationId, 'MessageDeduplicationId');
     if (queue.fifo) {
       if (delaySeconds !== undefined && delaySeconds > 0) {
-        throw sqsError('InvalidParameterValue', `Value ${delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`);
+        throw sqsError(
+          'InvalidParameterValue',
+          `Value ${delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`,
+        );
       }
       if (groupId === undefined) throw sqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
       if (deduplicationId === undefined && !queue.contentBasedDeduplication) {
-        throw sqsError('InvalidParameterValue', 'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
+        throw sqsError(
+          'InvalidParameterValue',
+          'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+        );
       }
       delaySeconds = undefined;
     } else if (deduplicationId !== undefined) {
-      throw sqsError('InvalidParameterValue', `Value ${deduplicationId} for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `Value ${deduplicationId} for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.`,
+      );
     }
     const result = queue.enqueue({
       body,
@@ -522,7 +555,10 @@ export class SqsService {
       }
     }
     if (total > MAX_BATCH_PAYLOAD_BYTES) {
-      throw sqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_BATCH_PAYLOAD_BYTES} bytes. You have sent ${total} bytes.`);
+      throw sqsError(
+        'BatchRequestTooLong',
+        `Batch requests cannot be longer than ${MAX_BATCH_PAYLOAD_BYTES} bytes. You have sent ${total} bytes.`,
+      );
     }
     return runBatch(entries, (entry) => {
       const output = this.enqueue(queue, entry);
@@ -534,11 +570,16 @@ export class SqsService {
     const queue = this.requireQueue(input);
     const max = optionalInteger(input, 'MaxNumberOfMessages', 1, 10, 'Must be between 1 and 10, if provided.') ?? 1;
     const visibilityTimeout = optionalInteger(input, 'VisibilityTimeout', 0, 43_200);
-    const waitSeconds = optionalInteger(input, 'WaitTimeSeconds', 0, 20, 'Must be >= 0 and <= 20, if provided.') ?? queue.receiveWaitTimeSeconds;
-    const systemNames = [...stringList(input.AttributeNames, 'AttributeNames'), ...stringList(input.MessageSystemAttributeNames, 'MessageSystemAttributeNames')];
+    const waitSeconds =
+      optionalInteger(input, 'WaitTimeSeconds', 0, 20, 'Must be >= 0 and <= 20, if provided.') ?? queue.receiveWaitTimeSeconds;
+    const systemNames = [
+      ...stringList(input.AttributeNames, 'AttributeNames'),
+      ...stringList(input.MessageSystemAttributeNames, 'MessageSystemAttributeNames'),
+    ];
     const attributeNames = stringList(input.MessageAttributeNames, 'MessageAttributeNames');
     let received = queue.receive(max, visibilityTimeout);
-    if (received.length === 0 && waitSeconds > 0 && !this.stopped) received = await this.longPoll(queue, max, visibilityTimeout, waitSeconds);
+    if (received.length === 0 && waitSeconds > 0 && !this.stopped)
+      received = await this.longPoll(queue, max, visibilityTimeout, waitSeconds);
     if (received.length === 0) return {};
     return {
       Messages: received.map(({ message, receiptHandle }) => {
@@ -649,7 +690,9 @@ export function systemAttributesOf(message: StoredMessage): Record<string, strin
     ...(message.sequenceNumber ? { SequenceNumber: message.sequenceNumber } : {}),
     ...(message.deduplicationId ? { MessageDeduplicationId: message.deduplicationId } : {}),
     ...(message.groupId !== undefined ? { MessageGroupId: message.groupId } : {}),
-    ...(message.systemAttributes.AWSTraceHeader?.StringValue ? { AWSTraceHeader: message.systemAttributes.AWSTraceHeader.StringValue } : {}),
+    ...(message.systemAttributes.AWSTraceHeader?.StringValue
+      ? { AWSTraceHeader: message.systemAttributes.AWSTraceHeader.StringValue }
+      : {}),
     ...(message.deadLetterQueueSourceArn ? { DeadLetterQueueSourceArn: message.deadLetterQueueSourceArn } : {}),
   };
 }
@@ -667,7 +710,6 @@ export function parseQueueUrl(url: string): { accountId: string; name: string } 
   return { accountId: segments[segments.length - 2]!, name: segments[segments.length - 1]! };
 }
 
-
 function requireString(input: Record<string, unknown>, key: string): string {
   const value = input[key];
   if (typeof value !== 'string' || value.length === 0) throw sqsError('MissingParameter', `The request must contain the parameter ${key}.`);
@@ -678,14 +720,18 @@ function optionalInteger(input: Record<string, unknown>, key: string, min: numbe
   const value = input[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw sqsError('InvalidParameterValue', `Value ${String(value)} for parameter ${key} is invalid. Reason: ${reason ?? `Must be between ${min} and ${max}.`}`);
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value ${String(value)} for parameter ${key} is invalid. Reason: ${reason ?? `Must be between ${min} and ${max}.`}`,
+    );
   }
   return value;
 }
 
 function stringList(value: unknown, key: string): string[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw sqsError('InvalidParameterValue', `${key} must be a list of strings.`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+    throw sqsError('InvalidParameterValue', `${key} must be a list of strings.`);
   return value as string[];
 }
 
@@ -697,12 +743,16 @@ function batchEntries(value: unknown): BatchEntry[] {
     throw sqsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
   }
   if (!Array.isArray(value)) throw sqsError('InvalidParameterValue', 'Entries must be a list.');
-  if (value.length > 10) throw sqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${value.length}.`);
+  if (value.length > 10)
+    throw sqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${value.length}.`);
   const ids = new Set<string>();
   for (const entry of value as Array<Record<string, unknown>>) {
     const id = entry?.Id;
     if (typeof id !== 'string' || !BATCH_ENTRY_ID.test(id)) {
-      throw sqsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
+      throw sqsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+      );
     }
     if (ids.has(id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
     ids.add(id);

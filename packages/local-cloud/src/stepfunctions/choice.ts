@@ -62,7 +62,8 @@ export function evaluateRule(rule: ChoiceRule, input: unknown, context: unknown)
   const variable = lookup(rule.Variable);
   const expected = rule[operator];
   if (operator === 'IsPresent') return variable.found === (expected === true);
-  if (!variable.found) throw runtimeError(`Invalid path '${rule.Variable}': The choice state's condition path references an invalid value.`);
+  if (!variable.found)
+    throw runtimeError(`Invalid path '${rule.Variable}': The choice state's condition path references an invalid value.`);
   const actual = variable.value;
 
   let base = operator;
@@ -70,7 +71,8 @@ export function evaluateRule(rule: ChoiceRule, input: unknown, context: unknown)
   if (operator.endsWith('Path') && PATH_COMPARISONS.includes(operator)) {
     base = operator.slice(0, -'Path'.length);
     const other = lookup(String(expected));
-    if (!other.found) throw runtimeError(`Invalid path '${String(expected)}': The choice state's condition path references an invalid value.`);
+    if (!other.found)
+      throw runtimeError(`Invalid path '${String(expected)}': The choice state's condition path references an invalid value.`);
     operand = other.value;
   }
 

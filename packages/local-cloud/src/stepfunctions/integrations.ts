@@ -7,13 +7,7 @@
  * `SQS.<Code>`, `DynamoDB.<Code>`, ...). Anything else is reported, statically and at run time.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AwsError } from '../aws-protocol';
 import type { LambdaService, InvokeFailure } from '../lambda/service';
 import type { CloudModel } from '../model';
@@ -79,20 +73,29 @@ const SERVICE_ARN = /^arn:aws[a-z-]*:states:::([a-z0-9-]+):([A-Za-z0-9]+)(?:\.(s
 
 const INTEGRATIONS: Record<string, Integration> = {
   'lambda:invoke': { patterns: ['request', 'token'], request: lambdaInvoke, ignoredParameters: ['ClientContext'] },
-  'sqs:sendMessage': { patterns: ['request', 'token'], request: sqsSendMessage, ignoredParameters: ['DelaySeconds', 'MessageAttributes', 'MessageSystemAttributes'] },
+  'sqs:sendMessage': {
+    patterns: ['request', 'token'],
+    request: sqsSendMessage,
+    ignoredParameters: ['DelaySeconds', 'MessageAttributes', 'MessageSystemAttributes'],
+  },
   'events:putEvents': { patterns: ['request', 'token'], request: eventsPutEvents },
   'dynamodb:putItem': { patterns: ['request'], request: (p, h, s) => dynamodb('putItem', p, h, s) },
   'dynamodb:getItem': { patterns: ['request'], request: (p, h, s) => dynamodb('getItem', p, h, s) },
   'dynamodb:updateItem': { patterns: ['request'], request: (p, h, s) => dynamodb('updateItem', p, h, s) },
   'dynamodb:deleteItem': { patterns: ['request'], request: (p, h, s) => dynamodb('deleteItem', p, h, s) },
-  'states:startExecution': { patterns: ['request', 'sync', 'sync:2', 'token'], request: statesStartExecution, complete: statesAwaitExecution },
+  'states:startExecution': {
+    patterns: ['request', 'sync', 'sync:2', 'token'],
+    request: statesStartExecution,
+    complete: statesAwaitExecution,
+  },
 };
 
 /** Why the local cloud cannot run `resource`, or undefined when it can. */
 export function unsupportedResource(resource: unknown): string | undefined {
   if (typeof resource !== 'string') return `Task Resource must be a string, got ${JSON.stringify(resource)}`;
   if (LAMBDA_ARN.test(resource)) return undefined;
-  if (/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:/.test(resource)) return `activities (${resource}) are not supported by the local cloud`;
+  if (/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:/.test(resource))
+    return `activities (${resource}) are not supported by the local cloud`;
   if (/^arn:aws[a-z-]*:states:::aws-sdk:/.test(resource)) return `AWS SDK integrations (${resource}) are not supported by the local cloud`;
   const m = SERVICE_ARN.exec(resource);
   if (!m) return `the Task resource ${resource} is not supported by the local cloud`;
@@ -101,7 +104,8 @@ export function unsupportedResource(resource: unknown): string | undefined {
     return `the service integration ${m[1]}:${m[2]} (${resource}) is not supported by the local cloud (supported: ${Object.keys(INTEGRATIONS).join(', ')}, and Lambda function ARNs)`;
   }
   const pattern = patternOf(m[3]);
-  if (!integration.patterns.includes(pattern)) return `${m[1]}:${m[2]} does not support the ${pattern === 'request' ? 'request-response' : `.${pattern}`} pattern (${resource})`;
+  if (!integration.patterns.includes(pattern))
+    return `${m[1]}:${m[2]} does not support the ${pattern === 'request' ? 'request-response' : `.${pattern}`} pattern (${resource})`;
   return undefined;
 }
 
@@ -170,7 +174,10 @@ function findFunction(host: IntegrationHost, nameOrArn: string) {
 function functionError(failure: InvokeFailure): StatesError {
   const { errorType, errorMessage, stackTrace } = failure.error;
   if (errorType === 'TooManyRequestsException') {
-    return new StatesError('Lambda.TooManyRequestsException', `${errorMessage} (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: ${failure.requestId}; Proxy: null)`);
+    return new StatesError(
+      'Lambda.TooManyRequestsException',
+      `${errorMessage} (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: ${failure.requestId}; Proxy: null)`,
+    );
   }
   return new StatesError(errorType || 'Lambda.Unknown', JSON.stringify({ errorType, errorMessage, trace: stackTrace ?? [] }));
 }
@@ -203,7 +210,8 @@ function sdkMetadata(requestId: string, headers: Record<string, string> = {}) {
 
 async function lambdaInvoke(parameters: unknown, host: IntegrationHost, scope: Scope): Promise<unknown> {
   const p = isObject(parameters) ? parameters : {};
-  if (typeof p.FunctionName !== 'string') throw runtimeError(`lambda:invoke needs a FunctionName string, got ${JSON.stringify(p.FunctionName)}`);
+  if (typeof p.FunctionName !== 'string')
+    throw runtimeError(`lambda:invoke needs a FunctionName string, got ${JSON.stringify(p.FunctionName)}`);
   const name = typeof p.Qualifier === 'string' && p.Qualifier !== '$LATEST' ? `${p.FunctionName}:${p.Qualifier}` : p.FunctionName;
   const fn = findFunction(host, name);
   const payload = p.Payload === undefined ? {} : p.Payload;
@@ -213,7 +221,8 @@ async function lambdaInvoke(parameters: unknown, host: IntegrationHost, scope: S
     const requestId = randomUUID();
     return { Payload: '', ...sdkMetadata(requestId), StatusCode: invocationType === 'Event' ? 202 : 204 };
   }
-  if (invocationType !== 'RequestResponse') throw new StatesError('Lambda.InvalidParameterValueException', `InvocationType ${JSON.stringify(invocationType)} is not valid`);
+  if (invocationType !== 'RequestResponse')
+    throw new StatesError('Lambda.InvalidParameterValueException', `InvocationType ${JSON.stringify(invocationType)} is not valid`);
   const result = await scope.race(fn.invoke(payload));
   if (!result.ok) throw functionError(result);
   return {
@@ -284,8 +293,13 @@ async function sqsSendMessage(parameters: unknown, host: IntegrationHost, scope:
 async function eventsPutEvents(parameters: unknown, host: IntegrationHost, scope: Scope): Promise<unknown> {
   const p = isObject(parameters) ? parameters : {};
   const entries = p.Entries;
-  if (!Array.isArray(entries) || entries.length === 0) throw runtimeError(`events:putEvents needs a non-empty Entries array, got ${JSON.stringify(entries)}`);
-  if (entries.length > 10) throw new StatesError('EventBridge.ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`);
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw runtimeError(`events:putEvents needs a non-empty Entries array, got ${JSON.stringify(entries)}`);
+  if (entries.length > 10)
+    throw new StatesError(
+      'EventBridge.ValidationException',
+      `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`,
+    );
   const { region, accountId } = host.model;
   const ids: string[] = [];
   for (const raw of entries) {
@@ -295,7 +309,9 @@ async function eventsPutEvents(parameters: unknown, host: IntegrationHost, scope
     const detail = entry.Detail === undefined ? '{}' : typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail);
     let result: unknown;
     try {
-      result = await scope.race(host.targets.deliver({ arn: busArn, input: JSON.stringify({ ...entry, Detail: detail, EventBusName: bus }) }));
+      result = await scope.race(
+        host.targets.deliver({ arn: busArn, input: JSON.stringify({ ...entry, Detail: detail, EventBusName: bus }) }),
+      );
     } catch (error) {
       throw deliveryError('EventBridge', 'AmazonEventBridge', error);
     }
@@ -345,7 +361,8 @@ function toSdk(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => {
       if (k === 'B' && typeof v === 'string') return [k, Buffer.from(v, 'base64')];
-      if (k === 'BS' && Array.isArray(v) && v.every((x) => typeof x === 'string')) return [k, v.map((x) => Buffer.from(x as string, 'base64'))];
+      if (k === 'BS' && Array.isArray(v) && v.every((x) => typeof x === 'string'))
+        return [k, v.map((x) => Buffer.from(x as string, 'base64'))];
       return [k, toSdk(v)];
     }),
   );
@@ -356,7 +373,11 @@ function toJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toJson);
   if (value instanceof Set) return [...value].map(toJson);
   if (!isObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJson(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, toJson(v)]),
+  );
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -364,7 +385,8 @@ function toJson(value: unknown): unknown {
 
 async function statesStartExecution(parameters: unknown, host: IntegrationHost): Promise<unknown> {
   const p = isObject(parameters) ? parameters : {};
-  if (typeof p.StateMachineArn !== 'string') throw runtimeError(`states:startExecution needs a StateMachineArn string, got ${JSON.stringify(p.StateMachineArn)}`);
+  if (typeof p.StateMachineArn !== 'string')
+    throw runtimeError(`states:startExecution needs a StateMachineArn string, got ${JSON.stringify(p.StateMachineArn)}`);
   const input = p.Input === undefined ? '{}' : typeof p.Input === 'string' ? p.Input : JSON.stringify(p.Input);
   try {
     const started = host.startExecution(p.StateMachineArn, input, typeof p.Name === 'string' ? p.Name : undefined);
@@ -377,7 +399,9 @@ async function statesStartExecution(parameters: unknown, host: IntegrationHost):
 async function statesAwaitExecution(result: unknown, host: IntegrationHost, scope: Scope, pattern: Pattern): Promise<unknown> {
   const executionArn = String((result as { ExecutionArn?: unknown }).ExecutionArn);
   // Stopping the parent (or its task timing out) stops the child, as Step Functions does for .sync.
-  const off = scope.onAbort(() => host.stopExecution(executionArn, 'States.Aborted', 'the parent execution stopped waiting for this execution'));
+  const off = scope.onAbort(() =>
+    host.stopExecution(executionArn, 'States.Aborted', 'the parent execution stopped waiting for this execution'),
+  );
   try {
     const done = await host.whenDone(executionArn);
     const output = pattern === 'sync:2' && done.output !== undefined ? JSON.parse(done.output) : done.output;

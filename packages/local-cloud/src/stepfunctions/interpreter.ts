@@ -123,7 +123,10 @@ export class ExecutionRunner {
       typeof timeout === 'number' && timeout > 0
         ? clock.setTimeout(
             timeout * 1000,
-            () => this.scope.abort(new Interrupted('timed-out', 'States.Timeout', `The execution ran longer than its TimeoutSeconds (${timeout} s)`)),
+            () =>
+              this.scope.abort(
+                new Interrupted('timed-out', 'States.Timeout', `The execution ran longer than its TimeoutSeconds (${timeout} s)`),
+              ),
             `Step Functions ${this.id.name} TimeoutSeconds`,
           )
         : undefined;
@@ -143,7 +146,8 @@ export class ExecutionRunner {
   }
 
   private async runStates(machine: MachineDefinition, input: unknown, frame: Frame): Promise<unknown> {
-    if (machine.QueryLanguage === 'JSONata') throw runtimeError('the JSONata query language is not supported by the local cloud (JSONPath only)');
+    if (machine.QueryLanguage === 'JSONata')
+      throw runtimeError('the JSONata query language is not supported by the local cloud (JSONPath only)');
     if (!isObject(machine.States)) throw runtimeError('the state machine (or a branch) has no States');
     let name = machine.StartAt;
     let value = input;
@@ -165,7 +169,8 @@ export class ExecutionRunner {
   private async runState(name: string, state: StateDefinition, raw: unknown, frame: Frame): Promise<StateResult> {
     const type = state.Type;
     if (!STATE_TYPES.has(type)) throw runtimeError(`state ${name}: unknown state type ${JSON.stringify(type)}`);
-    if (state.QueryLanguage === 'JSONata') throw runtimeError(`state ${name}: the JSONata query language is not supported by the local cloud`);
+    if (state.QueryLanguage === 'JSONata')
+      throw runtimeError(`state ${name}: the JSONata query language is not supported by the local cloud`);
     if (state.Assign !== undefined) throw runtimeError(`state ${name}: Assign (workflow variables) is not supported by the local cloud`);
     const entered = this.now();
     this.add(frame, `${type}StateEntered`, { stateEnteredEventDetails: { name, input: json(raw), inputDetails: { truncated: false } } });
@@ -201,7 +206,10 @@ export class ExecutionRunner {
     }
     const output = json(result.output);
     if (Buffer.byteLength(output) > MAX_PAYLOAD_BYTES) {
-      throw new StatesError('States.DataLimitExceeded', `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit.`);
+      throw new StatesError(
+        'States.DataLimitExceeded',
+        `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+      );
     }
     this.add(frame, `${type}StateExited`, { stateExitedEventDetails: { name, output, outputDetails: { truncated: false } } });
     return result;
@@ -217,7 +225,14 @@ export class ExecutionRunner {
   private context(stateName: string, entered: number, retryCount: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const { id } = this;
     return {
-      Execution: { Id: id.executionArn, Input: id.input, Name: id.name, RoleArn: id.roleArn, StartTime: iso(id.startTime), RedriveCount: 0 },
+      Execution: {
+        Id: id.executionArn,
+        Input: id.input,
+        Name: id.name,
+        RoleArn: id.roleArn,
+        StartTime: iso(id.startTime),
+        RedriveCount: 0,
+      },
       State: { EnteredTime: iso(entered), Name: stateName, RetryCount: retryCount },
       StateMachine: { Id: id.stateMachineArn, Name: id.stateMachineName },
       ...extra,
@@ -249,7 +264,10 @@ export class ExecutionRunner {
     }
     if (next === undefined) {
       if (typeof state.Default !== 'string') {
-        throw new StatesError('States.NoChoiceMatched', `No Choice Rules in state '${name}' matched the input, and the state has no Default.`);
+        throw new StatesError(
+          'States.NoChoiceMatched',
+          `No Choice Rules in state '${name}' matched the input, and the state has no Default.`,
+        );
       }
       next = state.Default;
     }
@@ -269,13 +287,18 @@ export class ExecutionRunner {
     };
     const timestamp = (value: unknown, field: string) => {
       const ms = parseTimestamp(value);
-      if (ms === undefined) throw runtimeError(`Wait state ${name}: ${field} must be an RFC 3339 timestamp such as 2026-01-31T23:59:59Z, got ${JSON.stringify(value)}`);
+      if (ms === undefined)
+        throw runtimeError(
+          `Wait state ${name}: ${field} must be an RFC 3339 timestamp such as 2026-01-31T23:59:59Z, got ${JSON.stringify(value)}`,
+        );
       return ms;
     };
     if (state.Seconds !== undefined) due = seconds(state.Seconds, 'Seconds');
     else if (state.Timestamp !== undefined) due = timestamp(state.Timestamp, 'Timestamp');
-    else if (state.SecondsPath !== undefined) due = seconds(evaluateExpression(state.SecondsPath, effective, context, 'SecondsPath'), 'SecondsPath');
-    else if (state.TimestampPath !== undefined) due = timestamp(evaluateExpression(state.TimestampPath, effective, context, 'TimestampPath'), 'TimestampPath');
+    else if (state.SecondsPath !== undefined)
+      due = seconds(evaluateExpression(state.SecondsPath, effective, context, 'SecondsPath'), 'SecondsPath');
+    else if (state.TimestampPath !== undefined)
+      due = timestamp(evaluateExpression(state.TimestampPath, effective, context, 'TimestampPath'), 'TimestampPath');
     else throw runtimeError(`Wait state ${name} needs Seconds, Timestamp, SecondsPath or TimestampPath`);
     await this.sleepUntil(due, frame.scope, `Step Functions ${this.id.name} Wait ${name}`);
     return { output: selectPath(state.OutputPath, effective, context, 'OutputPath'), next: this.next(name, state) };
@@ -286,7 +309,8 @@ export class ExecutionRunner {
     const text = (field: 'Error' | 'Cause') => {
       const path = state[`${field}Path`];
       const value = path !== undefined ? evaluateExpression(path, raw, context, `${field}Path`) : state[field];
-      if (value !== undefined && typeof value !== 'string') throw runtimeError(`Fail state ${name}: ${field}Path must select a string, got ${JSON.stringify(value)}`);
+      if (value !== undefined && typeof value !== 'string')
+        throw runtimeError(`Fail state ${name}: ${field}Path must select a string, got ${JSON.stringify(value)}`);
       return value ?? '';
     };
     return new StatesError(text('Error'), text('Cause'));
@@ -352,7 +376,14 @@ export class ExecutionRunner {
   // -----------------------------------------------------------------------------------------------
   // Task
 
-  private async task(name: string, state: StateDefinition, raw: unknown, frame: Frame, entered: number, retryCount: number): Promise<unknown> {
+  private async task(
+    name: string,
+    state: StateDefinition,
+    raw: unknown,
+    frame: Frame,
+    entered: number,
+    retryCount: number,
+  ): Promise<unknown> {
     if (state.Credentials !== undefined) this.rt.log(`Step Functions state ${name}: Credentials are ignored locally`);
     const target = taskTarget(state.Resource, this.rt.host);
     const token = target.pattern === 'token' ? this.rt.tokens.create() : undefined;
@@ -370,10 +401,17 @@ export class ExecutionRunner {
     }
   }
 
-  private optionalSeconds(state: StateDefinition, field: 'TimeoutSeconds' | 'HeartbeatSeconds', input: unknown, context: unknown): number | undefined {
-    const value = state[`${field}Path`] !== undefined ? evaluateExpression(state[`${field}Path`], input, context, `${field}Path`) : state[field];
+  private optionalSeconds(
+    state: StateDefinition,
+    field: 'TimeoutSeconds' | 'HeartbeatSeconds',
+    input: unknown,
+    context: unknown,
+  ): number | undefined {
+    const value =
+      state[`${field}Path`] !== undefined ? evaluateExpression(state[`${field}Path`], input, context, `${field}Path`) : state[field];
     if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw runtimeError(`${field} must be a positive integer, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+      throw runtimeError(`${field} must be a positive integer, got ${JSON.stringify(value)}`);
     return value;
   }
 
@@ -424,7 +462,8 @@ export class ExecutionRunner {
       clock.clearTimer(heartbeatTimer);
       heartbeatTimer = clock.setTimeout(
         heartbeatSeconds * 1000,
-        () => scope.abort(new StatesError('States.Timeout', `The task sent no heartbeat for ${heartbeatSeconds} s (HeartbeatSeconds)`, true)),
+        () =>
+          scope.abort(new StatesError('States.Timeout', `The task sent no heartbeat for ${heartbeatSeconds} s (HeartbeatSeconds)`, true)),
         `${label} HeartbeatSeconds`,
       );
     };
@@ -444,7 +483,10 @@ export class ExecutionRunner {
             heartbeat: armHeartbeat,
           });
           submitted.then((response) => {
-            if (waiting) this.add(frame, 'TaskSubmitted', { taskSubmittedEventDetails: { ...resource, output: json(response), outputDetails: { truncated: false } } });
+            if (waiting)
+              this.add(frame, 'TaskSubmitted', {
+                taskSubmittedEventDetails: { ...resource, output: json(response), outputDetails: { truncated: false } },
+              });
           }, fail);
           return () => {
             waiting = false;
@@ -454,15 +496,21 @@ export class ExecutionRunner {
       } else {
         result = await target.request(parameters, scope);
         if (target.complete) {
-          this.add(frame, 'TaskSubmitted', { taskSubmittedEventDetails: { ...resource, output: json(result), outputDetails: { truncated: false } } });
+          this.add(frame, 'TaskSubmitted', {
+            taskSubmittedEventDetails: { ...resource, output: json(result), outputDetails: { truncated: false } },
+          });
           const started = result;
           result = await activity.block<unknown>(scope, (resume, fail) => void target.complete!(started, scope).then(resume, fail));
         }
       }
       if (target.lambdaFunction) {
-        this.add(frame, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: json(result), outputDetails: { truncated: false } } });
+        this.add(frame, 'LambdaFunctionSucceeded', {
+          lambdaFunctionSucceededEventDetails: { output: json(result), outputDetails: { truncated: false } },
+        });
       } else {
-        this.add(frame, 'TaskSucceeded', { taskSucceededEventDetails: { ...resource, output: json(result), outputDetails: { truncated: false } } });
+        this.add(frame, 'TaskSucceeded', {
+          taskSucceededEventDetails: { ...resource, output: json(result), outputDetails: { truncated: false } },
+        });
       }
       return result;
     } catch (error) {
@@ -490,7 +538,14 @@ export class ExecutionRunner {
   // -----------------------------------------------------------------------------------------------
   // Parallel and Map
 
-  private async parallel(name: string, state: StateDefinition, raw: unknown, frame: Frame, entered: number, retryCount: number): Promise<unknown> {
+  private async parallel(
+    name: string,
+    state: StateDefinition,
+    raw: unknown,
+    frame: Frame,
+    entered: number,
+    retryCount: number,
+  ): Promise<unknown> {
     const context = this.context(name, entered, retryCount);
     const effective = selectPath(state.InputPath, raw, context, 'InputPath');
     const input = state.Parameters !== undefined ? applyTemplate(state.Parameters, effective, context) : effective;
@@ -508,11 +563,19 @@ export class ExecutionRunner {
     return selectPath(state.OutputPath, applyResultPath(raw, selected, state.ResultPath), context, 'OutputPath');
   }
 
-  private async map(name: string, state: StateDefinition, raw: unknown, frame: Frame, entered: number, retryCount: number): Promise<unknown> {
+  private async map(
+    name: string,
+    state: StateDefinition,
+    raw: unknown,
+    frame: Frame,
+    entered: number,
+    retryCount: number,
+  ): Promise<unknown> {
     const context = this.context(name, entered, retryCount);
     const processor = (state.ItemProcessor ?? state.Iterator) as (MachineDefinition & { ProcessorConfig?: { Mode?: string } }) | undefined;
     if (!isObject(processor)) throw runtimeError(`Map state ${name} has no ItemProcessor (or Iterator)`);
-    if (processor.ProcessorConfig?.Mode === 'DISTRIBUTED') throw runtimeError(`Map state ${name}: distributed mode is not supported by the local cloud (inline only)`);
+    if (processor.ProcessorConfig?.Mode === 'DISTRIBUTED')
+      throw runtimeError(`Map state ${name}: distributed mode is not supported by the local cloud (inline only)`);
     for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter']) {
       if (state[field] !== undefined) throw runtimeError(`Map state ${name}: ${field} is not supported by the local cloud`);
     }
@@ -521,7 +584,10 @@ export class ExecutionRunner {
     if (!Array.isArray(items)) {
       throw runtimeError(`Map state ${name}: ItemsPath '${String(state.ItemsPath ?? '$')}' must select an array, got ${json(items)}`);
     }
-    const concurrency = state.MaxConcurrencyPath !== undefined ? evaluateExpression(state.MaxConcurrencyPath, effective, context, 'MaxConcurrencyPath') : (state.MaxConcurrency ?? 0);
+    const concurrency =
+      state.MaxConcurrencyPath !== undefined
+        ? evaluateExpression(state.MaxConcurrencyPath, effective, context, 'MaxConcurrencyPath')
+        : (state.MaxConcurrency ?? 0);
     if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 0) {
       throw runtimeError(`Map state ${name}: MaxConcurrency must be a non-negative integer, got ${json(concurrency)}`);
     }
@@ -556,7 +622,12 @@ export class ExecutionRunner {
    * Runs `work` for indexes 0..n-1 on up to `concurrency` threads; the first failure cancels the
    * others (as a failed branch or iteration fails the whole Parallel or Map) and is rethrown.
    */
-  private async fanOut(n: number, concurrency: number, frame: Frame, work: (index: number, frame: Frame) => Promise<unknown>): Promise<unknown[]> {
+  private async fanOut(
+    n: number,
+    concurrency: number,
+    frame: Frame,
+    work: (index: number, frame: Frame) => Promise<unknown>,
+  ): Promise<unknown[]> {
     const results = new Array<unknown>(n);
     if (n === 0) return results;
     const { activity } = this.rt;

@@ -113,7 +113,8 @@ function call(fn: Extract<Arg, { kind: 'call' }>, scope: IntrinsicScope): unknow
       const template = fn.args[0]!.kind === 'string' ? (fn.args[0] as { raw: string }).raw : str(0);
       const args = values.slice(1);
       for (const [i, v] of args.entries()) {
-        if (v !== null && typeof v === 'object') fail(`argument ${i + 2} of States.Format must be a string, number, boolean or null, got ${JSON.stringify(v)}`);
+        if (v !== null && typeof v === 'object')
+          fail(`argument ${i + 2} of States.Format must be a string, number, boolean or null, got ${JSON.stringify(v)}`);
       }
       let out = '';
       let used = 0;
@@ -199,9 +200,16 @@ function call(fn: Extract<Arg, { kind: 'call' }>, scope: IntrinsicScope): unknow
     case 'States.Hash': {
       count(2);
       const data = typeof values[0] === 'string' ? values[0] : JSON.stringify(values[0]);
-      const algorithms: Record<string, string> = { MD5: 'md5', 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+      const algorithms: Record<string, string> = {
+        MD5: 'md5',
+        'SHA-1': 'sha1',
+        'SHA-256': 'sha256',
+        'SHA-384': 'sha384',
+        'SHA-512': 'sha512',
+      };
       const algorithm = algorithms[str(1)];
-      if (!algorithm) fail(`States.Hash: the algorithm must be one of ${Object.keys(algorithms).join(', ')}, got ${JSON.stringify(values[1])}`);
+      if (!algorithm)
+        fail(`States.Hash: the algorithm must be one of ${Object.keys(algorithms).join(', ')}, got ${JSON.stringify(values[1])}`);
       return createHash(algorithm).update(data, 'utf8').digest('hex');
     }
     case 'States.JsonMerge': {

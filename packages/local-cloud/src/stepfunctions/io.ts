@@ -9,13 +9,19 @@ import { JsonPathError, isObject, parsePath, query, setPath } from './jsonpath';
 
 /** Evaluates a `.$` value: a path into the input (`$...`), the context (`$$...`) or an intrinsic call. */
 export function evaluateExpression(text: unknown, input: unknown, context: unknown, field: string): unknown {
-  if (typeof text !== 'string') throw runtimeError(`The value for the field '${field}' must be a STRING that contains a JSONPath or an intrinsic function`);
+  if (typeof text !== 'string')
+    throw runtimeError(`The value for the field '${field}' must be a STRING that contains a JSONPath or an intrinsic function`);
   if (isIntrinsic(text)) return evaluateIntrinsic(text, { input, context });
-  if (!text.startsWith('$')) throw runtimeError(`The value for the field '${field}' must be a valid JSONPath or a valid intrinsic function call, got ${JSON.stringify(text)}`);
+  if (!text.startsWith('$'))
+    throw runtimeError(
+      `The value for the field '${field}' must be a valid JSONPath or a valid intrinsic function call, got ${JSON.stringify(text)}`,
+    );
   const path = parse(text);
   const result = query(path, path.context ? context : input);
   if (!result.found) {
-    throw runtimeError(`The JSONPath '${text}' specified for the field '${field}' could not be found in the input '${JSON.stringify(path.context ? context : input)}'`);
+    throw runtimeError(
+      `The JSONPath '${text}' specified for the field '${field}' could not be found in the input '${JSON.stringify(path.context ? context : input)}'`,
+    );
   }
   return result.value;
 }

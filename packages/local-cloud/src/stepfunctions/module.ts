@@ -10,7 +10,10 @@ export const stepFunctionsModule: ServiceModule = {
     // Registers its settle check and its target prefix.
     stepFunctions.start();
     // `dynamodb:*Item` tasks go to DynamoDB Local once it runs (a failure to start surfaces elsewhere).
-    cloud.dynamodb.then((dynamodb) => stepFunctions.setDynamoDbEndpoint(dynamodb.endpoint), () => {});
+    cloud.dynamodb.then(
+      (dynamodb) => stepFunctions.setDynamoDbEndpoint(dynamodb.endpoint),
+      () => {},
+    );
     return {};
   },
 };

@@ -16,7 +16,15 @@ import { AwsError, type JsonService, type RequestContext } from '../aws-protocol
 import type { ServiceContext } from '../context';
 import type { ModelResource } from '../model';
 import { Interrupted, StatesError } from './errors';
-import { ExecutionRunner, History, MAX_PAYLOAD_BYTES, type HistoryEvent, type MachineDefinition, type Runtime, type StateDefinition } from './interpreter';
+import {
+  ExecutionRunner,
+  History,
+  MAX_PAYLOAD_BYTES,
+  type HistoryEvent,
+  type MachineDefinition,
+  type Runtime,
+  type StateDefinition,
+} from './interpreter';
 import { ignoredParameters, unsupportedResource, type ExecutionSummary, type IntegrationHost } from './integrations';
 import { isObject } from './jsonpath';
 import { Activity, Scope } from './scope';
@@ -189,7 +197,8 @@ export class StepFunctionsService {
     } catch {
       throw new AwsError('InvalidExecutionInput', `Invalid State Machine Execution Input: 'the input is not valid JSON'`);
     }
-    if (Buffer.byteLength(input) > MAX_PAYLOAD_BYTES) throw new AwsError('InvalidExecutionInput', `Invalid State Machine Execution Input: 'the input is over ${MAX_PAYLOAD_BYTES} bytes'`);
+    if (Buffer.byteLength(input) > MAX_PAYLOAD_BYTES)
+      throw new AwsError('InvalidExecutionInput', `Invalid State Machine Execution Input: 'the input is over ${MAX_PAYLOAD_BYTES} bytes'`);
     const executionName = name ?? randomUUID();
     const { region, accountId } = this.context.model;
     const executionArn =
@@ -254,7 +263,10 @@ export class StepFunctionsService {
           this.finish(record, 'FAILED', { error: error.error, cause: error.cause });
         } else {
           this.context.log(`Step Functions ${executionArn}: internal error: ${(error as Error)?.stack ?? String(error)}`);
-          this.finish(record, 'FAILED', { error: 'States.Runtime', cause: `internal error of the local cloud: ${(error as Error)?.message ?? String(error)}` });
+          this.finish(record, 'FAILED', {
+            error: 'States.Runtime',
+            cause: `internal error of the local cloud: ${(error as Error)?.message ?? String(error)}`,
+          });
         }
       }
     });
@@ -271,7 +283,11 @@ export class StepFunctionsService {
 
   // -----------------------------------------------------------------------------------------------
 
-  private finish(record: ExecutionRecord, status: Exclude<ExecutionStatus, 'RUNNING'>, fields: { output?: string; error?: string; cause?: string }): void {
+  private finish(
+    record: ExecutionRecord,
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    fields: { output?: string; error?: string; cause?: string },
+  ): void {
     if (record.status !== 'RUNNING') return;
     record.status = status;
     record.stopDate = Math.floor(this.context.clock.now());
@@ -282,7 +298,9 @@ export class StepFunctionsService {
     const last = record.history.lastId;
     switch (status) {
       case 'SUCCEEDED':
-        record.history.add('ExecutionSucceeded', last, { executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } } });
+        record.history.add('ExecutionSucceeded', last, {
+          executionSucceededEventDetails: { output: record.output, outputDetails: { truncated: false } },
+        });
         break;
       case 'FAILED':
         record.history.add('ExecutionFailed', last, { executionFailedEventDetails: details });
@@ -318,7 +336,10 @@ export class StepFunctionsService {
 
   private dynamodb(): DynamoDBClient {
     if (!this.dynamodbEndpoint) {
-      throw new StatesError('States.Runtime', 'the local cloud did not tell Step Functions where DynamoDB Local runs (setDynamoDbEndpoint)');
+      throw new StatesError(
+        'States.Runtime',
+        'the local cloud did not tell Step Functions where DynamoDB Local runs (setDynamoDbEndpoint)',
+      );
     }
     this.dynamodbClient ??= new DynamoDBClient({
       endpoint: this.dynamodbEndpoint,
@@ -361,10 +382,19 @@ export class StepFunctionsService {
       definition = substitute(props.DefinitionString);
     } else if (isObject(props.Definition)) {
       const walk = (v: unknown): unknown =>
-        typeof v === 'string' ? substitute(v) : Array.isArray(v) ? v.map(walk) : isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v;
+        typeof v === 'string'
+          ? substitute(v)
+          : Array.isArray(v)
+            ? v.map(walk)
+            : isObject(v)
+              ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+              : v;
       definition = JSON.stringify(walk(props.Definition));
     } else {
-      const reason = props.DefinitionS3Location !== undefined ? 'DefinitionS3Location is not supported by the local cloud (use Definition or DefinitionString)' : 'the state machine has no definition';
+      const reason =
+        props.DefinitionS3Location !== undefined
+          ? 'DefinitionS3Location is not supported by the local cloud (use Definition or DefinitionString)'
+          : 'the state machine has no definition';
       model.diagnostics.unsupported(where, reason);
       definition = '{}';
       this.register(resource.physicalId, resource.arn!, 'STANDARD', definition, String(props.RoleArn ?? ''), reason);
@@ -379,10 +409,26 @@ export class StepFunctionsService {
     this.register(resource.physicalId, resource.arn!, type, definition, String(props.RoleArn ?? ''), problems.fatal);
   }
 
-  private register(name: string, arn: string, type: 'STANDARD' | 'EXPRESS', definition: string, roleArn: string, problem?: string): StateMachineRecord {
+  private register(
+    name: string,
+    arn: string,
+    type: 'STANDARD' | 'EXPRESS',
+    definition: string,
+    roleArn: string,
+    problem?: string,
+  ): StateMachineRecord {
     let parsed: MachineDefinition | undefined;
     if (!problem) parsed = JSON.parse(definition) as MachineDefinition;
-    const record: StateMachineRecord = { arn, name, type, definition, parsed, problem, roleArn, creationDate: Math.floor(this.context.clock.now()) };
+    const record: StateMachineRecord = {
+      arn,
+      name,
+      type,
+      definition,
+      parsed,
+      problem,
+      roleArn,
+      creationDate: Math.floor(this.context.clock.now()),
+    };
     this.machines.set(arn, record);
     return record;
   }
@@ -397,7 +443,8 @@ export class StepFunctionsService {
     const arn = `arn:aws:states:${ctx.region}:${ctx.accountId}:stateMachine:${name}`;
     const existing = this.machines.get(arn);
     if (existing) {
-      if (existing.definition === definition && existing.type === type) return { stateMachineArn: arn, creationDate: seconds(existing.creationDate) };
+      if (existing.definition === definition && existing.type === type)
+        return { stateMachineArn: arn, creationDate: seconds(existing.creationDate) };
       throw new AwsError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     }
     for (const p of problems.unsupported) this.context.log(`Step Functions ${name}: unsupported: ${p.path || '/'}: ${p.message}`);
@@ -419,7 +466,11 @@ export class StepFunctionsService {
 
   private async apiStartSyncExecution(input: Record<string, unknown>) {
     const machine = this.machine(requiredString(input, 'stateMachineArn'));
-    if (machine.type !== 'EXPRESS') throw new AwsError('StateMachineTypeNotSupported', 'This operation is not supported by this type of state machine (STANDARD); StartSyncExecution needs an EXPRESS state machine');
+    if (machine.type !== 'EXPRESS')
+      throw new AwsError(
+        'StateMachineTypeNotSupported',
+        'This operation is not supported by this type of state machine (STANDARD); StartSyncExecution needs an EXPRESS state machine',
+      );
     const { executionArn } = this.startExecution(machine.arn, optionalString(input, 'input') ?? '{}', optionalString(input, 'name'));
     const done = await this.execution(executionArn).finished;
     return {
@@ -434,7 +485,10 @@ export class StepFunctionsService {
       ...(done.output !== undefined ? { output: done.output, outputDetails: { included: true } } : {}),
       ...(done.error !== undefined ? { error: done.error } : {}),
       ...(done.cause !== undefined ? { cause: done.cause } : {}),
-      billingDetails: { billedMemoryUsedInMB: 64, billedDurationInMilliseconds: Math.max(100, (done.stopDate ?? done.startDate) - done.startDate) },
+      billingDetails: {
+        billedMemoryUsedInMB: 64,
+        billedDurationInMilliseconds: Math.max(100, (done.stopDate ?? done.startDate) - done.startDate),
+      },
     };
   }
 
@@ -468,7 +522,10 @@ export class StepFunctionsService {
     this.machine(arn);
     const statusFilter = optionalString(input, 'statusFilter');
     if (statusFilter !== undefined && !STATUSES.has(statusFilter as ExecutionStatus)) {
-      throw new AwsError('ValidationException', `1 validation error detected: Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${[...STATUSES].join(', ')}]`);
+      throw new AwsError(
+        'ValidationException',
+        `1 validation error detected: Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${[...STATUSES].join(', ')}]`,
+      );
     }
     const all = [...this.executions.values()]
       .filter((e) => e.machine.arn === arn && (statusFilter === undefined || e.status === statusFilter))
@@ -536,20 +593,23 @@ export function analyzeDefinition(definition: string): DefinitionProblems {
   }
   const unsupported: Array<{ path: string; message: string }> = [];
   const add = (path: string, message: string) => unsupported.push({ path, message });
-  if (parsed.QueryLanguage === 'JSONata') add('/QueryLanguage', 'the JSONata query language is not supported by the local cloud (JSONPath only); executions fail');
+  if (parsed.QueryLanguage === 'JSONata')
+    add('/QueryLanguage', 'the JSONata query language is not supported by the local cloud (JSONPath only); executions fail');
   const walk = (states: Record<string, unknown>, base: string) => {
     for (const [name, raw] of Object.entries(states)) {
       const path = `${base}/States/${name}`;
       if (!isObject(raw)) continue;
       const state = raw as StateDefinition;
       if (state.QueryLanguage === 'JSONata') add(path, 'the JSONata query language is not supported by the local cloud; the state fails');
-      if (state.Assign !== undefined) add(`${path}/Assign`, 'workflow variables (Assign) are not supported by the local cloud; the state fails');
+      if (state.Assign !== undefined)
+        add(`${path}/Assign`, 'workflow variables (Assign) are not supported by the local cloud; the state fails');
       switch (state.Type) {
         case 'Task': {
           const reason = unsupportedResource(state.Resource);
           if (reason) add(`${path}/Resource`, `${reason}; the state fails with States.Runtime`);
           else {
-            for (const p of ignoredParameters(String(state.Resource), state.Parameters)) add(`${path}/Parameters/${p}`, `${p} has no local effect and is ignored`);
+            for (const p of ignoredParameters(String(state.Resource), state.Parameters))
+              add(`${path}/Parameters/${p}`, `${p} has no local effect and is ignored`);
           }
           if (state.Credentials !== undefined) add(`${path}/Credentials`, 'cross-account Credentials are ignored locally');
           break;
@@ -557,7 +617,11 @@ export function analyzeDefinition(definition: string): DefinitionProblems {
         case 'Map': {
           const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
           const config = isObject(processor?.ProcessorConfig) ? processor.ProcessorConfig : {};
-          if (config.Mode === 'DISTRIBUTED') add(`${path}/ItemProcessor/ProcessorConfig`, 'distributed Map is not supported by the local cloud (inline only); the state fails');
+          if (config.Mode === 'DISTRIBUTED')
+            add(
+              `${path}/ItemProcessor/ProcessorConfig`,
+              'distributed Map is not supported by the local cloud (inline only); the state fails',
+            );
           for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter', 'ToleratedFailurePercentage', 'ToleratedFailureCount']) {
             if (state[field] !== undefined) add(`${path}/${field}`, `${field} is not supported by the local cloud (distributed Map)`);
           }
@@ -589,7 +653,10 @@ export function analyzeDefinition(definition: string): DefinitionProblems {
 function requiredString(input: Record<string, unknown>, key: string): string {
   const value = input[key];
   if (typeof value !== 'string' || value === '') {
-    throw new AwsError('ValidationException', `1 validation error detected: Value at '${key}' failed to satisfy constraint: Member must not be null`);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at '${key}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }
@@ -606,7 +673,8 @@ function page<T>(all: T[], input: Record<string, unknown>, defaultSize: number):
   let offset = 0;
   if (typeof input.nextToken === 'string') {
     offset = Number(Buffer.from(input.nextToken, 'base64url').toString('utf8'));
-    if (!Number.isInteger(offset) || offset < 0) throw new AwsError('InvalidToken', 'Invalid Token: the nextToken is not one this service issued');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new AwsError('InvalidToken', 'Invalid Token: the nextToken is not one this service issued');
   }
   const items = all.slice(offset, offset + max);
   const next = offset + max < all.length ? Buffer.from(String(offset + max)).toString('base64url') : undefined;

@@ -90,11 +90,15 @@ export class TaskTokens {
   }
 
   private entry(token: string): LiveToken {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 2048) throw new AwsError('InvalidToken', 'Invalid Token: the task token is malformed');
+    if (typeof token !== 'string' || token.length === 0 || token.length > 2048)
+      throw new AwsError('InvalidToken', 'Invalid Token: the task token is malformed');
     const entry = this.live.get(token);
     if (entry) return entry;
     if (this.closed.has(token)) throw timedOut();
-    throw new AwsError('InvalidToken', `Invalid Token: '${token.slice(0, 32)}...' was not issued by this local cloud (or it restarted since)`);
+    throw new AwsError(
+      'InvalidToken',
+      `Invalid Token: '${token.slice(0, 32)}...' was not issued by this local cloud (or it restarted since)`,
+    );
   }
 }
 

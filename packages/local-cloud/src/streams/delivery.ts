@@ -107,7 +107,12 @@ export class BatchDelivery {
       } else if (this.config.bisectBatchOnFunctionError && segment.records.length > 1) {
         this.reportFailure(outcome, segment, shardId, 'bisecting');
         const middle = Math.ceil(segment.records.length / 2);
-        const half = (part: ShardRecord[]): Segment => ({ records: part, retries: 0, invocations: segment.invocations, last: segment.last });
+        const half = (part: ShardRecord[]): Segment => ({
+          records: part,
+          retries: 0,
+          invocations: segment.invocations,
+          last: segment.last,
+        });
         segments.splice(0, 1, half(segment.records.slice(0, middle)), half(segment.records.slice(middle)));
         continue;
       } else {
@@ -245,7 +250,10 @@ export function parseBatchItemFailures(payload: string, records: readonly ShardR
   for (const item of failures) {
     const id = item !== null && typeof item === 'object' ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
     if (typeof id !== 'string' || id === '') {
-      return { kind: 'failure', reason: `invalid batch item failure ${JSON.stringify(item)}: itemIdentifier must be a sequence number of the batch` };
+      return {
+        kind: 'failure',
+        reason: `invalid batch item failure ${JSON.stringify(item)}: itemIdentifier must be a sequence number of the batch`,
+      };
     }
     const index = records.findIndex((r) => r.sequenceNumber === id);
     if (index < 0) return { kind: 'failure', reason: `itemIdentifier ${JSON.stringify(id)} is not a sequence number of the batch` };

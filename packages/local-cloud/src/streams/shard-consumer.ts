@@ -140,7 +140,9 @@ export class ShardConsumer implements TailSubscriber {
       () => this.settle(batch.length),
       (error: unknown) => {
         // deliver() handles function failures itself; anything else is a bug worth seeing, not a reason to skip records.
-        this.settings.log(`delivering a batch of shard ${this.shardId} failed unexpectedly (retrying in 1 s): ${(error as Error)?.stack ?? error}`);
+        this.settings.log(
+          `delivering a batch of shard ${this.shardId} failed unexpectedly (retrying in 1 s): ${(error as Error)?.stack ?? error}`,
+        );
         this.settle(0);
       },
     );

@@ -109,9 +109,7 @@ export class ShardTail {
           this.iterator = await this.getIterator();
           this.markReady();
         }
-        const output = await this.context.client.send(
-          new GetRecordsCommand({ ShardIterator: this.iterator, Limit: GET_RECORDS_LIMIT }),
-        );
+        const output = await this.context.client.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: GET_RECORDS_LIMIT }));
         if (this.stopped) return;
         failures = 0;
         this.clearError();

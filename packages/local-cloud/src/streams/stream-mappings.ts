@@ -244,7 +244,9 @@ class StreamSource {
       do {
         this.refreshAgain = false;
         const wanted = this.refreshWanted;
-        await this.refresh(false).catch((error: Error) => this.context.log(`describing ${this.context.streamArn} failed: ${error.message}`));
+        await this.refresh(false).catch((error: Error) =>
+          this.context.log(`describing ${this.context.streamArn} failed: ${error.message}`),
+        );
         if (wanted && !this.refreshAgain) this.refreshWanted = false;
       } while (this.refreshAgain && !this.stopped);
     })().finally(() => (this.refreshing = undefined));
@@ -380,7 +382,11 @@ function readMapping(model: CloudModel, resource: ModelResource, options: Stream
   const sourceArn = typeof p.props.EventSourceArn === 'string' ? p.props.EventSourceArn : '';
   const streamMatch = DYNAMODB_STREAM_ARN.exec(sourceArn);
   if (!streamMatch) {
-    if (!/^arn:[^:]+:sqs:/.test(sourceArn)) model.diagnostics.unsupported(where, `event source ${describeSource(sourceArn, p.props)} is not emulated (only DynamoDB streams and SQS queues are)`);
+    if (!/^arn:[^:]+:sqs:/.test(sourceArn))
+      model.diagnostics.unsupported(
+        where,
+        `event source ${describeSource(sourceArn, p.props)} is not emulated (only DynamoDB streams and SQS queues are)`,
+      );
     return undefined;
   }
   p.checkKeys(HANDLED, NO_LOCAL_EFFECT, 'DynamoDB stream');
@@ -402,7 +408,10 @@ function readMapping(model: CloudModel, resource: ModelResource, options: Stream
   const bisectBatchOnFunctionError = p.flag('BisectBatchOnFunctionError', false);
   const parallelization = p.integer('ParallelizationFactor', 1, 1, 10);
   if (parallelization > 1) {
-    p.unsupported('ParallelizationFactor', `ParallelizationFactor ${parallelization} runs as 1 locally: one batch per shard at a time (order kept, less concurrency)`);
+    p.unsupported(
+      'ParallelizationFactor',
+      `ParallelizationFactor ${parallelization} runs as 1 locally: one batch per shard at a time (order kept, less concurrency)`,
+    );
   }
   const tumblingWindow = p.integer('TumblingWindowInSeconds', 0, 0, 900);
   if (tumblingWindow > 0) {
@@ -452,7 +461,13 @@ function readMapping(model: CloudModel, resource: ModelResource, options: Stream
 function describeSource(arn: string, props: Record<string, unknown>): string {
   if (arn) {
     const service = arn.split(':')[2] ?? '';
-    const kind: Record<string, string> = { sqs: 'SQS queue', kinesis: 'Kinesis stream', kafka: 'MSK cluster', mq: 'Amazon MQ broker', rds: 'DocumentDB cluster' };
+    const kind: Record<string, string> = {
+      sqs: 'SQS queue',
+      kinesis: 'Kinesis stream',
+      kafka: 'MSK cluster',
+      mq: 'Amazon MQ broker',
+      rds: 'DocumentDB cluster',
+    };
     return `${arn}${kind[service] ? ` (${kind[service]})` : ''}`;
   }
   if (props.SelfManagedEventSource) return '(self-managed Apache Kafka)';
