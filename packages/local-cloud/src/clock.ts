@@ -3,7 +3,7 @@
  * schedules, Step Functions Wait states, queue delays and visibility timeouts, message timestamps.
  *
  * Virtual time runs at `factor` × real time from an anchor (factor 1 = real time, the default of
- * `npm start`; 0 = frozen, only `advance` moves it; 86400 = a day per second). Timers are kept in
+ * `local-cloud`; 0 = frozen, only `advance` moves it; 86400 = a day per second). Timers are kept in
  * virtual time. `advance` moves time to each due timer in order and lets the system settle between
  * them (no running invocation, no visible message waiting for a consumer, no runnable execution),
  * so advancing 7 days gives the same outcome as living them.

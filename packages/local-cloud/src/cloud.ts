@@ -1,7 +1,7 @@
 /**
  * The local cloud: runs a synthesized CDK app (its cloud assembly) on one machine with no AWS
  * account and no Docker. Everything is driven by the templates, so the wiring is written once,
- * in `lib/`, and the same Lambda bundles run here as in AWS.
+ * in the app's CDK code, and the same Lambda bundles run here as in AWS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -143,7 +143,7 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 function notEmulated(what: string) {
   return {
     __type: 'NotImplemented',
-    message: `The local cloud does not emulate this AWS service or operation (${what}). Add it to local/ or avoid calling it locally.`,
+    message: `The local cloud does not emulate this AWS service or operation (${what}). Add it to the local cloud (@realtime/local-cloud) or avoid calling it locally.`,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Time to Live in the local cloud (`local/dynamodb/ttl-sweeper.ts`): the sweeper deletes expired
+ * Time to Live in the local cloud (`src/dynamodb/ttl-sweeper.ts`): the sweeper deletes expired
  * items on the virtual clock, with AWS's rules (a Number of epoch seconds in the past expires; a
  * missing or non-numeric attribute, or one more than five years old, never does; a TTL extended
  * since the scan survives), and the REMOVE stream records of its deletions carry AWS's TTL

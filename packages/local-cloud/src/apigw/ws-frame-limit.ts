@@ -21,7 +21,7 @@
  * (`_receiver` on the WebSocket, `haveLength`/`_payloadLength`/`_opcode`/`createError` on the
  * Receiver), checked by `assertFrameLimitSupported()`, which the server calls at construction so
  * that a `ws` upgrade that changes them fails at start-up, loudly, instead of silently dropping
- * the limit; test/local/websocket-api.test.ts checks the behaviour itself.
+ * the limit; test/websocket-api.test.ts checks the behaviour itself.
  */
 import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
@@ -51,7 +51,7 @@ export function assertFrameLimitSupported(): void {
   if (typeof proto?.haveLength !== 'function' || typeof proto.createError !== 'function') {
     throw new Error(
       'The installed `ws` has no Receiver.prototype.haveLength/createError: the per-frame size limit of the WebSocket ' +
-        'API emulation (local/apigw/ws-frame-limit.ts) must be adapted to this version of ws',
+        'API emulation (src/apigw/ws-frame-limit.ts) must be adapted to this version of ws',
     );
   }
 }
@@ -64,7 +64,7 @@ export function assertFrameLimitSupported(): void {
 export function limitFrameSize(ws: WebSocket, maxFrameBytes: number): void {
   const receiver = (ws as unknown as { _receiver?: ReceiverInternals })._receiver;
   if (!receiver || typeof receiver.haveLength !== 'function' || receiver._isServer !== true) {
-    throw new Error('limitFrameSize: not a server-side ws socket with a Receiver (see local/apigw/ws-frame-limit.ts)');
+    throw new Error('limitFrameSize: not a server-side ws socket with a Receiver (see src/apigw/ws-frame-limit.ts)');
   }
   const haveLength = receiver.haveLength;
   receiver.haveLength = function (this: ReceiverInternals, cb: (error?: Error) => void): void {
