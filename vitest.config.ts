@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import localCloud from './packages/local-cloud/vitest.config';
+import localCloud from './packages/local-cloud/vitest.config.ts';
 
 // The local cloud's settings (two files at a time, timeouts for DynamoDB Local, shims/npx first on
 // the PATH so in-process synthesis runs esbuild without npx's start-up, decision 14) serve the
