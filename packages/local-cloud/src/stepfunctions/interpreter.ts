@@ -183,7 +183,9 @@ export class ExecutionRunner {
         result = await this.withRetry(name, state, raw, frame, (retryCount) => this.task(name, state, raw, frame, entered, retryCount));
         break;
       case 'Parallel':
-        result = await this.withRetry(name, state, raw, frame, (retryCount) => this.parallel(name, state, raw, frame, entered, retryCount));
+        result = await this.withRetry(name, state, raw, frame, (retryCount) =>
+          this.parallel(state, raw, frame, this.context(name, entered, retryCount)),
+        );
         break;
       case 'Map':
         result = await this.withRetry(name, state, raw, frame, (retryCount) => this.map(name, state, raw, frame, entered, retryCount));
@@ -394,8 +396,7 @@ export class ExecutionRunner {
       const timeoutSeconds = this.optionalSeconds(state, 'TimeoutSeconds', effective, context);
       const heartbeatSeconds = this.optionalSeconds(state, 'HeartbeatSeconds', effective, context);
       const result = await this.invoke(target, parameters, frame, token, timeoutSeconds, heartbeatSeconds);
-      const selected = state.ResultSelector !== undefined ? applyTemplate(state.ResultSelector, result, context) : result;
-      return selectPath(state.OutputPath, applyResultPath(raw, selected, state.ResultPath), context, 'OutputPath');
+      return taskOutput(state, raw, result, context);
     } finally {
       if (token) this.rt.tokens.close(token);
     }
@@ -538,29 +539,14 @@ export class ExecutionRunner {
   // -----------------------------------------------------------------------------------------------
   // Parallel and Map
 
-  private async parallel(
-    name: string,
-    state: StateDefinition,
-    raw: unknown,
-    frame: Frame,
-    entered: number,
-    retryCount: number,
-  ): Promise<unknown> {
-    const context = this.context(name, entered, retryCount);
+  private async parallel(state: StateDefinition, raw: unknown, frame: Frame, context: Record<string, unknown>): Promise<unknown> {
     const effective = selectPath(state.InputPath, raw, context, 'InputPath');
     const input = state.Parameters !== undefined ? applyTemplate(state.Parameters, effective, context) : effective;
     const branches = (Array.isArray(state.Branches) ? state.Branches : []) as MachineDefinition[];
-    this.add(frame, 'ParallelStateStarted');
-    let results: unknown[];
-    try {
-      results = await this.fanOut(branches.length, Infinity, frame, (i, child) => this.runStates(branches[i]!, input, child));
-    } catch (error) {
-      if (error instanceof StatesError) this.add(frame, 'ParallelStateFailed');
-      throw error;
-    }
-    this.add(frame, 'ParallelStateSucceeded');
-    const selected = state.ResultSelector !== undefined ? applyTemplate(state.ResultSelector, results, context) : results;
-    return selectPath(state.OutputPath, applyResultPath(raw, selected, state.ResultPath), context, 'OutputPath');
+    const results = await this.fanOutState('Parallel', frame, undefined, branches.length, Infinity, (i, child) =>
+      this.runStates(branches[i]!, input, child),
+    );
+    return taskOutput(state, raw, results, context);
   }
 
   private async map(
@@ -592,30 +578,47 @@ export class ExecutionRunner {
       throw runtimeError(`Map state ${name}: MaxConcurrency must be a non-negative integer, got ${json(concurrency)}`);
     }
     const selector = state.ItemSelector ?? state.Parameters;
-    this.add(frame, 'MapStateStarted', { mapStateStartedEventDetails: { length: items.length } });
+    const started = { mapStateStartedEventDetails: { length: items.length } };
+    const threads = concurrency === 0 ? Infinity : concurrency;
+    const results = await this.fanOutState('Map', frame, started, items.length, threads, async (index, child) => {
+      const itemContext = this.context(name, entered, retryCount, { Map: { Item: { Index: index, Value: items[index] } } });
+      const input = selector !== undefined ? applyTemplate(selector, effective, itemContext) : items[index];
+      this.add(child, 'MapIterationStarted', { mapIterationStartedEventDetails: { name, index } });
+      try {
+        const output = await this.runStates(processor, input, child);
+        this.add(child, 'MapIterationSucceeded', { mapIterationSucceededEventDetails: { name, index } });
+        return output;
+      } catch (error) {
+        if (error instanceof Interrupted) this.add(child, 'MapIterationAborted', { mapIterationAbortedEventDetails: { name, index } });
+        else this.add(child, 'MapIterationFailed', { mapIterationFailedEventDetails: { name, index } });
+        throw error;
+      }
+    });
+    return taskOutput(state, raw, results, context);
+  }
+
+  /**
+   * What Parallel and Map share around their fan-out: the state's Started event, then Failed (when
+   * the states language failed it, not when it was interrupted) or Succeeded.
+   */
+  private async fanOutState(
+    kind: 'Parallel' | 'Map',
+    frame: Frame,
+    started: Record<string, unknown> | undefined,
+    n: number,
+    concurrency: number,
+    work: (index: number, frame: Frame) => Promise<unknown>,
+  ): Promise<unknown[]> {
+    this.add(frame, `${kind}StateStarted`, started);
     let results: unknown[];
     try {
-      results = await this.fanOut(items.length, concurrency === 0 ? Infinity : concurrency, frame, async (index, child) => {
-        const itemContext = this.context(name, entered, retryCount, { Map: { Item: { Index: index, Value: items[index] } } });
-        const input = selector !== undefined ? applyTemplate(selector, effective, itemContext) : items[index];
-        this.add(child, 'MapIterationStarted', { mapIterationStartedEventDetails: { name, index } });
-        try {
-          const output = await this.runStates(processor, input, child);
-          this.add(child, 'MapIterationSucceeded', { mapIterationSucceededEventDetails: { name, index } });
-          return output;
-        } catch (error) {
-          if (error instanceof Interrupted) this.add(child, 'MapIterationAborted', { mapIterationAbortedEventDetails: { name, index } });
-          else this.add(child, 'MapIterationFailed', { mapIterationFailedEventDetails: { name, index } });
-          throw error;
-        }
-      });
+      results = await this.fanOut(n, concurrency, frame, work);
     } catch (error) {
-      if (error instanceof StatesError) this.add(frame, 'MapStateFailed');
+      if (error instanceof StatesError) this.add(frame, `${kind}StateFailed`);
       throw error;
     }
-    this.add(frame, 'MapStateSucceeded');
-    const selected = state.ResultSelector !== undefined ? applyTemplate(state.ResultSelector, results, context) : results;
-    return selectPath(state.OutputPath, applyResultPath(raw, selected, state.ResultPath), context, 'OutputPath');
+    this.add(frame, `${kind}StateSucceeded`);
+    return results;
   }
 
   /**
@@ -660,6 +663,12 @@ export class ExecutionRunner {
     frame.scope.check();
     return results;
   }
+}
+
+/** A Task's, Parallel's or Map's output from its result: ResultSelector, then ResultPath, then OutputPath. */
+function taskOutput(state: StateDefinition, raw: unknown, result: unknown, context: Record<string, unknown>): unknown {
+  const selected = state.ResultSelector !== undefined ? applyTemplate(state.ResultSelector, result, context) : result;
+  return selectPath(state.OutputPath, applyResultPath(raw, selected, state.ResultPath), context, 'OutputPath');
 }
 
 function stringList(value: unknown): string[] {
