@@ -45,6 +45,7 @@ import { EventBridgeService } from '../src/events/service';
 import { compilePath, compileTransformer } from '../src/events/transform';
 import { parseSchedule } from '../src/events/schedule';
 import type { DeadLetterDelivery } from '../src/events/dispatch';
+import { ec2StateChange } from './support/aws-samples';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 const SINK = `exports.handler = async (event) => { console.log('EVENT ' + JSON.stringify(event)); };`;
@@ -581,17 +582,7 @@ describe('scheduled rules', () => {
 });
 
 describe('input transformation: the examples of the AWS documentation', () => {
-  const ec2 = {
-    version: '0',
-    id: '7bf73129-1428-4cd3-a780-95db273d1602',
-    'detail-type': 'EC2 Instance State-change Notification',
-    source: 'aws.ec2',
-    account: '123456789012',
-    time: '2015-11-11T21:29:54Z',
-    region: 'us-east-1',
-    resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111'],
-    detail: { 'instance-id': 'i-0123456789', state: 'RUNNING' },
-  };
+  const ec2 = ec2StateChange({ 'instance-id': 'i-0123456789', state: 'RUNNING' });
   const paths = { timestamp: '$.time', instance: '$.detail.instance-id', state: '$.detail.state' };
   const context = {
     ruleArn: 'arn:aws:events:us-east-2:123456789012:rule/example',

@@ -8,6 +8,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { parsePattern, matchesPattern, PatternError } from '../src/events/pattern';
+import { ec2StateChange } from './support/aws-samples';
 
 /** A copy of `base` with `detail` fields replaced (keeps the documented event readable). */
 function withDetail(base: Record<string, unknown>, detail: Record<string, unknown>): Record<string, unknown> {
@@ -408,19 +409,7 @@ describe('cidr', () => {
 describe('exists', () => {
   it('exists true matches the event with detail.state, not the one without', () => {
     const p = parsePattern({ detail: { state: [{ exists: true }] } });
-    expect(
-      p.matches({
-        version: '0',
-        id: '7bf73129-1428-4cd3-a780-95db273d1602',
-        'detail-type': 'EC2 Instance State-change Notification',
-        source: 'aws.ec2',
-        account: '123456789012',
-        time: '2015-11-11T21:29:54Z',
-        region: 'us-east-1',
-        resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111'],
-        detail: { 'instance-id': 'i-abcd1111', state: 'pending' },
-      }),
-    ).toBe(true);
+    expect(p.matches(ec2StateChange({ 'instance-id': 'i-abcd1111', state: 'pending' }))).toBe(true);
     expect(
       p.matches({
         'detail-type': ['EC2 Instance State-change Notification'],
