@@ -29,6 +29,7 @@ import type { ModelResource } from '../model';
 import type { InvokeResult, LocalFunction } from '../lambda/service';
 import type { CompiledPattern } from '../events/pattern';
 import type { TimerHandle } from '../clock';
+import { readBatchItemFailures } from '../lambda/batch-item-failures';
 import { md5OfAttributes } from './md5';
 import type { Queue, ReceivedMessage } from './queue';
 import { systemAttributesOf, type SqsService } from './service';
@@ -382,30 +383,8 @@ export type SqsBatchVerdict =
 
 /** Reads a `ReportBatchItemFailures` response against the message ids of its batch. */
 export function parseBatchItemFailures(payload: string, messageIds: ReadonlySet<string>): SqsBatchVerdict {
-  let response: unknown;
-  try {
-    response = JSON.parse(payload);
-  } catch {
-    return { kind: 'failure', reason: 'the response is not valid JSON' };
-  }
-  if (response === null || typeof response !== 'object' || Array.isArray(response)) return { kind: 'success' };
-  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
-  if (failures === undefined || failures === null) return { kind: 'success' };
-  if (!Array.isArray(failures)) return { kind: 'failure', reason: 'batchItemFailures is not a list' };
-  if (failures.length === 0) return { kind: 'success' };
-  const failed = new Set<string>();
-  for (const item of failures) {
-    const id = item !== null && typeof item === 'object' ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
-    if (typeof id !== 'string' || id === '') {
-      return {
-        kind: 'failure',
-        reason: `invalid batch item failure ${JSON.stringify(item)}: itemIdentifier must be a message id of the batch`,
-      };
-    }
-    if (!messageIds.has(id)) return { kind: 'failure', reason: `itemIdentifier ${JSON.stringify(id)} is not a message id of the batch` };
-    failed.add(id);
-  }
-  return { kind: 'partial', failed };
+  const verdict = readBatchItemFailures(payload, 'message id', (id) => (messageIds.has(id) ? id : undefined), 'failure');
+  return verdict.kind === 'partial' ? { kind: 'partial', failed: new Set(verdict.items) } : verdict;
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
  *  - Throttling is an error "before invocation": retried until the records expire, not counted.
  */
 import type { InvokeResult, LocalFunction } from '../lambda/service';
+import { readBatchItemFailures } from '../lambda/batch-item-failures';
 import { isoSeconds, type ShardRecord } from './records';
 
 /** What a mapping needs to deliver batches. */
@@ -235,29 +236,11 @@ export type BatchItemFailuresVerdict =
 
 /** Reads a `ReportBatchItemFailures` response against the batch it answers. */
 export function parseBatchItemFailures(payload: string, records: readonly ShardRecord[]): BatchItemFailuresVerdict {
-  let response: unknown;
-  try {
-    response = JSON.parse(payload);
-  } catch {
-    return { kind: 'success' };
-  }
-  if (response === null || typeof response !== 'object' || Array.isArray(response)) return { kind: 'success' };
-  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
-  if (failures === undefined || failures === null) return { kind: 'success' };
-  if (!Array.isArray(failures)) return { kind: 'failure', reason: 'batchItemFailures is not a list' };
-  if (failures.length === 0) return { kind: 'success' };
-  let lowest = Infinity;
-  for (const item of failures) {
-    const id = item !== null && typeof item === 'object' ? (item as { itemIdentifier?: unknown }).itemIdentifier : undefined;
-    if (typeof id !== 'string' || id === '') {
-      return {
-        kind: 'failure',
-        reason: `invalid batch item failure ${JSON.stringify(item)}: itemIdentifier must be a sequence number of the batch`,
-      };
-    }
+  const indexOf = (id: string) => {
     const index = records.findIndex((r) => r.sequenceNumber === id);
-    if (index < 0) return { kind: 'failure', reason: `itemIdentifier ${JSON.stringify(id)} is not a sequence number of the batch` };
-    lowest = Math.min(lowest, index);
-  }
-  return { kind: 'partial', index: lowest };
+    return index < 0 ? undefined : index;
+  };
+  const verdict = readBatchItemFailures(payload, 'sequence number', indexOf, 'success');
+  // Processing resumes at the earliest failed record.
+  return verdict.kind === 'partial' ? { kind: 'partial', index: Math.min(...verdict.items) } : verdict;
 }
