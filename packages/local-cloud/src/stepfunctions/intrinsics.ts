@@ -6,6 +6,7 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { StatesError, runtimeError } from './errors';
 import { deepEqual, isObject, parsePath, query } from './jsonpath';
+import { Scanner } from './scanner';
 
 type Arg =
   | { kind: 'call'; name: string; args: Arg[] }
@@ -259,31 +260,27 @@ function call(fn: Extract<Arg, { kind: 'call' }>, scope: IntrinsicScope): unknow
   }
 }
 
-class Parser {
-  private pos = 0;
-
-  constructor(private readonly text: string) {}
-
+class Parser extends Scanner {
   end(): void {
-    this.space();
+    this.skipSpace();
     if (this.pos !== this.text.length) this.fail(`unexpected "${this.text.slice(this.pos)}" after the call`);
   }
 
   call(): Extract<Arg, { kind: 'call' }> {
-    this.space();
+    this.skipSpace();
     const m = /^States\.[A-Za-z0-9]+/.exec(this.text.slice(this.pos));
     if (!m) this.fail('expected States.<Function>(...)');
     const name = m![0];
     if (!(INTRINSIC_FUNCTIONS as readonly string[]).includes(name)) this.fail(`unknown intrinsic function ${name}`);
     this.pos += name.length;
-    this.space();
+    this.skipSpace();
     this.expect('(');
     const args: Arg[] = [];
-    this.space();
+    this.skipSpace();
     if (this.text[this.pos] !== ')') {
       for (;;) {
         args.push(this.arg());
-        this.space();
+        this.skipSpace();
         if (this.text[this.pos] === ',') {
           this.pos++;
           continue;
@@ -296,7 +293,7 @@ class Parser {
   }
 
   private arg(): Arg {
-    this.space();
+    this.skipSpace();
     const t = this.text;
     const c = t[this.pos];
     if (c === "'") return this.string();
@@ -362,16 +359,7 @@ class Parser {
     return { kind: 'path', text };
   }
 
-  private space(): void {
-    while (this.pos < this.text.length && /\s/.test(this.text[this.pos]!)) this.pos++;
-  }
-
-  private expect(c: string): void {
-    if (this.text[this.pos] !== c) this.fail(`expected "${c}"`);
-    this.pos++;
-  }
-
-  private fail(message: string): never {
+  protected fail(message: string): never {
     throw runtimeError(`invalid intrinsic function ${JSON.stringify(this.text)} at position ${this.pos}: ${message}`);
   }
 }

@@ -8,6 +8,8 @@
  * a list of values (possibly empty), as Jayway returns it.
  */
 
+import { Scanner } from './scanner';
+
 export class JsonPathError extends Error {
   constructor(message: string) {
     super(message);
@@ -218,11 +220,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-class Parser {
-  private pos = 0;
-
-  constructor(private readonly text: string) {}
-
+class Parser extends Scanner {
   parse(): JsonPath {
     const t = this.text;
     let context = false;
@@ -344,22 +342,21 @@ class Parser {
   }
 
   private filterOr(): Filter {
-    let left = this.filterAnd();
-    for (;;) {
-      this.skipSpace();
-      if (!this.text.startsWith('||', this.pos)) return left;
-      this.pos += 2;
-      left = { op: 'or', left, right: this.filterAnd() };
-    }
+    return this.leftAssociative('||', 'or', () => this.filterAnd());
   }
 
   private filterAnd(): Filter {
-    let left = this.filterUnary();
+    return this.leftAssociative('&&', 'and', () => this.filterUnary());
+  }
+
+  /** `operand (token operand)*`, grouped from the left. */
+  private leftAssociative(token: string, op: 'and' | 'or', operand: () => Filter): Filter {
+    let left = operand();
     for (;;) {
       this.skipSpace();
-      if (!this.text.startsWith('&&', this.pos)) return left;
-      this.pos += 2;
-      left = { op: 'and', left, right: this.filterUnary() };
+      if (!this.text.startsWith(token, this.pos)) return left;
+      this.pos += token.length;
+      left = { op, left, right: operand() };
     }
   }
 
@@ -425,16 +422,7 @@ class Parser {
     return Number(m[0]);
   }
 
-  private skipSpace(): void {
-    while (this.pos < this.text.length && /\s/.test(this.text[this.pos]!)) this.pos++;
-  }
-
-  private expect(c: string): void {
-    if (this.text[this.pos] !== c) this.fail(`expected "${c}"`);
-    this.pos++;
-  }
-
-  private fail(message: string): never {
+  protected fail(message: string): never {
     throw new JsonPathError(`invalid JSONPath ${JSON.stringify(this.text)} at position ${this.pos}: ${message}`);
   }
 }
