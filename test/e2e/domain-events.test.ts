@@ -7,14 +7,10 @@
  * Needs the local DynamoDB streams, Lambda, EventBridge (PutRule/PutTargets, SQS targets) and SQS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { launchPlatform } from '../../local/launch';
-import type { LaunchedCloud } from '@realtime/local-cloud';
-
-const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_AWS, usePlatform } from '../support/platform';
 
 interface DeliveredEvent {
   readonly source: string;
@@ -23,24 +19,20 @@ interface DeliveredEvent {
   readonly detail: Record<string, unknown>;
 }
 
-let cloud: LaunchedCloud;
+const platform = usePlatform();
 let sqs: SQSClient;
 let events: EventBridgeClient;
-let db: DynamoDBDocumentClient;
 let domainTable: string;
 let queueUrl: string;
 /** Everything received from the queue so far. */
 const received: DeliveredEvent[] = [];
 
 beforeAll(async () => {
-  cloud = await launchPlatform();
-  const { services, outputs } = cloud.endpoints;
-  const stateful = outputs['Realtime-local-Stateful'] ?? {};
-  const busName = String(stateful.EventBusName);
-  domainTable = String(stateful.DomainTableName);
-  sqs = new SQSClient({ endpoint: services.sqs, ...LOCAL });
-  events = new EventBridgeClient({ endpoint: services.events, ...LOCAL });
-  db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: services.dynamodb, ...LOCAL }));
+  const { services } = platform.cloud.endpoints;
+  const busName = String(platform.stateful.EventBusName);
+  domainTable = String(platform.stateful.DomainTableName);
+  sqs = new SQSClient({ endpoint: services.sqs, ...LOCAL_AWS });
+  events = new EventBridgeClient({ endpoint: services.events, ...LOCAL_AWS });
 
   // A consumer of the bus: a rule for the catalog's source, targeting a queue of its own.
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'domain-events-e2e' }))).QueueUrl!;
@@ -60,8 +52,6 @@ beforeAll(async () => {
 afterAll(async () => {
   sqs?.destroy();
   events?.destroy();
-  db?.destroy();
-  await cloud?.stop();
 });
 
 /** Receives from the queue until an event satisfies `match`, or fails after `timeoutMs`. */
@@ -82,7 +72,7 @@ async function eventMatching(match: (event: DeliveredEvent) => boolean, timeoutM
 }
 
 async function signup(email: string) {
-  const res = await fetch(`${cloud.endpoints.httpUrl}/api/v1/auth/signup`, {
+  const res = await fetch(`${platform.cloud.endpoints.httpUrl}/api/v1/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: 'correct-horse-battery', name: 'Grace Hopper' }),
@@ -113,7 +103,7 @@ describe('domain events end to end', () => {
   it('publishes Realtime.TopicEventPublished for a new TopicEvent item', async () => {
     const createdAt = new Date().toISOString();
     const topic = `feed:e2e-${Date.now()}`;
-    await db.send(
+    await platform.db.send(
       new PutCommand({
         TableName: domainTable,
         Item: {
@@ -136,17 +126,19 @@ describe('domain events end to end', () => {
   it('skips an item its event cannot be built from, and goes on with the next ones', async () => {
     const id = `broken-${Date.now()}`;
     // A User item without role or createdAt: malformed for User.Registered.
-    await db.send(new PutCommand({ TableName: domainTable, Item: { pk: `USER#${id}`, sk: 'PROFILE', entity: 'User', id } }));
+    await platform.db.send(new PutCommand({ TableName: domainTable, Item: { pk: `USER#${id}`, sk: 'PROFILE', entity: 'User', id } }));
     const user = await signup(`after-broken-${Date.now()}@example.com`);
 
     await eventMatching((e) => e.detail.userId === user.id);
     expect(received.some((e) => e.detail.userId === id)).toBe(false);
     // Skipped, not failed: nothing went to the mapping's on-failure destination.
-    const dlqArn = Object.entries(cloud.endpoints.resources['Realtime-local-Stateful'] ?? {}).find(
+    const dlqArn = Object.entries(platform.cloud.endpoints.resources['Realtime-local-Stateful'] ?? {}).find(
       ([id, r]) => r.type === 'AWS::SQS::Queue' && /DomainEventsPublisherDeadLetterQueue/.test(id),
     )![1].arn;
-    const { failures } = (await (await fetch(`${cloud.endpoints.controlUrl}/failures`)).json()) as { failures: { destination: string }[] };
+    const { failures } = (await (await fetch(`${platform.cloud.endpoints.controlUrl}/failures`)).json()) as {
+      failures: { destination: string }[];
+    };
     expect(failures.filter((f) => f.destination === dlqArn)).toEqual([]);
-    expect(cloud.output()).toMatch(/Stream record skipped: it cannot be mapped to a domain event/);
+    expect(platform.cloud.output()).toMatch(/Stream record skipped: it cannot be mapped to a domain event/);
   });
 });

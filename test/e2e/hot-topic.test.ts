@@ -4,31 +4,15 @@
  * by parallel workers; 5 clients follow another topic. Every hot subscriber gets the event exactly
  * once, and the small topic's event, published right after, is not held up behind the big one.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { launchPlatform } from '../../local/launch';
-import type { LaunchedCloud } from '@realtime/local-cloud';
-import { PlatformClient, type LiveConnection, type Session } from '../support/realtime-client';
+import { expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { LiveConnection, Session } from '../support/realtime-client';
+import { usePlatform } from '../support/platform';
 
 const HOT_SUBSCRIBERS = 2_000;
 const COLD_SUBSCRIBERS = 5;
 
-let cloud: LaunchedCloud;
-let client: PlatformClient;
-let admin: Session;
-const connections: LiveConnection[] = [];
-
-beforeAll(async () => {
-  cloud = await launchPlatform();
-  client = new PlatformClient(cloud.endpoints.httpUrl!, cloud.endpoints.wsUrl!);
-  admin = await client.admin(cloud.stateDir);
-}, 180_000);
-
-afterAll(async () => {
-  for (const c of connections) c.ws.terminate();
-  await cloud?.stop();
-});
+const platform = usePlatform({ admin: true });
 
 /** Opens `count` connections subscribed to `topic`, `parallel` at a time. */
 async function subscribers(users: Session[], topic: string, count: number, parallel = 40): Promise<LiveConnection[]> {
@@ -38,8 +22,7 @@ async function subscribers(users: Session[], topic: string, count: number, paral
     Array.from({ length: parallel }, async () => {
       while (next < count) {
         const n = next++;
-        const c = await client.connect(users[n % users.length]!);
-        connections.push(c);
+        const c = await platform.connect(users[n % users.length]!);
         const answer = await c.subscribe('s', topic);
         if (answer.type !== 'subscribed') throw new Error(`subscriber ${n}: ${JSON.stringify(answer)}`);
         out.push(c);
@@ -50,34 +33,26 @@ async function subscribers(users: Session[], topic: string, count: number, paral
 }
 
 it('delivers a 2,000-subscriber topic to all, through shards and jobs, without delaying a 5-subscriber topic', async () => {
-  const users = await Promise.all(Array.from({ length: 10 }, (_, i) => client.signup(`fan${i}`)));
+  const users = await Promise.all(Array.from({ length: 10 }, (_, i) => platform.client.signup(`fan${i}`)));
   const hotTopic = `feed:hot${Date.now().toString(36)}`;
   const coldTopic = `feed:cold${Date.now().toString(36)}`;
   const hot = await subscribers(users, hotTopic, HOT_SUBSCRIBERS);
   const cold = await subscribers(users, coldTopic, COLD_SUBSCRIBERS);
 
   // The hot topic's edges are sharded (so fan-out hands it to the job queue); the cold one is not.
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: cloud.endpoints.services.dynamodb,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    }),
-  );
-  const table = String(cloud.endpoints.outputs['Realtime-local-Stateful']?.RealtimeTableName);
+  const table = String(platform.stateful.RealtimeTableName);
   const head = async (topic: string) =>
-    (await db.send(new GetCommand({ TableName: table, Key: { pk: `topic#${topic}`, sk: 'head' } }))).Item;
+    (await platform.db.send(new GetCommand({ TableName: table, Key: { pk: `topic#${topic}`, sk: 'head' } }))).Item;
   expect((await head(hotTopic))?.shards).toBeGreaterThan(1);
   expect((await head(coldTopic))?.shards).toBe(1);
-  db.destroy();
 
   const receipts: number[] = [];
   for (const c of hot) void c.waitFor((f) => f.type === 'data', 120_000).then(() => receipts.push(performance.now()));
   const coldReceipts: number[] = [];
   for (const c of cold) void c.waitFor((f) => f.type === 'data', 120_000).then(() => coldReceipts.push(performance.now()));
 
-  expect((await client.publish(admin, hotTopic, 'tick', { n: 1 })).status).toBe(202);
-  expect((await client.publish(admin, coldTopic, 'tick', { n: 1 })).status).toBe(202);
+  expect((await platform.client.publish(platform.admin, hotTopic, 'tick', { n: 1 })).status).toBe(202);
+  expect((await platform.client.publish(platform.admin, coldTopic, 'tick', { n: 1 })).status).toBe(202);
 
   await Promise.all(hot.map((c) => c.waitForData('s', 1, 120_000)));
   await Promise.all(cold.map((c) => c.waitForData('s', 1, 30_000)));

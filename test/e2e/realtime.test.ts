@@ -4,62 +4,50 @@
  * fan-out from a producer's write to exactly the topic's subscribers in `seq` order, gone
  * connections, replay with `lastEventId`, and hot topics split into jobs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { launchPlatform } from '../../local/launch';
-import type { LaunchedCloud } from '@realtime/local-cloud';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { eventually } from '@realtime/local-cloud/testing';
-import { PlatformClient, type LiveConnection, type Session } from '../support/realtime-client';
+import type { Session } from '../support/realtime-client';
+import { usePlatform } from '../support/platform';
 
-const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
-
-let cloud: LaunchedCloud;
-let client: PlatformClient;
-let admin: Session;
+const platform = usePlatform({ admin: true });
 let alice: Session;
 let bob: Session;
-let db: DynamoDBDocumentClient;
 let realtimeTable: string;
-const open: LiveConnection[] = [];
 
 beforeAll(async () => {
-  cloud = await launchPlatform();
-  client = new PlatformClient(cloud.endpoints.httpUrl!, cloud.endpoints.wsUrl!);
-  admin = await client.admin(cloud.stateDir);
-  [alice, bob] = await Promise.all([client.signup('alice'), client.signup('bob')]);
-  db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, ...LOCAL }));
-  realtimeTable = String(cloud.endpoints.outputs['Realtime-local-Stateful']?.RealtimeTableName);
-}, 180_000);
-
-afterAll(async () => {
-  for (const c of open) c.ws.terminate();
-  db?.destroy();
-  await cloud?.stop();
+  [alice, bob] = await Promise.all([platform.client.signup('alice'), platform.client.signup('bob')]);
+  realtimeTable = String(platform.stateful.RealtimeTableName);
 });
-
-async function connect(session: Session): Promise<LiveConnection> {
-  const c = await client.connect(session);
-  open.push(c);
-  return c;
-}
 
 let topicCounter = 0;
 const freshTopic = (kind = 'feed') => `${kind}:t${Date.now().toString(36)}${topicCounter++}`;
 
+/** How many edges shard 0 of `topic` holds (`undefined` when the query answers no items). */
+async function edgeCount(topic: string): Promise<number | undefined> {
+  const edges = await platform.db.send(
+    new QueryCommand({
+      TableName: realtimeTable,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `edge#${topic}#0` },
+    }),
+  );
+  return edges.Items?.length;
+}
+
 async function publish(topic: string, event: string, payload: Record<string, unknown>, coalesce?: boolean) {
-  const res = await client.publish(admin, topic, event, payload, coalesce);
+  const res = await platform.client.publish(platform.admin, topic, event, payload, coalesce);
   expect(res.status, JSON.stringify(res.body)).toBe(202);
 }
 
 describe('protocol', () => {
   it('answers ping with pong', async () => {
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     expect(await c.roundTrip({ type: 'ping' }, (f) => f.type === 'pong')).toEqual({ type: 'pong' });
   });
 
   it('subscribes and unsubscribes with the client id, idempotently', async () => {
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     const topic = freshTopic('content');
     expect(await c.subscribe('s1', topic)).toEqual({ type: 'subscribed', id: 's1', topic });
     expect(await c.subscribe('s1', topic)).toEqual({ type: 'subscribed', id: 's1', topic });
@@ -74,13 +62,13 @@ describe('protocol', () => {
   });
 
   it("refuses another user's private topic, allows one's own", async () => {
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     expect(await c.subscribe('mine', `user:${alice.userId}`)).toMatchObject({ type: 'subscribed' });
     expect(await c.subscribe('theirs', `user:${bob.userId}`)).toMatchObject({ type: 'error', id: 'theirs', code: 'forbidden' });
   });
 
   it('answers malformed frames with bad_request naming the field, and stays usable', async () => {
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     const bad = (frame: unknown) => c.roundTrip(frame, (f) => f.type === 'error');
     expect(await bad({ type: 'subscribe', id: 's1' })).toMatchObject({
       code: 'bad_request',
@@ -112,7 +100,7 @@ describe('protocol', () => {
   });
 
   it('answers an oversize message (sent in 32 KB frames) with an error frame, and stays usable', async () => {
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     const big = JSON.stringify({ type: 'subscribe', id: 'big', topic: 'feed:x', pad: 'x'.repeat(40 * 1024) });
     const answer = new Promise((resolve) => c.ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
     const half = Math.floor(big.length / 2);
@@ -123,7 +111,7 @@ describe('protocol', () => {
   });
 
   it('refuses the 101st subscription of a connection with too_many_subscriptions', async () => {
-    const c = await connect(bob);
+    const c = await platform.connect(bob);
     // Ten at a time: a hundred frames at once can take longer than a round trip's wait on a busy machine.
     const answers = [];
     for (let i = 0; i < 100; i += 10) {
@@ -139,17 +127,17 @@ describe('protocol', () => {
 describe('producers', () => {
   it('lets only admins publish, and validates topic and body', async () => {
     const topic = freshTopic();
-    expect((await client.publish(alice, topic, 'price.changed', { p: 1 })).status).toBe(403);
-    expect((await client.publish(admin, 'bad topic', 'price.changed', { p: 1 })).status).toBe(400);
-    const res = await client.request<{ error: { details: unknown } }>(
+    expect((await platform.client.publish(alice, topic, 'price.changed', { p: 1 })).status).toBe(403);
+    expect((await platform.client.publish(platform.admin, 'bad topic', 'price.changed', { p: 1 })).status).toBe(400);
+    const res = await platform.client.request<{ error: { details: unknown } }>(
       'POST',
       `/api/v1/topics/${topic}/events`,
       { event: 'x', payload: 'no' },
-      admin.accessToken,
+      platform.admin.accessToken,
     );
     expect(res.status).toBe(400);
     expect(res.body!.error.details).toEqual([expect.objectContaining({ field: 'payload' })]);
-    expect((await client.request('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: {} })).status).toBe(401);
+    expect((await platform.client.request('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: {} })).status).toBe(401);
   });
 });
 
@@ -157,7 +145,7 @@ describe('fan-out', () => {
   it("delivers each event once, to exactly the topic's subscribers, in seq order", async () => {
     const topic = freshTopic();
     const other = freshTopic();
-    const [a, b, c] = await Promise.all([connect(alice), connect(bob), connect(alice)]);
+    const [a, b, c] = await Promise.all([platform.connect(alice), platform.connect(bob), platform.connect(alice)]);
     await a.subscribe('p', topic);
     await b.subscribe('q', topic);
     await c.subscribe('r', other);
@@ -182,7 +170,7 @@ describe('fan-out', () => {
 
   it('stops delivering after unsubscribe', async () => {
     const topic = freshTopic();
-    const [a, b] = await Promise.all([connect(alice), connect(bob)]);
+    const [a, b] = await Promise.all([platform.connect(alice), platform.connect(bob)]);
     await a.subscribe('s', topic);
     await b.subscribe('s', topic);
     await publish(topic, 'e', { n: 1 });
@@ -196,16 +184,18 @@ describe('fan-out', () => {
 
   it('removes a connection API Gateway never reported gone on the first 410', async () => {
     const topic = freshTopic();
-    const live = await connect(bob);
+    const live = await platform.connect(bob);
     await live.subscribe('s', topic);
     // A dead connection's records, as a missed $disconnect leaves them.
     const dead = 'ZGVhZGNvbm4=';
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
-    await db.send(
+    await platform.db.send(
       new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'meta', connectionId: dead, userId: 'u', expiresAt } }),
     );
-    await db.send(new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'sub#x', topic, shard: 0, expiresAt } }));
-    await db.send(
+    await platform.db.send(
+      new PutCommand({ TableName: realtimeTable, Item: { pk: `conn#${dead}`, sk: 'sub#x', topic, shard: 0, expiresAt } }),
+    );
+    await platform.db.send(
       new PutCommand({
         TableName: realtimeTable,
         Item: { pk: `edge#${topic}#0`, sk: `${dead}#x`, connectionId: dead, subId: 'x', mode: 'live', expiresAt },
@@ -214,35 +204,17 @@ describe('fan-out', () => {
 
     await publish(topic, 'e', { n: 1 });
     await live.waitForData('s', 1);
-    await eventually(async () => {
-      const edges = await db.send(
-        new QueryCommand({
-          TableName: realtimeTable,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `edge#${topic}#0` },
-        }),
-      );
-      return edges.Items?.length === 1;
-    });
-    const meta = await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${dead}`, sk: 'meta' } }));
+    await eventually(async () => (await edgeCount(topic)) === 1);
+    const meta = await platform.db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `conn#${dead}`, sk: 'meta' } }));
     expect(meta.Item).toBeUndefined();
   });
 
   it("removes a closed client's subscriptions on $disconnect", async () => {
     const topic = freshTopic();
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     await c.subscribe('s', topic);
     c.ws.terminate();
-    await eventually(async () => {
-      const edges = await db.send(
-        new QueryCommand({
-          TableName: realtimeTable,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `edge#${topic}#0` },
-        }),
-      );
-      return edges.Items?.length === 0;
-    });
+    await eventually(async () => (await edgeCount(topic)) === 0);
   });
 
   // Whether a burst lands in one stream batch is up to the stream, so this only shows coalescing
@@ -250,7 +222,7 @@ describe('fan-out', () => {
   // Local in test/integration/realtime-fanout.test.ts.
   it('keeps seq consecutive when counter-style events are coalesced', async () => {
     const topic = freshTopic('content');
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     await c.subscribe('s', topic);
     await Promise.all(Array.from({ length: 20 }, (_, i) => publish(topic, 'counts.changed', { likes: i }, true)));
     await publish(topic, 'done', {});
@@ -268,14 +240,14 @@ describe('fan-out', () => {
 describe('replay', () => {
   it('sends exactly the missed events, then live ones, on resubscribe with lastEventId', async () => {
     const topic = freshTopic();
-    const first = await connect(alice);
+    const first = await platform.connect(alice);
     await first.subscribe('s', topic);
     for (let i = 1; i <= 3; i++) await publish(topic, 'e', { i });
     const seen = await first.waitForData('s', 3);
     first.ws.terminate();
     for (let i = 4; i <= 7; i++) await publish(topic, 'e', { i });
 
-    const again = await connect(alice);
+    const again = await platform.connect(alice);
     const subscribed = await again.subscribe('s', topic, String(seen.at(-1)!.eventId));
     expect(subscribed).toMatchObject({ type: 'subscribed' });
     const replayed = await again.waitForData('s', 4);
@@ -288,10 +260,10 @@ describe('replay', () => {
 
   it('sends reset when the client is too far behind, then live data', async () => {
     const topic = freshTopic();
-    const c = await connect(alice);
+    const c = await platform.connect(alice);
     await publish(topic, 'e', { i: 1 });
     await eventually(async () => {
-      const head = await db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `topic#${topic}`, sk: 'head' } }));
+      const head = await platform.db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `topic#${topic}`, sk: 'head' } }));
       return head.Item?.seq === 1;
     });
     await c.subscribe('s', topic, `${topic}:99`);
@@ -302,7 +274,7 @@ describe('replay', () => {
 
   it('loses nothing and orders everything when events keep coming during resubscribe', async () => {
     const topic = freshTopic();
-    const c = await connect(bob);
+    const c = await platform.connect(bob);
     await c.subscribe('s', topic);
     await publish(topic, 'e', { i: 1 });
     await c.waitForData('s', 1);
@@ -311,7 +283,7 @@ describe('replay', () => {
       for (let i = 2; i <= 30; i++) await publish(topic, 'e', { i });
     })();
     await new Promise((r) => setTimeout(r, 50));
-    const again = await connect(bob);
+    const again = await platform.connect(bob);
     await again.subscribe('s', topic, `${topic}:1`);
     await publishing;
     const frames = await again.waitForData('s', 29, 20_000);
