@@ -46,6 +46,17 @@ export async function startCloud(assemblyDir: string, overrides: Partial<LocalCl
   return { cloud, output, messages, stop: () => cloud.stop() };
 }
 
+/**
+ * What an AWS SDK v3 client needs to call one service of a running local cloud, by its key in
+ * `endpoints.services` ('lambda', 'sqs', 'dynamodb', ...): `new SQSClient(clientConfig(cloud, 'sqs'))`.
+ * The region is the cloud's; any credentials do.
+ */
+export function clientConfig(cloud: LocalCloud, service: string) {
+  const endpoint = cloud.endpoints.services[service];
+  if (!endpoint) throw new Error(`the local cloud has no ${service} endpoint (it has ${Object.keys(cloud.endpoints.services).join(', ')})`);
+  return { endpoint, region: cloud.model.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+}
+
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
 export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -8,7 +8,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { VirtualClock } from '../src/clock';
-import { startCloud, synthFixture, type TestCloud } from '../src/testing';
+import { clientConfig, startCloud, synthFixture, type TestCloud } from '../src/testing';
 
 describe('VirtualClock', () => {
   it('fires timers in due order while advancing, and settles between them', async () => {
@@ -82,11 +82,7 @@ describe('virtual time in the local cloud', () => {
       });
     });
     t = await startCloud(dir, { clockFactor: 0, clockStart: start });
-    client = new LambdaClient({
-      endpoint: t.cloud.endpoints.services.lambda,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
+    client = new LambdaClient(clientConfig(t.cloud, 'lambda'));
   });
   afterAll(async () => {
     client?.destroy();

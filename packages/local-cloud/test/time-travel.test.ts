@@ -13,10 +13,9 @@ import { ReceiveMessageCommand, SQSClient, DeleteMessageCommand } from '@aws-sdk
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { startCloud, synthFixture, type TestCloud } from '../src/testing';
+import { clientConfig, startCloud, synthFixture, type TestCloud } from '../src/testing';
 
 const START = Date.parse('2027-01-01T00:00:00Z');
-const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 let t: TestCloud;
 let queueUrl: string;
 let queueArn: string;
@@ -42,9 +41,9 @@ beforeAll(async () => {
   const queueResource = t.cloud.model.ofType('AWS::SQS::Queue')[0]!;
   queueArn = queueResource.arn!;
   queueUrl = t.cloud.endpoints.resources.TimeTravel![queueResource.logicalId]!.url!;
-  sqsClient = new SQSClient({ endpoint: t.cloud.endpoints.services.sqs, region: 'us-east-1', credentials });
-  scheduler = new SchedulerClient({ endpoint: t.cloud.endpoints.services.scheduler, region: 'us-east-1', credentials });
-  states = new SFNClient({ endpoint: t.cloud.endpoints.services.states, region: 'us-east-1', credentials });
+  sqsClient = new SQSClient(clientConfig(t.cloud, 'sqs'));
+  scheduler = new SchedulerClient(clientConfig(t.cloud, 'scheduler'));
+  states = new SFNClient(clientConfig(t.cloud, 'states'));
 });
 
 afterAll(async () => {

@@ -22,7 +22,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { eventually, startCloud, synthFixture, type TestCloud } from '../src/testing';
+import { clientConfig, eventually, startCloud, synthFixture, type TestCloud } from '../src/testing';
 import type { LocalTable } from '../src/dynamodb/tables';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
@@ -84,11 +84,7 @@ beforeAll(async () => {
   t = await startCloud(dir, { clockFactor: 0, clockStart: START });
   const table = (prefix: string) => t.cloud.tables.find((x) => x.resource.logicalId.startsWith(prefix))!;
   [expiring, keysOnly, plain] = [table('Expiring'), table('KeysOnly'), table('Plain')];
-  client = new DynamoDBClient({
-    endpoint: t.cloud.endpoints.services.dynamodb,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  client = new DynamoDBClient(clientConfig(t.cloud, 'dynamodb'));
 });
 
 afterAll(async () => {
