@@ -120,6 +120,13 @@ async function sdkError(promise: Promise<unknown>): Promise<Error & { Code?: str
 beforeAll(async () => {
   const assembly = synthFixture((app) => {
     const stack = new Stack(app, 'SqsFixture');
+    const fn = (id: string, code: string, timeoutSeconds = 5) =>
+      new LambdaFunction(stack, id, {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline(code),
+        timeout: Duration.seconds(timeoutSeconds),
+      });
     new Queue(stack, 'Plain');
     const dlq = new Queue(stack, 'DeadLetters');
     new Queue(stack, 'Poison', { deadLetterQueue: { queue: dlq, maxReceiveCount: 3 } });
@@ -129,48 +136,23 @@ beforeAll(async () => {
       visibilityTimeout: Duration.seconds(30),
       deadLetterQueue: { queue: workDlq, maxReceiveCount: 3 },
     });
-    const worker = new LambdaFunction(stack, 'Worker', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline(PARTIAL),
-      timeout: Duration.seconds(5),
-    });
+    const worker = fn('Worker', PARTIAL);
     worker.addEventSource(new SqsEventSource(work, { reportBatchItemFailures: true, batchSize: 5, maxConcurrency: 2 }));
     const filtered = new Queue(stack, 'Filtered');
-    const picky = new LambdaFunction(stack, 'Picky', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline(RECORDER),
-      timeout: Duration.seconds(5),
-    });
+    const picky = fn('Picky', RECORDER);
     picky.addEventSource(
       new SqsEventSource(filtered, { filters: [FilterCriteria.filter({ body: { kind: FilterRule.isEqual('keep') } })] }),
     );
     const windowed = new Queue(stack, 'Windowed');
-    const gatherer = new LambdaFunction(stack, 'Gatherer', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline(RECORDER),
-      timeout: Duration.seconds(5),
-    });
+    const gatherer = fn('Gatherer', RECORDER);
     gatherer.addEventSource(new SqsEventSource(windowed, { batchSize: 100, maxBatchingWindow: Duration.seconds(20) }));
     const crashes = new Queue(stack, 'Crashes', {
       visibilityTimeout: Duration.seconds(60),
       deadLetterQueue: { queue: new Queue(stack, 'Wreckage'), maxReceiveCount: 2 },
     });
-    const crasher = new LambdaFunction(stack, 'Crasher', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline(CRASHER),
-      timeout: Duration.seconds(5),
-    });
+    const crasher = fn('Crasher', CRASHER);
     crasher.addEventSource(new SqsEventSource(crashes));
-    new LambdaFunction(stack, 'Sender', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline(SENDER),
-      timeout: Duration.seconds(10),
-    });
+    fn('Sender', SENDER, 10);
   });
   model = new CloudModel(loadAssembly(assembly));
   clock = new VirtualClock({ factor: 0, start: START });
