@@ -15,6 +15,17 @@ import { DynamoDbServer } from '../src/dynamodb/server';
 /** Answers with the endpoint variables of its environment. */
 const ENDPOINTS = `exports.handler = async () => Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('AWS_ENDPOINT_URL')));`;
 
+/** The ENDPOINTS function, as the `$connect` route of a WebSocket API (stage `dev`). */
+function endpointsBehindWebSocket(stack: Stack, functionId: string): void {
+  const fn = new LambdaFunction(stack, functionId, {
+    runtime: Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: Code.fromInline(ENDPOINTS),
+  });
+  const api = new WebSocketApi(stack, 'Socket', { connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', fn) } });
+  new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'dev', autoDeploy: true });
+}
+
 let dynamodb: DynamoDbServer;
 let test: TestCloud;
 
@@ -22,13 +33,7 @@ beforeAll(async () => {
   dynamodb = await DynamoDbServer.start();
   const assembly = synthFixture((app) => {
     const stack = new Stack(app, 'CloudFixture');
-    const fn = new LambdaFunction(stack, 'Endpoints', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline(ENDPOINTS),
-    });
-    const api = new WebSocketApi(stack, 'Socket', { connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', fn) } });
-    new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'dev', autoDeploy: true });
+    endpointsBehindWebSocket(stack, 'Endpoints');
     new Queue(stack, 'Jobs');
   });
   test = await startCloud(assembly, { dynamodb });
@@ -79,15 +84,7 @@ describe('LocalCloud.start', () => {
   it('stops before opening any API when a service finds a template error while loading', async () => {
     const assembly = synthFixture((app) => {
       const stack = new Stack(app, 'BrokenFixture');
-      const fn = new LambdaFunction(stack, 'Fn', {
-        runtime: Runtime.NODEJS_22_X,
-        handler: 'index.handler',
-        code: Code.fromInline(ENDPOINTS),
-      });
-      const api = new WebSocketApi(stack, 'Socket', {
-        connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', fn) },
-      });
-      new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'dev', autoDeploy: true });
+      endpointsBehindWebSocket(stack, 'Fn');
       new CfnQueue(stack, 'Bad', { queueName: 'not a queue name' });
     });
     // The first WebSocket API's port is taken: opening it would fail start-up with another error.
