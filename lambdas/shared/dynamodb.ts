@@ -4,7 +4,8 @@
  * invocations of a warm function.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { z } from 'zod';
 import { retryRemaining } from './retry';
 
 export function createDocumentClient(): DynamoDBDocumentClient {
@@ -33,6 +34,38 @@ export function cancellationReasons(error: unknown): string[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.map((reason) => reason.Code ?? 'None');
+}
+
+/**
+ * Uses up a one-time item (a ticket, a refresh token): deletes it on condition that it exists, has
+ * not expired at `now` (epoch seconds; `expiresAt` is its TTL attribute, and TTL deletion is lazy)
+ * and meets `also` when given, and answers what it held, parsed with `schema`; undefined when a
+ * condition failed. One conditional DeleteItem with `ReturnValues: ALL_OLD`, so of two concurrent
+ * consumers exactly one gets the item.
+ */
+export async function consumeOnce<T>(
+  client: DocumentClientLike,
+  tableName: string,
+  key: Record<string, string>,
+  now: number,
+  schema: z.ZodType<T>,
+  also?: { readonly condition: string; readonly values: Record<string, unknown> },
+): Promise<T | undefined> {
+  try {
+    const out = await client.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: key,
+        ConditionExpression: `attribute_exists(pk) AND expiresAt > :now${also ? ` AND ${also.condition}` : ''}`,
+        ExpressionAttributeValues: { ':now': now, ...also?.values },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return schema.parse(out.Attributes);
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
+    throw error;
+  }
 }
 
 /** BatchWriteItem's budget for what DynamoDB returns unprocessed: 9 calls, backoff 50 ms doubling to 1 s. */

@@ -9,10 +9,10 @@
  * logout revokes (consume and forget). Expiry is checked in the condition, because TTL deletion
  * is lazy.
  */
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { isConditionalCheckFailed, type DocumentClientLike } from './dynamo';
+import { consumeOnce, type DocumentClientLike } from './dynamo';
 import type { RefreshTokenStore } from './auth-service';
 import { hashOpaqueToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from './tokens';
 
@@ -51,26 +51,8 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
 
   async consume(token: string, userId?: string): Promise<string | undefined> {
     if (!OPAQUE_TOKEN_PATTERN.test(token)) return undefined;
-    const values: Record<string, unknown> = { ':now': epochSeconds(this.clock()) };
-    let condition = 'attribute_exists(pk) AND expiresAt > :now';
-    if (userId !== undefined) {
-      condition += ' AND userId = :userId';
-      values[':userId'] = userId;
-    }
-    try {
-      const out = await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: refreshTokenKey(token),
-          ConditionExpression: condition,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      return itemSchema.parse(out.Attributes).userId;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw error;
-    }
+    const also = userId === undefined ? undefined : { condition: 'userId = :userId', values: { ':userId': userId } };
+    const item = await consumeOnce(this.client, this.tableName, refreshTokenKey(token), epochSeconds(this.clock()), itemSchema, also);
+    return item?.userId;
   }
 }

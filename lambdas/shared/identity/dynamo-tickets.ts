@@ -8,10 +8,10 @@
  * `consume` is a conditional DeleteItem with `ReturnValues: ALL_OLD`: of two connects with one
  * ticket, exactly one gets the item back. Expiry is part of the condition, since TTL is lazy.
  */
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { isConditionalCheckFailed, type DocumentClientLike } from './dynamo';
+import { consumeOnce, type DocumentClientLike } from './dynamo';
 import { hashOpaqueToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN, ROLES, type Principal } from './tokens';
 
 export const TICKET_TTL_SECONDS = 60;
@@ -51,20 +51,6 @@ export class TicketStore {
   async consume(ticket: string): Promise<Principal | undefined> {
     // A forged ticket of the wrong shape costs no table read.
     if (!OPAQUE_TOKEN_PATTERN.test(ticket)) return undefined;
-    try {
-      const out = await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: ticketKey(ticket),
-          ConditionExpression: 'attribute_exists(pk) AND expiresAt > :now',
-          ExpressionAttributeValues: { ':now': epochSeconds(this.clock()) },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      return itemSchema.parse(out.Attributes);
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw error;
-    }
+    return consumeOnce(this.client, this.tableName, ticketKey(ticket), epochSeconds(this.clock()), itemSchema);
   }
 }

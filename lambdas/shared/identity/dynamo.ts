@@ -2,4 +2,4 @@
  * What identity's stores need from DynamoDB. The definitions are shared by every store
  * (`../dynamodb.ts`); re-exported here so identity's modules keep one local import.
  */
-export { cancellationReasons, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
+export { cancellationReasons, consumeOnce, isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
