@@ -32,7 +32,7 @@ import { PUBLISHER_METRICS } from '../../lambdas/shared/events/metrics';
 import { AppFunction } from './app-function';
 import { acknowledgeListStreams } from './nag';
 import { streamFilters } from './stream-filters';
-import { integerInRange, streamRecordAge } from './validate';
+import { integerInRange, requireStream, streamRecordAge } from './validate';
 
 export interface DomainEventsProps {
   /** The domain table; it must have a stream with new and old images. */
@@ -70,10 +70,8 @@ export class DomainEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: DomainEventsProps) {
     super(scope, id);
-    if (!props.domainTable.tableStreamArn) {
-      throw new Error(`DomainEvents ${id}: domainTable has no stream; the publisher reads the table's stream (NEW_AND_OLD_IMAGES)`);
-    }
     const owner = `DomainEvents ${id}`;
+    requireStream(owner, 'domainTable', props.domainTable, 'the publisher');
     const batchSize = integerInRange(owner, 'batchSize', props.batchSize ?? 100, 1, 10_000);
     const retryAttempts = integerInRange(owner, 'retryAttempts', props.retryAttempts ?? 5, 0, 10_000);
     const maxRecordAge = streamRecordAge(owner, props.maxRecordAge ?? Duration.hours(6));

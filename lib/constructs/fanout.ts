@@ -26,7 +26,7 @@ import { AppFunction } from './app-function';
 import { acknowledgeListStreams } from './nag';
 import type { IConnectionsApi } from './realtime-gateway';
 import { streamFilters } from './stream-filters';
-import { integerInRange, streamRecordAge } from './validate';
+import { integerInRange, requireStream, streamRecordAge } from './validate';
 
 export interface FanoutProps {
   /** The domain table; its stream (NEW_AND_OLD_IMAGES) is the change feed. */
@@ -64,13 +64,11 @@ export class Fanout extends Construct {
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
-    if (!props.domainTable.tableStreamArn) {
-      throw new Error(`Fanout ${id}: domainTable has no stream; fan-out reads the table's stream (NEW_AND_OLD_IMAGES)`);
-    }
-    if (!props.jobQueue.fifo) {
-      throw new Error(`Fanout ${id}: jobQueue must be a FIFO queue (each shard's jobs must stay in order)`);
-    }
     const owner = `Fanout ${id}`;
+    requireStream(owner, 'domainTable', props.domainTable, 'fan-out');
+    if (!props.jobQueue.fifo) {
+      throw new Error(`${owner}: jobQueue must be a FIFO queue (each shard's jobs must stay in order)`);
+    }
     const retryAttempts = integerInRange(owner, 'retryAttempts', props.retryAttempts ?? 10, 0, 10_000);
     const maxRecordAge = streamRecordAge(owner, props.maxRecordAge ?? Duration.hours(1));
     // 2 to 1000: the SQS event source's limits on maximum concurrency.

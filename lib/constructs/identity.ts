@@ -60,23 +60,15 @@ export class Identity extends Construct {
     }
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
-    const auth = new AppFunction(this, 'Auth', {
-      entry: 'http/auth/handler.ts',
-      serviceName: 'identity',
-      description: 'POST /api/v1/auth/{signup,login,refresh,logout}',
-      // scrypt (32 MiB, CPU-bound) is the cost of signup and login; Lambda CPU scales with memory.
-      memorySize: 1024,
-      logRetention,
-    });
+    const identityFunction = (fnId: string, entry: string, description: string, memorySize?: number) =>
+      new AppFunction(this, fnId, { entry, serviceName: 'identity', description, memorySize, logRetention });
+
+    // scrypt (32 MiB, CPU-bound) is the cost of signup and login; Lambda CPU scales with memory.
+    const auth = identityFunction('Auth', 'http/auth/handler.ts', 'POST /api/v1/auth/{signup,login,refresh,logout}', 1024);
     auth.bindTable(props.domainTable, 'RW', 'DOMAIN_TABLE_NAME');
     this.bindSigningKey(auth, props.signingSecret);
 
-    const authorizerFn = new AppFunction(this, 'Authorizer', {
-      entry: 'http/auth/authorizer.ts',
-      serviceName: 'identity',
-      description: 'HTTP API authorizer: verifies the bearer access token',
-      logRetention,
-    });
+    const authorizerFn = identityFunction('Authorizer', 'http/auth/authorizer.ts', 'HTTP API authorizer: verifies the bearer access token');
     this.bindSigningKey(authorizerFn, props.signingSecret);
     this.authorizer = new HttpLambdaAuthorizer('BearerToken', authorizerFn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
@@ -84,20 +76,14 @@ export class Identity extends Construct {
       resultsCacheTtl: cacheTtl,
     });
 
-    const ticket = new AppFunction(this, 'Ticket', {
-      entry: 'realtime/ticket.ts',
-      serviceName: 'identity',
-      description: 'POST /api/v1/realtime/ticket: issues a WebSocket ticket',
-      logRetention,
-    });
+    const ticket = identityFunction('Ticket', 'realtime/ticket.ts', 'POST /api/v1/realtime/ticket: issues a WebSocket ticket');
     ticket.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
 
-    const connectAuthorizer = new AppFunction(this, 'ConnectAuthorizer', {
-      entry: 'realtime/connect-authorizer.ts',
-      serviceName: 'identity',
-      description: 'Ticket authorizer of WebSocket $connect: consumes the ticket',
-      logRetention,
-    });
+    const connectAuthorizer = identityFunction(
+      'ConnectAuthorizer',
+      'realtime/connect-authorizer.ts',
+      'Ticket authorizer of WebSocket $connect: consumes the ticket',
+    );
     // W covers DeleteItem, which with ReturnValues ALL_OLD is all consuming a ticket takes.
     connectAuthorizer.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
 

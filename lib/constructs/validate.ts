@@ -6,6 +6,7 @@
  * `owner` is how the error names the construct, e.g. `Fanout Fanout`: its class and id.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 
 /** `value` if it is an integer from `min` to `max` (`unit`, e.g. ` MB`, follows the range). */
 export function integerInRange(owner: string, name: string, value: number, min: number, max: number, unit = ''): number {
@@ -13,6 +14,13 @@ export function integerInRange(owner: string, name: string, value: number, min: 
     throw new Error(`${owner}: ${name} must be an integer from ${min} to ${max}${unit}, got ${value}`);
   }
   return value;
+}
+
+/** Throws unless `table` has a stream, which `reader` (e.g. `fan-out`) reads with `NEW_AND_OLD_IMAGES`. */
+export function requireStream(owner: string, name: string, table: ITable, reader: string): void {
+  if (!table.tableStreamArn) {
+    throw new Error(`${owner}: ${name} has no stream; ${reader} reads the table's stream (NEW_AND_OLD_IMAGES)`);
+  }
 }
 
 /**
