@@ -75,6 +75,13 @@ export function parseCron(body: string): CronSpec {
   // Croner: seconds first; `nL` is `n#L` and a lone `L` is Saturday; `*` in years is croner's 1-9999.
   const weekdays = dow === 'L' ? '7' : dow.replace(/^(\w+)L$/, '$1#L');
   const pattern = ['0', min, hour, dom, month, weekdays, year.replaceAll('*', `${MIN_YEAR}-${MAX_YEAR}`)].join(' ');
+  // Croner refuses some of what passes the checks above (a step larger than its field, as in
+  // `1/40` days): refused here, as a CronError, not later when a timer asks for the next run.
+  try {
+    job({ minutes, hours, pattern }, 'UTC');
+  } catch (error) {
+    fail(`${body}: ${(error as Error).message}`);
+  }
   return { minutes, hours, pattern };
 }
 

@@ -179,6 +179,9 @@ describe('schedule expressions', () => {
       'cron(0 0 5-1 * ? *)',
       'cron(*/0 * * * ? *)',
       'cron(0 0 1,L * ? *)',
+      'cron(0 0 1/40 * ? *)', // steps croner refuses: a ValidationException, not a crash when armed
+      'cron(0 0 1 1/13 ? *)',
+      'cron(0 0 * * ? 1970/100000000000000000000)',
       'rate(0 minutes)',
       'rate(5 weeks)',
       'rate(1.5 hours)',
