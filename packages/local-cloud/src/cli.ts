@@ -23,8 +23,6 @@ export interface CliOptions {
   readonly command?: string;
   /** The app to synthesize when neither `--assembly` nor `--app` is given. @default cdk.json's `app` in the working directory */
   readonly defaultApp?: AppCommand;
-  /** Context under every synthesis (cdk.json's and `--context` flags win over it). */
-  readonly context?: Record<string, unknown>;
   /** The app's directory. @default process.cwd() */
   readonly cwd?: string;
   /** Runs once the cloud is ready, before the banner; the lines it returns are added to the banner. */
@@ -87,6 +85,13 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     controlPort: port('control-port', values['control-port']!),
     tlsPort: port('tls-port', values['tls-port']!),
   };
+  const maxWorkers = Number(values['max-workers']);
+  if (!Number.isInteger(maxWorkers) || maxWorkers < 1)
+    throw new Error(`--max-workers must be a whole number from 1, got "${values['max-workers']}"`);
+  const clockFactor = Number(values['clock-factor']);
+  if (!Number.isFinite(clockFactor) || clockFactor < 0)
+    throw new Error(`--clock-factor must be a number from 0, got "${values['clock-factor']}"`);
+  if (values.assembly && values.context!.length > 0) throw new Error('--context applies to a synthesis: it has no effect with --assembly');
   const flagContext = Object.fromEntries(values.context!.map(parseContextFlag));
   const cdkJson = readCdkJson(cwd);
   const app: AppCommand | undefined = values.app ?? options.defaultApp ?? cdkJson?.app;
@@ -110,7 +115,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
           app: app!,
           cwd,
           outdir: join(stateDir, 'cdk.out'),
-          context: { ...options.context, ...cdkJson?.context, ...flagContext },
+          context: { ...cdkJson?.context, ...flagContext },
         });
     cloud = await LocalCloud.start({
       assemblyDir,
@@ -119,8 +124,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       ...ports,
       stateDir,
       endpointsFile: join(stateDir, 'endpoints.json'),
-      maxWorkersPerFunction: Number(values['max-workers']),
-      clockFactor: Number(values['clock-factor']),
+      maxWorkersPerFunction: maxWorkers,
+      clockFactor,
     });
   } catch (error) {
     await stopDynamoDb();

@@ -3,7 +3,7 @@
  * overhead. The output directory is kept between runs, so an app whose bundles hash their inputs
  * reuses them. CDK's built-in CloudFormation validation is skipped: `cdk synth` runs it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,16 +37,16 @@ export async function synthesize(options: SynthesizeOptions): Promise<string> {
     CDK_CONTEXT_JSON: JSON.stringify({ ...CLI_CONTEXT, ...options.context }),
     CDK_VALIDATION: 'false',
   };
-  const stdio = ['ignore', 'inherit', 'inherit'] as const;
+  const spawnOptions: SpawnOptions = { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] };
   const child =
     typeof options.app === 'string'
-      ? spawn(options.app, { cwd, env, stdio: [...stdio], shell: true })
-      : spawn(options.app.command, [...options.app.args], { cwd, env, stdio: [...stdio] });
-  const code = await new Promise<number | null>((r) => {
-    child.on('exit', r);
-    child.on('error', () => r(-1));
+      ? spawn(options.app, { ...spawnOptions, shell: true })
+      : spawn(options.app.command, [...options.app.args], spawnOptions);
+  const outcome = await new Promise<string | undefined>((r) => {
+    child.on('exit', (code, signal) => r(code === 0 ? undefined : `exit ${code ?? signal}`));
+    child.on('error', (error) => r(error.message)); // e.g. the command does not exist
   });
-  if (code !== 0) throw new Error(`cdk synth failed (exit ${code}); see the output above`);
+  if (outcome) throw new Error(`cdk synth failed (${outcome}); see the output above`);
   return env.CDK_OUTDIR;
 }
 
@@ -54,10 +54,18 @@ export async function synthesize(options: SynthesizeOptions): Promise<string> {
 export function readCdkJson(dir: string): { app?: string; context?: Record<string, unknown> } | undefined {
   const file = join(dir, 'cdk.json');
   if (!existsSync(file)) return undefined;
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { app?: unknown; context?: unknown };
+  let json: { app?: unknown; context?: unknown };
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
   return {
     app: typeof json.app === 'string' ? json.app : undefined,
-    context: json.context && typeof json.context === 'object' ? (json.context as Record<string, unknown>) : undefined,
+    context:
+      json.context && typeof json.context === 'object' && !Array.isArray(json.context)
+        ? (json.context as Record<string, unknown>)
+        : undefined,
   };
 }
 
