@@ -474,6 +474,10 @@ describe('stream record helpers', () => {
     for (const bad of ['{"itemIdentifier":""}', '{"itemIdentifier":null}', '{"itemId":"200"}', '{"itemIdentifier":"999"}', 'null']) {
       expect(parseBatchItemFailures(`{"batchItemFailures":[${bad}]}`, batch).kind).toBe('failure');
     }
+    expect(parseBatchItemFailures('{"batchItemFailures":"200"}', batch).kind).toBe('failure');
+    // A function may name the same record any number of times.
+    const many = JSON.stringify({ batchItemFailures: Array.from({ length: 200_000 }, (_, i) => ({ itemIdentifier: i ? '300' : '200' })) });
+    expect(parseBatchItemFailures(many, batch)).toEqual({ kind: 'partial', index: 1 });
   });
 
   it('turns SDK attribute values back into the JSON Lambda sends', () => {

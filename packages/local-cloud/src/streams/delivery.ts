@@ -242,5 +242,6 @@ export function parseBatchItemFailures(payload: string, records: readonly ShardR
   };
   const verdict = readBatchItemFailures(payload, 'sequence number', indexOf, 'success');
   // Processing resumes at the earliest failed record.
-  return verdict.kind === 'partial' ? { kind: 'partial', index: Math.min(...verdict.items) } : verdict;
+  // (A reduce, not Math.min(...items): a response may name a record many times, past the spread's argument limit.)
+  return verdict.kind === 'partial' ? { kind: 'partial', index: verdict.items.reduce((a, b) => Math.min(a, b)) } : verdict;
 }
