@@ -28,7 +28,8 @@ import { CloudModel } from '../src/model';
 import { LambdaService } from '../src/lambda/service';
 import { createTables, type LocalTable } from '../src/dynamodb/tables';
 import { StreamEventSourceMappings } from '../src/streams/stream-mappings';
-import { creationSeconds, toAttributeJson, type DynamoDBStreamEventRecord, type ShardRecord } from '../src/streams/records';
+import { toAttributeJson } from '../src/streams/dynamodb-json';
+import { creationSeconds, type DynamoDBStreamEventRecord, type ShardRecord } from '../src/streams/records';
 import { BatchDelivery, parseBatchItemFailures, type DeliveryConfig } from '../src/streams/delivery';
 import type { InvokeResult, LocalFunction } from '../src/lambda/service';
 

@@ -19,9 +19,6 @@ import type { _Record as SdkRecord } from '@aws-sdk/client-dynamodb-streams';
 import { toImage, type ImageJson } from './dynamodb-json';
 import { TTL_USER_IDENTITY, ttlDeletions } from './ttl-deletions';
 
-/** Also here, beside the records it converts for (the stream tests import it from this module). */
-export { toAttributeJson } from './dynamodb-json';
-
 /** The event name DynamoDB Local gives the stream records of its own TTL deletions. */
 const DYNAMODB_LOCAL_TTL_EVENT_NAME = 'UNKNOWN_TO_SDK_VERSION';
 
