@@ -31,6 +31,10 @@ const recordSchema = z.looseObject({
 type JobRecord = z.infer<typeof recordSchema>;
 const eventSchema = z.object({ Records: z.array(recordSchema) });
 
+// One processor for the function's life, as Powertools intends: `process()` clears the failed
+// groups of the last batch before it starts, and a Lambda instance runs one batch at a time.
+const processor = new SqsFifoPartialProcessorAsync();
+
 async function deliver(record: JobRecord, stats: FanoutStats): Promise<void> {
   let job: FanoutJob;
   try {
@@ -51,8 +55,6 @@ async function deliver(record: JobRecord, stats: FanoutStats): Promise<void> {
 export const handler = instrument<unknown, SQSBatchResponse>(async (event, context) => {
   const { Records } = eventSchema.parse(event);
   const stats = emptyStats();
-  // A processor per invocation: it holds the batch's failed groups.
-  const processor = new SqsFifoPartialProcessorAsync();
   const response = await processPartialResponse({ Records }, (record: JobRecord) => deliver(record, stats), processor, {
     context,
     skipGroupOnError: true,

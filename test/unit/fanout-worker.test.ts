@@ -76,6 +76,18 @@ describe('the fan-out worker', () => {
     expect(delivered.map((j) => `${j.topic}#${j.shard}:${j.fromSeq}`)).toEqual(['feed:a#0:1', 'feed:a#1:1', 'feed:a#1:2', 'feed:c#0:1']);
   });
 
+  it("forgets a batch's failed groups before the next batch: the redelivered jobs go through", async () => {
+    failing.add('feed:a#0#1');
+    expect(await handler({ Records: [record('a1', 'feed:a', 0, 1), record('a2', 'feed:a', 0, 2)] }, context)).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'a1' }, { itemIdentifier: 'a2' }],
+    });
+    failing.clear();
+    expect(await handler({ Records: [record('a1', 'feed:a', 0, 1), record('a2', 'feed:a', 0, 2)] }, context)).toEqual({
+      batchItemFailures: [],
+    });
+    expect(delivered.map((j) => j.fromSeq)).toEqual([1, 2]);
+  });
+
   it('drops a job that does not parse, counting it, without holding up its group', async () => {
     const counted = vi.spyOn(metrics, 'addMetric');
     const batch = [record('bad', 'feed:a', 0, 1, '{"topic":"feed:a"}'), record('good', 'feed:a', 0, 2)];
