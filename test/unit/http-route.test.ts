@@ -141,6 +141,13 @@ describe('httpRoutes', () => {
     expect(info).not.toHaveBeenCalled();
   });
 
+  it('answers a route key naming an inherited property (constructor, __proto__) with 404', async () => {
+    for (const routeKey of ['constructor', '__proto__', 'toString']) {
+      const response = await handler(event({ routeKey }), context);
+      expect(response.statusCode).toBe(404);
+    }
+  });
+
   it('logs and counts refusals when asked to, with the route key and the code', async () => {
     const info = vi.spyOn(logger, 'info');
     const counted = vi.spyOn(metrics, 'addMetric');
