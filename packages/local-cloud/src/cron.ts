@@ -80,7 +80,7 @@ export function parseCron(body: string): CronSpec {
   try {
     job({ minutes, hours, pattern }, 'UTC');
   } catch (error) {
-    fail(`${body}: ${(error as Error).message}`);
+    fail((error as Error).message);
   }
   return { minutes, hours, pattern };
 }
