@@ -74,7 +74,6 @@ export function buildApp(props: BuildAppProps = {}): App {
     domainEventsDeadLetterQueue: stateful.domainEventsDeadLetterQueue,
     fanoutJobQueue: stateful.fanoutJobQueue,
     fanoutStreamFailures: stateful.fanoutStreamFailures,
-    apiGatewayLogsRole: stateful.apiGatewayLogsRole,
   });
 
   return app;

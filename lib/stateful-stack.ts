@@ -10,7 +10,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import type { Construct, IDependable } from 'constructs';
+import type { Construct } from 'constructs';
 import { ApiGatewayLogsRole } from './constructs/api-gateway-logs-role';
 import { DomainEventBus } from './constructs/domain-event-bus';
 import { FanoutQueues } from './constructs/fanout-queues';
@@ -43,8 +43,6 @@ export class StatefulStack extends Stack {
   /** Fan-out's FIFO job queue (hot topics) and the on-failure destination of its stream mapping. */
   public readonly fanoutJobQueue: IQueue;
   public readonly fanoutStreamFailures: IQueue;
-  /** API Gateway's account-level logging role, when this stack creates it. */
-  public readonly apiGatewayLogsRole?: IDependable;
 
   constructor(
     scope: Construct,
@@ -68,7 +66,7 @@ export class StatefulStack extends Stack {
     this.fanoutJobQueue = fanoutQueues.jobs;
     this.fanoutStreamFailures = fanoutQueues.streamFailures;
     if (apiGatewayCloudWatchRole) {
-      this.apiGatewayLogsRole = new ApiGatewayLogsRole(this, 'ApiGatewayLogsRole');
+      new ApiGatewayLogsRole(this, 'ApiGatewayLogsRole');
     }
 
     new CfnOutput(this, 'DomainTableName', { value: storage.domainTable.tableName });

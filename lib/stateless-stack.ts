@@ -7,7 +7,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import type { Construct, IDependable } from 'constructs';
+import type { Construct } from 'constructs';
 import { DomainEvents } from './constructs/domain-events';
 import { Fanout } from './constructs/fanout';
 import { HttpApi } from './constructs/http-api';
@@ -27,12 +27,6 @@ export interface StatelessStackProps extends StackProps {
   readonly fanoutJobQueue: IQueue;
   readonly fanoutStreamFailures: IQueue;
   /**
-   * API Gateway's account-level logging role, when the stateful stack creates it: the WebSocket
-   * stage is then created after it.
-   * @default - none: the account and region already have one
-   */
-  readonly apiGatewayLogsRole?: IDependable;
-  /**
    * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
    * @default false
    */
@@ -50,7 +44,6 @@ export class StatelessStack extends Stack {
       domainEventsDeadLetterQueue,
       fanoutJobQueue,
       fanoutStreamFailures,
-      apiGatewayLogsRole,
       ephemeral = false,
       ...stackProps
     } = props;
@@ -66,7 +59,6 @@ export class StatelessStack extends Stack {
       stage,
       realtimeTable,
       connectAuthorizer: identity.connectAuthorizer,
-      apiGatewayLogsRole,
     });
     new Fanout(this, 'Fanout', {
       domainTable,

@@ -15,15 +15,12 @@
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { ManagedPolicy, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 const MANAGED_POLICY = 'service-role/AmazonAPIGatewayPushToCloudWatchLogs';
 
 export class ApiGatewayLogsRole extends Construct {
-  /** The role API Gateway assumes to write logs. */
-  public readonly role: IRole;
-
   constructor(scope: Construct, id: string) {
     super(scope, id);
 
@@ -43,7 +40,5 @@ export class ApiGatewayLogsRole extends Construct {
 
     const account = new CfnAccount(this, 'Account', { cloudWatchRoleArn: role.roleArn });
     account.applyRemovalPolicy(RemovalPolicy.RETAIN);
-
-    this.role = role;
   }
 }

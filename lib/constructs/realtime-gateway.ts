@@ -17,7 +17,7 @@
  * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/dynamo-subscription-registry.ts`), and
  * API Gateway's account-level CloudWatch Logs role in the target account and region: a WebSocket
  * stage cannot write access logs without it. The app creates that role when asked
- * (`ApiGatewayLogsRole`, passed here as `apiGatewayLogsRole` so the stage waits for it).
+ * (`ApiGatewayLogsRole`, in the stateful stack, which deploys before the stack holding this).
  */
 import { Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -27,7 +27,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct, type IDependable } from 'constructs';
+import { Construct } from 'constructs';
 import { AppFunction } from './app-function';
 import { acknowledgeWildcardResources } from './nag';
 
@@ -49,12 +49,6 @@ export interface RealtimeGatewayProps {
   readonly throttle?: apigwv2.ThrottleSettings;
   /** Retention of access logs and of the route functions' logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /**
-   * API Gateway's account-level logging role (`ApiGatewayLogsRole`) when the app creates it: the
-   * stage, whose access logs need it, is created after it.
-   * @default - none: the account and region already have the role
-   */
-  readonly apiGatewayLogsRole?: IDependable;
 }
 
 /**
@@ -160,9 +154,6 @@ export class RealtimeGateway extends Construct implements IConnectionsApi {
         format: ACCESS_LOG_FORMAT,
       },
     });
-    if (props.apiGatewayLogsRole) {
-      this.webSocketStage.node.addDependency(props.apiGatewayLogsRole);
-    }
 
     this.api = api;
     this.stage = this.webSocketStage;
