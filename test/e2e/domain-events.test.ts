@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_AWS, usePlatform } from '../support/platform';
+import { clientConfig } from '@realtime/local-cloud/testing';
+import { usePlatform } from '../support/platform';
 
 interface DeliveredEvent {
   readonly source: string;
@@ -28,11 +29,10 @@ let queueUrl: string;
 const received: DeliveredEvent[] = [];
 
 beforeAll(async () => {
-  const { services } = platform.cloud.endpoints;
   const busName = String(platform.stateful.EventBusName);
   domainTable = String(platform.stateful.DomainTableName);
-  sqs = new SQSClient({ endpoint: services.sqs, ...LOCAL_AWS });
-  events = new EventBridgeClient({ endpoint: services.events, ...LOCAL_AWS });
+  sqs = new SQSClient(clientConfig(platform.cloud, 'sqs'));
+  events = new EventBridgeClient(clientConfig(platform.cloud, 'events'));
 
   // A consumer of the bus: a rule for the catalog's source, targeting a queue of its own.
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'domain-events-e2e' }))).QueueUrl!;

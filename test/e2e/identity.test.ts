@@ -14,9 +14,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { launchPlatform } from '../../local/launch';
 import type { LaunchedCloud } from '@realtime/local-cloud';
-import { eventually } from '@realtime/local-cloud/testing';
-
-const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+import { clientConfig, eventually } from '@realtime/local-cloud/testing';
 
 let cloud: LaunchedCloud;
 let db: DynamoDBDocumentClient;
@@ -25,11 +23,11 @@ let signingKey: Uint8Array;
 
 beforeAll(async () => {
   cloud = await launchPlatform();
-  db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, ...LOCAL }));
+  db = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(cloud, 'dynamodb')));
   const stateful = cloud.endpoints.resources['Realtime-local-Stateful'] ?? {};
   realtimeTable = Object.entries(stateful).find(([id, r]) => r.type === 'AWS::DynamoDB::Table' && /realtime/i.test(id))![1].physicalId;
   const secretArn = Object.values(stateful).find((r) => r.type === 'AWS::SecretsManager::Secret')!.physicalId;
-  const secrets = new SecretsManagerClient({ endpoint: cloud.endpoints.services.secretsmanager, ...LOCAL });
+  const secrets = new SecretsManagerClient(clientConfig(cloud, 'secretsmanager'));
   const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
   signingKey = new TextEncoder().encode((JSON.parse(SecretString!) as { key: string }).key);
   secrets.destroy();

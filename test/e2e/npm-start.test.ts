@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { launchPlatform } from '../../local/launch';
 import type { LaunchedCloud } from '@realtime/local-cloud';
-import { eventually } from '@realtime/local-cloud/testing';
+import { clientConfig, eventually } from '@realtime/local-cloud/testing';
 
 let cloud: LaunchedCloud;
 let db: DynamoDBDocumentClient;
@@ -17,13 +17,7 @@ let realtimeTable: string;
 
 beforeAll(async () => {
   cloud = await launchPlatform();
-  db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: cloud.endpoints.services.dynamodb,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    }),
-  );
+  db = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(cloud, 'dynamodb')));
   const stateful = cloud.endpoints.resources['Realtime-local-Stateful'] ?? {};
   const tables = Object.entries(stateful).filter(([, r]) => r.type.startsWith('AWS::DynamoDB::'));
   realtimeTable = tables.find(([id]) => /realtime/i.test(id))![1].physicalId;

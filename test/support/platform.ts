@@ -10,12 +10,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LaunchedCloud } from '@realtime/local-cloud';
+import { clientConfig } from '@realtime/local-cloud/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { launchPlatform } from '../../local/launch';
 import { type LiveConnection, PlatformClient, type Session } from './realtime-client';
-
-/** Region and credentials for SDK clients of the local cloud (it checks neither). */
-export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
 
 export interface Platform {
   readonly cloud: LaunchedCloud;
@@ -40,7 +38,7 @@ export function usePlatform(options: { readonly admin?: boolean } = {}): Platfor
     cloud = await launchPlatform();
     client = new PlatformClient(cloud.endpoints.httpUrl!, cloud.endpoints.wsUrl!);
     if (options.admin) admin = await client.admin(cloud.stateDir);
-    db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: cloud.endpoints.services.dynamodb, ...LOCAL_AWS }));
+    db = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(cloud, 'dynamodb')));
   }, 180_000);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCloud, type LocalCloudOptions } from './cloud';
+import { type Endpoints, LocalCloud, type LocalCloudOptions } from './cloud';
 
 export type FixtureApp = (app: App) => void;
 
@@ -49,12 +49,14 @@ export async function startCloud(assemblyDir: string, overrides: Partial<LocalCl
 /**
  * What an AWS SDK v3 client needs to call one service of a running local cloud, by its key in
  * `endpoints.services` ('lambda', 'sqs', 'dynamodb', ...): `new SQSClient(clientConfig(cloud, 'sqs'))`.
- * The region is the cloud's; any credentials do.
+ * The region is the cloud's; any credentials do. Takes a `LocalCloud` or a launched one (`launchLocalCloud`).
  */
-export function clientConfig(cloud: LocalCloud, service: string) {
+export function clientConfig(cloud: LocalCloud | { readonly endpoints: Endpoints }, service: string) {
   const endpoint = cloud.endpoints.services[service];
   if (!endpoint) throw new Error(`the local cloud has no ${service} endpoint (it has ${Object.keys(cloud.endpoints.services).join(', ')})`);
-  return { endpoint, region: cloud.model.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+  // A cloud launched in another process is known by its endpoints only: its region is the default one.
+  const region = 'model' in cloud ? cloud.model.region : 'us-east-1';
+  return { endpoint, region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
 }
 
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
