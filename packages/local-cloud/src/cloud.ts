@@ -123,7 +123,7 @@ export class LocalCloud {
     dynamodbPromise.catch(() => {}); // awaited below; a failure surfaces there
     const stopAll = async () => {
       await dynamodbPromise.catch(() => undefined);
-      for (const s of [...stoppables].reverse()) await s.stop().catch(() => {});
+      await stopInReverse(stoppables);
     };
     try {
       const model = new CloudModel(loadAssembly(options.assemblyDir), { region: options.region });
@@ -215,8 +215,13 @@ export class LocalCloud {
   }
 
   async stop(): Promise<void> {
-    for (const s of [...this.stoppables].reverse()) await s.stop().catch(() => {});
+    await stopInReverse(this.stoppables);
   }
+}
+
+/** Stops what was started, last started first; one that fails to stop does not keep the rest running. */
+async function stopInReverse(stoppables: ReadonlyArray<{ stop(): Promise<void> }>): Promise<void> {
+  for (const s of [...stoppables].reverse()) await s.stop().catch(() => {});
 }
 
 /**
