@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,17 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
       StorageRealtimeTable: ['REALTIME_TABLE_NAME'],
     });
     expect(strays).toEqual([]);
+    // ...and the handlers read the tables under those names only (the publish function once read
+    // the domain table as TABLE_NAME, which the template alone could not show).
+    const lambdasDir = join(import.meta.dirname, '../../lambdas');
+    const read = new Set(
+      readdirSync(lambdasDir, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .flatMap((file) =>
+          [...readFileSync(join(lambdasDir, file), 'utf8').matchAll(/['"`]([A-Z0-9_]*TABLE_NAME)['"`]/g)].map((m) => m[1]),
+        ),
+    );
+    expect([...read].sort()).toEqual(['DOMAIN_TABLE_NAME', 'REALTIME_TABLE_NAME']);
   });
 
   it('grants no wildcard actions', () => {
