@@ -29,7 +29,12 @@ const pokeRoute = (options: Omit<FrameRoute<typeof pokeSchema, boolean>, 'frame'
 
 function event(body: string | undefined, user = true) {
   return {
-    requestContext: { connectionId: 'c1', requestId: 'api-req-1', ...(user ? { authorizer: { userId: 'u1', role: 'user' } } : {}) },
+    requestContext: {
+      connectionId: 'c1',
+      requestId: 'api-req-1',
+      requestTimeEpoch: 1_700_000_000_000,
+      ...(user ? { authorizer: { userId: 'u1', role: 'user' } } : {}),
+    },
     ...(body === undefined ? {} : { body }),
   };
 }
@@ -57,7 +62,7 @@ describe('frameRoute', () => {
       statusCode: 200,
       body: '{"type":"unsubscribed","id":"s1"}',
     });
-    expect(seen).toEqual([{ connectionId: 'c1', who: { userId: 'u1', role: 'user' }, frame: { type: 'poke', id: 's1' } }]);
+    expect(seen).toEqual([{ connectionId: 'c1', receivedAt: 1_700_000_000_000, who: { userId: 'u1', role: 'user' }, frame: { type: 'poke', id: 's1' } }]);
   });
 
   it('answers nothing when the handler returns nothing', async () => {

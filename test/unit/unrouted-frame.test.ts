@@ -17,7 +17,10 @@ const context = { functionName: 'default', awsRequestId: 'req-1' } as Context;
 /** The error frame `$default` answers `body` with. */
 async function answerUnroutedFrame(body: string | undefined): Promise<ErrorFrame> {
   const result = await handler(
-    { requestContext: { connectionId: 'c1', requestId: 'r1' }, ...(body === undefined ? {} : { body }) },
+    {
+      requestContext: { connectionId: 'c1', requestId: 'r1', requestTimeEpoch: 1_700_000_000_000 },
+      ...(body === undefined ? {} : { body }),
+    },
     context,
   );
   expect(result.statusCode).toBe(200);

@@ -32,6 +32,8 @@ import type { Subscriber } from './topics';
 const messageEventSchema = z.object({
   requestContext: z.object({
     connectionId: z.string().min(1),
+    /** When API Gateway received the frame (ms): orders one connection's frames (subscriptions.ts). */
+    requestTimeEpoch: z.number().int().nonnegative(),
     authorizer: z.object({ userId: z.string().min(1), role: z.string().min(1) }).optional(),
   }),
   body: z.string().optional(),
@@ -39,6 +41,11 @@ const messageEventSchema = z.object({
 
 export interface FrameRequest<F, U extends boolean> {
   readonly connectionId: string;
+  /**
+   * When API Gateway received the frame (epoch ms). API Gateway may run one connection's frames
+   * in any order; this is the order the client sent them in, to the millisecond.
+   */
+  readonly receivedAt: number;
   /** The user the connection was opened for; always there when the route requires one. */
   readonly who: U extends true ? Subscriber : Subscriber | undefined;
   readonly frame: F;
@@ -81,10 +88,11 @@ export function frameRoute<S extends z.ZodType, U extends boolean = false>(
   };
 
   // biome-ignore lint/suspicious/noConfusingVoidType: passes on what `route.handle` answers, nothing included (see FrameRoute.handle)
-  const handle = async (connectionId: string, who: Subscriber | undefined, frame: z.infer<S>): Promise<ServerFrame | void> => {
+  const handle = async (request: FrameRequest<z.infer<S>, boolean>): Promise<ServerFrame | void> => {
+    const { connectionId, who, frame } = request;
     try {
       if (route.requireUser && !who) throw new UnauthorizedError('The connection carries no user');
-      const reply = await route.handle({ connectionId, who, frame } as FrameRequest<z.infer<S>, U>);
+      const reply = await route.handle(request as FrameRequest<z.infer<S>, U>);
       return reply?.type === 'error' ? rejected(connectionId, reply) : reply;
     } catch (error) {
       if (!(error instanceof AppError)) logger.error(route.failureLog, error as Error);
@@ -98,10 +106,10 @@ export function frameRoute<S extends z.ZodType, U extends boolean = false>(
   return instrument(
     async (event) => {
       const { requestContext, body } = messageEventSchema.parse(event);
-      const { connectionId, authorizer } = requestContext;
+      const { connectionId, requestTimeEpoch: receivedAt, authorizer } = requestContext;
       const who = authorizer ? { userId: authorizer.userId, role: authorizer.role } : undefined;
       const parsed = parseClientFrame(body, route.frame);
-      const reply = parsed.ok ? await handle(connectionId, who, parsed.frame) : rejected(connectionId, parsed.error);
+      const reply = parsed.ok ? await handle({ connectionId, receivedAt, who, frame: parsed.frame }) : rejected(connectionId, parsed.error);
       if (route.replyVia) {
         if (reply) await route.replyVia.post(connectionId, reply);
         return { statusCode: 200 };
