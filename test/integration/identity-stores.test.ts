@@ -1,13 +1,13 @@
 /**
  * Identity's DynamoDB stores (lambdas/shared/identity/dynamo-*.ts) against DynamoDB Local: a user
  * and its email item written in one conditional transaction, refresh tokens and WebSocket tickets
- * stored hashed and consumed once (also when raced), and the login throttle's atomic counting.
+ * stored hashed and consumed once (also when raced), and the login attempt budget's atomic reservations.
  * Conditions, transactions and concurrent writes are DynamoDB's semantics, so they run on a real
  * DynamoDB, one fresh table per test. Only a transaction conflict is injected: DynamoDB Local
  * cannot be made to produce one on demand.
  */
 import { describe, expect, it } from 'vitest';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DocumentClientLike } from '../../lambdas/shared/dynamodb';
 import { EmailTaken, TooManyAttempts } from '../../lambdas/shared/identity/errors';
 import { DynamoLoginThrottle } from '../../lambdas/shared/identity/dynamo-login-throttle';
@@ -186,42 +186,66 @@ describe('TicketStore', () => {
 describe('DynamoLoginThrottle', () => {
   it('computes the wait from the window (pure)', () => {
     expect(retryAfterSeconds(undefined, 100)).toBe(0);
-    expect(retryAfterSeconds({ failures: MAX_FAILURES - 1, windowStart: 100 }, 100)).toBe(0);
-    expect(retryAfterSeconds({ failures: MAX_FAILURES, windowStart: 100 }, 160)).toBe(WINDOW_SECONDS - 60);
-    expect(retryAfterSeconds({ failures: MAX_FAILURES, windowStart: 100 }, 100 + WINDOW_SECONDS)).toBe(0);
+    expect(retryAfterSeconds({ attempts: MAX_FAILURES - 1, windowStart: 100 }, 100)).toBe(0);
+    expect(retryAfterSeconds({ attempts: MAX_FAILURES, windowStart: 100 }, 160)).toBe(WINDOW_SECONDS - 60);
+    expect(retryAfterSeconds({ attempts: MAX_FAILURES + 3, windowStart: 100 }, 160)).toBe(WINDOW_SECONDS - 60);
+    expect(retryAfterSeconds({ attempts: MAX_FAILURES, windowStart: 100 }, 100 + WINDOW_SECONDS)).toBe(0);
   });
 
-  it('locks an email (any case) out after 5 failures until 15 minutes after the first', async () => {
+  it('refuses an email (any case) after 5 reserved attempts until 15 minutes after the first', async () => {
     const { clock, advance } = manualClock();
     const throttle = new DynamoLoginThrottle(new RecordingClient(), table, clock);
     for (let i = 1; i <= MAX_FAILURES; i++) {
-      await throttle.check('ada@example.com');
-      expect(await throttle.recordFailure(i % 2 ? 'ADA@example.com' : 'ada@example.com')).toBe(i);
+      await throttle.reserve(i % 2 ? 'ADA@example.com' : 'ada@example.com');
       advance(10);
     }
-    const error = await throttle.check('Ada@Example.com').catch((e: unknown) => e);
+    const error = await throttle.reserve('Ada@Example.com').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TooManyAttempts);
     expect((error as TooManyAttempts).retryAfterSeconds).toBe(WINDOW_SECONDS - 50);
-    await throttle.check('someone-else@example.com');
+    await throttle.reserve('someone-else@example.com');
 
     advance(WINDOW_SECONDS - 50);
-    await throttle.check('ada@example.com');
-    // A failure after the window starts a new one.
-    expect(await throttle.recordFailure('ada@example.com')).toBe(1);
+    // The window has ended: the next attempt opens a new one.
+    await throttle.reserve('ada@example.com');
+    expect(await tableItems()).toContainEqual(
+      expect.objectContaining({ pk: 'LOGIN#ada@example.com', attempts: 1, windowStart: T0_SECONDS + WINDOW_SECONDS }),
+    );
   });
 
-  it('counts concurrent failures without losing any', async () => {
+  it('grants exactly the budget to 30 concurrent reservations, opening one window', async () => {
     const throttle = new DynamoLoginThrottle(new RecordingClient(), table, () => T0);
-    const counts = await Promise.all(Array.from({ length: 8 }, () => throttle.recordFailure('a@b.co')));
-    expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const settled = await Promise.allSettled(Array.from({ length: 30 }, () => throttle.reserve('a@b.co')));
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(MAX_FAILURES);
+    const refused = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as unknown);
+    expect(refused.every((e) => e instanceof TooManyAttempts && e.retryAfterSeconds === WINDOW_SECONDS)).toBe(true);
+    expect(await tableItems()).toEqual([
+      expect.objectContaining({
+        pk: 'LOGIN#a@b.co',
+        attempts: MAX_FAILURES,
+        windowStart: T0_SECONDS,
+        expiresAt: T0_SECONDS + WINDOW_SECONDS,
+      }),
+    ]);
   });
 
-  it('forgets failures on reset', async () => {
+  it('replaces an item counted the old way (failures, no attempts) with a new window', async () => {
+    await local.db.send(
+      new PutCommand({
+        TableName: table,
+        Item: { pk: 'LOGIN#a@b.co', sk: 'ATTEMPTS', failures: 9, windowStart: T0_SECONDS, expiresAt: T0_SECONDS + 900 },
+      }),
+    );
+    await new DynamoLoginThrottle(new RecordingClient(), table, () => T0).reserve('a@b.co');
+    expect(await tableItems()).toEqual([expect.objectContaining({ attempts: 1, windowStart: T0_SECONDS })]);
+  });
+
+  it('clears the window on reset', async () => {
     const db = new RecordingClient();
     const throttle = new DynamoLoginThrottle(db, table, () => T0);
-    for (let i = 0; i < MAX_FAILURES; i++) await throttle.recordFailure('a@b.co');
+    for (let i = 0; i < MAX_FAILURES; i++) await throttle.reserve('a@b.co');
+    await expect(throttle.reserve('a@b.co')).rejects.toThrow(TooManyAttempts);
     await throttle.reset('a@b.co');
-    await throttle.check('a@b.co');
     expect(await tableItems()).toEqual([]);
+    await throttle.reserve('a@b.co');
   });
 });

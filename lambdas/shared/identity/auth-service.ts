@@ -48,17 +48,16 @@ export class AuthService {
   }
 
   /**
-   * `TooManyAttempts` while the email is locked out; `InvalidCredentials` for a wrong email or
-   * password, after the same amount of hashing work either way.
+   * `TooManyAttempts` when the email's attempt budget is spent; `InvalidCredentials` for a wrong
+   * email or password, after the same amount of hashing work either way. The attempt is reserved
+   * before the password is checked, so concurrent logins cannot check more passwords than the
+   * budget allows; a success clears it.
    */
   async login(input: LoginBody): Promise<Session> {
-    await this.deps.throttle.check(input.email);
+    await this.deps.throttle.reserve(input.email);
     const found = await this.deps.users.findByEmail(input.email);
     const valid = found ? await verifyPassword(input.password, found.passwordHash) : await verifyAgainstDummy(input.password);
-    if (!found || !valid) {
-      await this.deps.throttle.recordFailure(input.email);
-      throw new InvalidCredentials();
-    }
+    if (!found || !valid) throw new InvalidCredentials();
     await this.deps.throttle.reset(input.email);
     return this.session(withoutHash(found));
   }

@@ -1,23 +1,38 @@
 /**
- * The login throttle (login-lockout.ts) in the domain table: one counter item per lower-cased email,
+ * The login attempt budget (login-lockout.ts) in the domain table: one item per lower-cased email,
  *
- *   pk `LOGIN#<lowercased email>`  sk `ATTEMPTS`  failures, windowStart (epoch s), expiresAt (TTL)
+ *   pk `LOGIN#<lowercased email>`  sk `ATTEMPTS`  attempts, windowStart (epoch s), expiresAt (TTL)
  *
- * Failures are counted with atomic updates, so concurrent guesses cannot undercount: an update
- * conditioned on the window still being open adds one; when there is no open window, a put
- * conditioned on the same fact starts a new one; losing that race just retries the update.
+ * `reserve` is one conditional write, so concurrent logins cannot overspend the budget: `ADD
+ * attempts 1` on condition that the window is open and below the limit. When the condition fails,
+ * the item DynamoDB evaluated (`ReturnValuesOnConditionCheckFailure`) says why: a full open window
+ * is a refusal; no window or an ended one is replaced by a new window holding this attempt, with a
+ * put conditioned on the same fact, so of racing openers one wins and the others count into its
+ * window. No read decides anything: every step is a condition DynamoDB checks on the write.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import { isConditionalCheckFailed, type DocumentClientLike } from './dynamo';
 import { TooManyAttempts } from './errors';
-import { retryAfterSeconds, WINDOW_SECONDS, type LoginThrottle } from './login-lockout';
+import { MAX_FAILURES, retryAfterSeconds, WINDOW_SECONDS, windowCutoff, type AttemptWindow, type LoginThrottle } from './login-lockout';
 import { normalizeEmail } from './users';
 
 export const attemptsKey = (email: string) => ({ pk: `LOGIN#${normalizeEmail(email)}`, sk: 'ATTEMPTS' });
 
-const itemSchema = z.object({ failures: z.number().int(), windowStart: z.number() });
+// An item written before the budget was reserved up front counted `failures`, not `attempts`; it is
+// read as an ended window and replaced (it lived 15 minutes at most).
+const itemSchema = z.object({ attempts: z.number().int().optional(), windowStart: z.number() });
+
+/** The window in the item a failed condition returned; undefined when there was no item. */
+function evaluatedWindow(error: unknown): AttemptWindow | undefined {
+  // The document client does not unmarshall the item an error carries.
+  const raw = (error as { Item?: Record<string, never> }).Item;
+  if (!raw) return undefined;
+  const item = itemSchema.parse(unmarshall(raw));
+  return item.attempts === undefined ? undefined : { attempts: item.attempts, windowStart: item.windowStart };
+}
 
 export class DynamoLoginThrottle implements LoginThrottle {
   constructor(
@@ -26,48 +41,48 @@ export class DynamoLoginThrottle implements LoginThrottle {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async check(email: string): Promise<void> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: attemptsKey(email), ConsistentRead: true }));
-    const window = out.Item ? itemSchema.parse(out.Item) : undefined;
-    const wait = retryAfterSeconds(window, epochSeconds(this.clock()));
-    if (wait > 0) throw new TooManyAttempts(wait);
-  }
-
-  async recordFailure(email: string): Promise<number> {
-    const now = epochSeconds(this.clock());
+  async reserve(email: string): Promise<void> {
     const key = attemptsKey(email);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // Each round ends in a reservation or a refusal unless another login opened or cleared the
+    // window between our two writes; three rounds cover any realistic interleaving.
+    for (let round = 0; round < 3; round++) {
+      const now = epochSeconds(this.clock());
+      const cutoff = windowCutoff(now);
+      let window: AttemptWindow | undefined;
       try {
-        const out = await this.client.send(
+        await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'ADD failures :one',
-            ConditionExpression: 'windowStart > :cutoff',
-            ExpressionAttributeValues: { ':one': 1, ':cutoff': now - WINDOW_SECONDS },
-            ReturnValues: 'ALL_NEW',
+            UpdateExpression: 'ADD attempts :one',
+            ConditionExpression: 'windowStart > :cutoff AND attempts < :max',
+            ExpressionAttributeValues: { ':one': 1, ':cutoff': cutoff, ':max': MAX_FAILURES },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        return itemSchema.parse(out.Attributes).failures;
+        return;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
+        window = evaluatedWindow(error);
       }
+      const wait = retryAfterSeconds(window, now);
+      if (wait > 0) throw new TooManyAttempts(wait);
       try {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...key, entity: 'LoginAttempts', failures: 1, windowStart: now, expiresAt: now + WINDOW_SECONDS },
-            ConditionExpression: 'attribute_not_exists(pk) OR windowStart <= :cutoff',
-            ExpressionAttributeValues: { ':cutoff': now - WINDOW_SECONDS },
+            Item: { ...key, entity: 'LoginAttempts', attempts: 1, windowStart: now, expiresAt: now + WINDOW_SECONDS },
+            ConditionExpression: 'attribute_not_exists(pk) OR windowStart <= :cutoff OR attribute_not_exists(attempts)',
+            ExpressionAttributeValues: { ':cutoff': cutoff },
           }),
         );
-        return 1;
+        return;
       } catch (error) {
-        // Someone else opened the window between our two writes: count into theirs.
+        // Another login opened a window between our two writes: reserve in theirs.
         if (!isConditionalCheckFailed(error)) throw error;
       }
     }
-    throw new Error('Could not record a failed login: the attempts item kept changing');
+    throw new Error('Could not reserve a login attempt: the attempts item kept changing');
   }
 
   async reset(email: string): Promise<void> {
