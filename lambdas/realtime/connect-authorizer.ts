@@ -2,11 +2,16 @@
  * The WebSocket `$connect` authorizer (REQUEST, identity source `route.request.querystring.ticket`).
  * It consumes the ticket (a conditional delete, so a ticket opens one connection) and answers an
  * IAM policy allowing this `$connect` with context `{userId, role}`, which `$connect` and later
- * routes read from `requestContext.authorizer`. A missing, forged, used or expired ticket →
- * `Unauthorized`: API Gateway refuses the upgrade with 401.
+ * routes read from `requestContext.authorizer`. A missing, malformed, unknown, used or expired
+ * ticket is a refusal: logged at info with its reason, counted in `TicketRefused`, and API Gateway
+ * refuses the upgrade with 401.
  *
- * Not a `frameRoute`: there is no frame yet and no way to answer one; a refusal is the exact error
- * API Gateway expects, so `instrument` alone wraps it.
+ * A refusal is thrown as `AuthorizerRefusal` (message `Unauthorized`), not returned as a Deny
+ * policy: API Gateway answers a Deny with 403, the thrown `Unauthorized` with the 401 that
+ * docs/protocol.md documents. The cost is that Lambda counts the invocation as failed; `instrument`
+ * logs it as an outcome, not an error (observability.ts says more).
+ *
+ * Not a `frameRoute`: there is no frame yet and no way to answer one.
  *
  * Relies on: REALTIME_TABLE_NAME (write: deleting the ticket item).
  */
@@ -15,7 +20,7 @@ import { createDocumentClient } from '../shared/dynamodb';
 import { requireEnv } from '../shared/env';
 import { TicketStore } from '../shared/identity/dynamo-tickets';
 import type { Role } from '../shared/identity/tokens';
-import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../shared/observability';
+import { AuthorizerRefusal, apiGatewayRequestId, instrument, metrics, MetricUnit } from '../shared/observability';
 
 const tickets = new TicketStore(createDocumentClient(), requireEnv('REALTIME_TABLE_NAME'));
 
@@ -36,13 +41,12 @@ interface PolicyResult {
 export const handler = instrument<unknown, PolicyResult>(
   async (event) => {
     const { methodArn, queryStringParameters } = eventSchema.parse(event);
-    const principal = await tickets.consume(queryStringParameters?.ticket ?? '');
-    if (!principal) {
-      logger.info('Ticket refused');
+    const outcome = await tickets.consume(queryStringParameters?.ticket);
+    if ('refused' in outcome) {
       metrics.addMetric('TicketRefused', MetricUnit.Count, 1);
-      // The exact message API Gateway turns into 401.
-      throw new Error('Unauthorized');
+      throw new AuthorizerRefusal(outcome.refused);
     }
+    const { principal } = outcome;
     metrics.addMetric('TicketAccepted', MetricUnit.Count, 1);
     return {
       principalId: principal.userId,

@@ -30,6 +30,26 @@ export function apiGatewayRequestId(event: unknown): string | undefined {
   return typeof requestContext?.requestId === 'string' ? requestContext.requestId : undefined;
 }
 
+/**
+ * An authorizer's refusal of a credential (a bad token, an unknown ticket): an outcome, not a
+ * failure. `instrument` logs it once at info with its reason, and no stack, where any other thrown
+ * error is logged at error.
+ *
+ * It is still thrown, because API Gateway answers 401 only to an authorizer whose invocation fails
+ * with exactly the message `Unauthorized`; a returned refusal (`{isAuthorized: false}` from an HTTP
+ * API simple-response authorizer, a Deny policy from a WebSocket REQUEST authorizer) is a 403, and
+ * the API documents 401. So Lambda still counts these invocations in the function's `Errors`
+ * metric; the authorizers' `TokenRefused` / `TicketRefused` metrics count refusals apart, so real
+ * failures can be told from them. The error carries no stack frames either, since the Lambda
+ * runtime prints the stack of whatever a handler throws.
+ */
+export class AuthorizerRefusal extends Error {
+  constructor(readonly reason: string) {
+    super('Unauthorized');
+    this.stack = 'Error: Unauthorized';
+  }
+}
+
 export interface InstrumentOptions<TEvent> {
   /**
    * Picks the correlation id out of the event. (A function rather than Powertools' JMESPath
@@ -43,7 +63,8 @@ export type InstrumentedHandler<TEvent, TResult> = (event: TEvent, context: Cont
 
 /**
  * Wraps a handler: adds the Lambda context and correlation id to every log line, records the cold
- * start, logs an unhandled error once before Lambda sees it, and flushes metrics on every exit.
+ * start, logs an unhandled error once before Lambda sees it (an `AuthorizerRefusal` at info, as an
+ * outcome), and flushes metrics on every exit.
  */
 export function instrument<TEvent, TResult>(
   handler: InstrumentedHandler<TEvent, TResult>,
@@ -59,7 +80,11 @@ export function instrument<TEvent, TResult>(
     try {
       return await handler(event, context);
     } catch (error) {
-      logger.error('Unhandled error', error as Error);
+      if (error instanceof AuthorizerRefusal) {
+        logger.info('Credentials refused', { reason: error.reason });
+      } else {
+        logger.error('Unhandled error', error as Error);
+      }
       throw error;
     } finally {
       // An invocation that recorded nothing must not emit an empty EMF document (and a warning).

@@ -161,25 +161,33 @@ describe('TicketStore', () => {
     const store = new TicketStore(new RecordingClient(), table, () => T0);
     const { ticket } = await store.issue({ userId: 'u1', role: 'admin' });
     const results = await Promise.all([store.consume(ticket), store.consume(ticket), store.consume(ticket)]);
-    expect(results.filter(Boolean)).toEqual([{ userId: 'u1', role: 'admin' }]);
-    expect(await store.consume(ticket)).toBeUndefined();
+    expect(results).toEqual(
+      expect.arrayContaining([
+        { principal: { userId: 'u1', role: 'admin' } },
+        { refused: 'unknown_or_used' },
+        { refused: 'unknown_or_used' },
+      ]),
+    );
+    expect(await store.consume(ticket)).toEqual({ refused: 'unknown_or_used' });
   });
 
-  it('refuses an expired ticket and a forged one without reading the table', async () => {
+  it('refuses an expired ticket and a forged one without reading the table, saying why', async () => {
     const { clock, advance } = manualClock();
     const db = new RecordingClient();
     const store = new TicketStore(db, table, clock);
     const { ticket } = await store.issue({ userId: 'u1', role: 'user' });
     advance(TICKET_TTL_SECONDS);
-    expect(await store.consume(ticket)).toBeUndefined();
+    expect(await store.consume(ticket)).toEqual({ refused: 'expired' });
 
     const sent = db.sent.length;
-    for (const forged of ['', 'abc', `${ticket}x`, `${'a'.repeat(42)}!`]) {
-      expect(await store.consume(forged)).toBeUndefined();
+    expect(await store.consume(undefined)).toEqual({ refused: 'missing' });
+    expect(await store.consume('')).toEqual({ refused: 'missing' });
+    for (const forged of ['abc', `${ticket}x`, `${'a'.repeat(42)}!`]) {
+      expect(await store.consume(forged)).toEqual({ refused: 'malformed' });
     }
     expect(db.sent.length).toBe(sent);
     // A well-formed but unknown ticket is looked up and refused.
-    expect(await store.consume('A'.repeat(43))).toBeUndefined();
+    expect(await store.consume('A'.repeat(43))).toEqual({ refused: 'unknown_or_used' });
   });
 });
 

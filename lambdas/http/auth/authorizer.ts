@@ -1,22 +1,28 @@
 /**
  * The HTTP API Lambda authorizer (REQUEST, payload 2.0, simple responses). Identity source
  * `$request.header.Authorization`, so API Gateway caches the decision per token (5 minutes, set in
- * `lib/constructs/identity.ts`). A valid bearer access token → `{isAuthorized: true, context:
- * {userId, role}}`, which routes read from `requestContext.authorizer.lambda`. Anything else (no
- * bearer scheme, bad signature, expired, wrong issuer or audience) → `Unauthorized`, which API
- * Gateway answers with 401.
+ * `lib/constructs/identity.ts`); a request without that header is answered 401 by API Gateway
+ * without invoking this. A valid bearer access token → `{isAuthorized: true, context: {userId,
+ * role}}`, which routes read from `requestContext.authorizer.lambda`. Anything else (no bearer
+ * scheme, malformed, bad signature, another algorithm, expired, wrong issuer or audience) is a
+ * refusal: logged at info with its reason, counted in `TokenRefused`, and answered 401 by API
+ * Gateway.
  *
- * Not an `httpRoute`: an authorizer answers a decision, not a response, and refuses by throwing
- * the exact error API Gateway expects, so `instrument` alone wraps it.
+ * A refusal is thrown as `AuthorizerRefusal` (message `Unauthorized`), not returned as
+ * `{isAuthorized: false}`: API Gateway answers the latter with 403, the former with the 401 the
+ * API documents. The cost is that Lambda counts the invocation as failed; `instrument` logs it as
+ * an outcome, not an error (observability.ts says more).
+ *
+ * Not an `httpRoute`: an authorizer answers a decision, not a response.
  *
  * Relies on: SIGNING_SECRET_ARN (read).
  */
 import { requireEnv } from '../../shared/env';
-import { AppError } from '../../shared/errors';
+import { InvalidToken } from '../../shared/identity/errors';
 import { secretsManagerReader } from '../../shared/identity/secrets-reader';
 import { SigningKeyProvider } from '../../shared/identity/signing-key';
-import { AccessTokens, bearerToken, type Role } from '../../shared/identity/tokens';
-import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit } from '../../shared/observability';
+import { AccessTokens, bearerToken, type Principal, type Role } from '../../shared/identity/tokens';
+import { AuthorizerRefusal, apiGatewayRequestId, instrument, metrics, MetricUnit } from '../../shared/observability';
 
 const signingKey = new SigningKeyProvider(requireEnv('SIGNING_SECRET_ARN'), secretsManagerReader());
 const accessTokens = new AccessTokens(() => signingKey.key());
@@ -32,21 +38,25 @@ interface SimpleAuthorizerResult {
   readonly context: { readonly userId: string; readonly role: Role };
 }
 
+function refuse(reason: string): never {
+  metrics.addMetric('TokenRefused', MetricUnit.Count, 1);
+  throw new AuthorizerRefusal(reason);
+}
+
 export const handler = instrument<AuthorizerEvent, SimpleAuthorizerResult>(
   async (event) => {
     // Payload 2.0 lower-cases header names.
     const token = bearerToken(event.headers?.authorization);
+    if (token === undefined) refuse('no_bearer_token');
+    let principal: Principal;
     try {
-      if (token === undefined) throw new AppError('unauthorized', 'No bearer token');
-      const principal = await accessTokens.verify(token);
-      return { isAuthorized: true, context: { userId: principal.userId, role: principal.role } };
+      principal = await accessTokens.verify(token);
     } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      logger.info('Token refused', { reason: error.message });
-      metrics.addMetric('TokenRefused', MetricUnit.Count, 1);
-      // The exact message API Gateway turns into 401 (any other error is a 500).
-      throw new Error('Unauthorized');
+      // Anything else (the signing key unreadable) is a failure: a 500, logged as an error.
+      if (error instanceof InvalidToken) refuse(error.reason);
+      throw error;
     }
+    return { isAuthorized: true, context: { userId: principal.userId, role: principal.role } };
   },
   { correlationId: apiGatewayRequestId },
 );

@@ -28,9 +28,20 @@ export class TooManyAttempts extends RateLimitedError {
   }
 }
 
+/**
+ * Why a credential was refused, for logs and metrics only: a client is never told more than 401.
+ * `malformed` (not a JWT, or claims of the wrong shape), `bad_signature` (another key, or tampered),
+ * `algorithm` (`none`, or any algorithm but HS256), `expired`, `wrong_claims` (issuer, audience, a
+ * required claim missing), `invalid` (anything else, e.g. a used refresh token).
+ */
+export type TokenRefusal = 'malformed' | 'bad_signature' | 'algorithm' | 'expired' | 'wrong_claims' | 'invalid';
+
 /** An access token, refresh token or ticket that is missing, forged, expired, used or revoked. → 401 */
 export class InvalidToken extends UnauthorizedError {
-  constructor(message = 'Token is invalid or expired') {
+  constructor(
+    message = 'Token is invalid or expired',
+    readonly reason: TokenRefusal = 'invalid',
+  ) {
     super(message);
   }
 }

@@ -13,7 +13,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { InvalidToken } from './errors';
+import { InvalidToken, type TokenRefusal } from './errors';
 
 export const ROLES = ['user', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -79,15 +79,23 @@ export class AccessTokens {
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
       }));
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError) {
-        throw new InvalidToken(error instanceof joseErrors.JWTExpired ? 'Token has expired' : 'Token is invalid');
-      }
+      if (error instanceof joseErrors.JWTExpired) throw new InvalidToken('Token has expired', 'expired');
+      if (error instanceof joseErrors.JOSEError) throw new InvalidToken('Token is invalid', refusalOf(error));
       throw error;
     }
     const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) throw new InvalidToken('Token is invalid');
+    if (!claims.success) throw new InvalidToken('Token is invalid', 'malformed');
     return { userId: claims.data.sub, role: claims.data.role };
   }
+}
+
+/** Why jose refused a token (its error classes), for the refusal's log line. */
+function refusalOf(error: joseErrors.JOSEError): TokenRefusal {
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad_signature';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return 'algorithm';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return 'wrong_claims';
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'malformed';
+  return 'invalid';
 }
 
 /** `Authorization: Bearer <token>` → the token; undefined for anything else. */
