@@ -139,6 +139,51 @@ describe('producers', () => {
     expect(res.body!.error.details).toEqual([expect.objectContaining({ field: 'payload' })]);
     expect((await platform.client.request('POST', `/api/v1/topics/${topic}/events`, { event: 'x', payload: {} })).status).toBe(401);
   });
+
+  // Each of these used to be a 500 (DynamoDB or the SDK's marshaller refused the write) or, for
+  // `__proto__`, a 202 that dropped the key; test/integration/topic-publish-payloads.test.ts has
+  // every case against the handler itself.
+  it('answers 400 naming the path for payloads DynamoDB cannot store', async () => {
+    const topic = freshTopic();
+    const cases: [string, string][] = [
+      ['{"n":9007199254740993}', 'payload.n'],
+      ['{"n":1e999}', 'payload.n'],
+      ['{"a":{"b":[1e-200]}}', 'payload.a.b.0'],
+      [`${'{"a":'.repeat(32)}1${'}'.repeat(32)}`, `payload${'.a'.repeat(31)}`],
+      ['{"":1}', 'payload.""'],
+      ['{"constructor":1}', 'payload.constructor'],
+      ['{"__proto__":{"admin":true}}', 'payload.__proto__'],
+      ['{"s":"\\ud800"}', 'payload.s'],
+    ];
+    for (const [payload, field] of cases) {
+      const res = await platform.client.request<{ error: { code: string; details: { field: string }[] } }>(
+        'POST',
+        `/api/v1/topics/${encodeURIComponent(topic)}/events`,
+        `{"event":"e","payload":${payload}}`,
+        platform.admin.accessToken,
+      );
+      expect(res.status, payload).toBe(400);
+      expect(res.body!.error.code).toBe('bad_request');
+      expect(res.body!.error.details.map((d) => d.field)).toContain(field);
+    }
+  });
+
+  it('delivers a payload at every DynamoDB limit intact', async () => {
+    const topic = freshTopic();
+    const c = await platform.connect(alice);
+    await c.subscribe('s', topic);
+    const payload = {
+      big: Number.MAX_SAFE_INTEGER,
+      tiny: 1e-130,
+      float: 0.1 + 0.2,
+      empty: '',
+      emoji: '😀',
+      deep: JSON.parse(`${'{"a":'.repeat(30)}1${'}'.repeat(30)}`),
+    };
+    await publish(topic, 'edge', payload);
+    const [frame] = await c.waitForData('s', 1, 30_000);
+    expect(frame!.payload).toEqual(payload);
+  });
 });
 
 describe('fan-out', () => {
