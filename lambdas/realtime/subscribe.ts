@@ -2,7 +2,9 @@
  * WebSocket route `subscribe`: `{"type":"subscribe","id","topic","lastEventId"?}`. Authorizes the
  * topic, registers the subscription, and sends `subscribed`, any replay (or `reset`), all through
  * `@connections` so they arrive in that order before live data (subscriptions.ts explains the
- * order). Errors go back as an `error` frame with the subscription id.
+ * order). Errors go back as an `error` frame with the subscription id. A subscribe overtaken by a
+ * later frame for its id (an unsubscribe API Gateway received after it but ran before) is
+ * answered with nothing: the client's last frame wins.
  *
  * Relies on: REALTIME_TABLE_NAME (read/write), WEBSOCKET_CALLBACK_URL (ManageConnections).
  */
@@ -29,8 +31,8 @@ export const handler = frameRoute({
   failureLog: 'Subscribe failed',
   rejected: { metric: 'FrameRejected' },
   refusedMetric: 'SubscribeRefused',
-  handle: async ({ connectionId, who, frame: { id, topic, lastEventId } }) => {
-    const outcome = await service.subscribe({ connectionId, who, id, topic, lastEventId });
+  handle: async ({ connectionId, receivedAt, who, frame: { id, topic, lastEventId } }) => {
+    const outcome = await service.subscribe({ connectionId, who, id, topic, lastEventId, receivedAt });
     logger.info('Subscribe', { connectionId, topic, outcome, resumed: lastEventId !== undefined });
     metrics.addMetric(outcome === 'subscribed' ? 'Subscribed' : 'SubscribeSkipped', MetricUnit.Count, 1);
   },

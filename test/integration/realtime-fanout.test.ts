@@ -5,6 +5,7 @@
  * same seqs, hot topics going through jobs one per shard, and coalescing.
  */
 import { describe, expect, it } from 'vitest';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DomainChange } from '../../lambdas/shared/cdc/change';
 import { emptyStats, Fanout, type BatchChange, type FanoutJob } from '../../lambdas/shared/realtime/fanout';
 import { dataFrameSchema } from '../../lambdas/shared/realtime/frames';
@@ -45,7 +46,8 @@ useLocalDynamo(async (started, fresh) => {
 
 function useRegistry(config: RegistryConfig): void {
   registry = new DynamoSubscriptionRegistry(local.db, table, config);
-  log = new DynamoTopicLog(local.db, table);
+  // Numbers from 1, as a topic's first head would give if it started at epoch 0.
+  log = new DynamoTopicLog(local.db, table, undefined, () => 0);
   poster = new RecordingPoster();
   enqueued = [];
   failures = [];
@@ -62,9 +64,10 @@ function useRegistry(config: RegistryConfig): void {
 /** A subscriber whose edge is live (subscribe finished) or still pending (replaying). */
 async function subscriber(connectionId: string, subId: string, topic: string, mode: 'live' | 'pending' = 'live'): Promise<SubscriptionRef> {
   if (!(await getItem(local.db, table, `conn#${connectionId}`, 'meta'))) await connect(local.db, table, connectionId);
-  const result = await registry.register(connectionId, subId, topic);
+  const version = Date.now();
+  const result = await registry.register(connectionId, subId, topic, version);
   if (result.status !== 'created') throw new Error('expected a new subscription');
-  if (mode === 'live') expect(await registry.goLive(result.subscription, result.headSeq)).toBe('live');
+  if (mode === 'live') expect(await registry.goLive(result.subscription, result.head.seq, version)).toBe('live');
   return result.subscription;
 }
 
@@ -267,9 +270,9 @@ describe('handleChanges: failures and the stream retry', () => {
 });
 
 describe('hot topics', () => {
-  /** Three live subscribers with edgesPerShard 1: the topic grows to 4 shards. */
+  /** Three live subscribers of a topic that has grown to 4 shards (growth: realtime-registry.test.ts). */
   async function hotTopic(): Promise<SubscriptionRef[]> {
-    useRegistry({ ...DEFAULT_REGISTRY_CONFIG, edgesPerShard: 1 });
+    await local.db.send(new PutCommand({ TableName: table, Item: { pk: 'topic#feed:hot', sk: 'head', shards: 4 } }));
     const subs = [];
     for (let i = 1; i <= 3; i++) subs.push(await subscriber(`c${i}`, 's', 'feed:hot'));
     expect((await registry.head('feed:hot'))?.shards).toBe(4);

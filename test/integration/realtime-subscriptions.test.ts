@@ -39,10 +39,15 @@ useLocalDynamo(async (started, fresh) => {
   local = started;
   table = fresh;
   registry = new DynamoSubscriptionRegistry(local.db, table, DEFAULT_REGISTRY_CONFIG);
-  log = new DynamoTopicLog(local.db, table);
+  // Numbers from 1, as a topic's first head would give if it started at epoch 0.
+  log = new DynamoTopicLog(local.db, table, undefined, () => 0);
   poster = new RecordingPoster();
   await connect(local.db, table, 'c1', ALICE.userId);
 });
+
+/** Frame versions (API Gateway's receive time): each frame here is later than the one before. */
+let version = 1_700_000_000_000;
+const v = () => ++version;
 
 function service(config: Partial<SubscriptionServiceConfig> = {}): SubscriptionService {
   return new SubscriptionService(registry, log, poster, { maxReplay: 1_000, logWaitMs: 2_000, ...config });
@@ -61,14 +66,21 @@ const edgeMode = async (topic: string, subId = 's1') => (await getItem(local.db,
 describe('subscribe', () => {
   it('without lastEventId: answers subscribed, replays nothing and goes live', async () => {
     await publish('feed:a', 3);
-    expect(await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('subscribed');
+    expect(await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('subscribed');
     expect(poster.framesTo('c1')).toEqual([{ type: 'subscribed', id: 's1', topic: 'feed:a' }]);
     expect(await edgeMode('feed:a')).toBe('live');
   });
 
   it('with lastEventId: replays exactly the missing events, in order, then goes live', async () => {
     await publish('feed:a', 5);
-    const outcome = await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:2' });
+    const outcome = await service().subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:2',
+    });
     expect(outcome).toBe('subscribed');
     expect(frameTypes()).toEqual(['subscribed', 'data:3', 'data:4', 'data:5']);
     expect(poster.framesTo('c1')[1]).toEqual({
@@ -86,8 +98,8 @@ describe('subscribe', () => {
 
   it('with lastEventId at the head or at 0 of an empty topic: nothing to replay', async () => {
     await publish('feed:a', 2);
-    await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:2' });
-    await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's2', topic: 'feed:new', lastEventId: 'feed:new:0' });
+    await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:2' });
+    await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's2', topic: 'feed:new', lastEventId: 'feed:new:0' });
     expect(frameTypes()).toEqual(['subscribed', 'subscribed']);
     expect(await edgeMode('feed:a', 's1')).toBe('live');
     expect(await edgeMode('feed:new', 's2')).toBe('live');
@@ -95,7 +107,7 @@ describe('subscribe', () => {
 
   it('resets with replay_unavailable when lastEventId is ahead of the head', async () => {
     await publish('feed:a', 2);
-    await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:5' });
+    await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:5' });
     expect(frameTypes()).toEqual(['subscribed', 'reset']);
     expect(resets()).toEqual([{ type: 'reset', id: 's1', topic: 'feed:a', reason: 'replay_unavailable' }]);
     expect(await edgeMode('feed:a')).toBe('live');
@@ -104,20 +116,20 @@ describe('subscribe', () => {
   it('resets with replay_window_exceeded past maxReplay, and replays a gap of exactly maxReplay', async () => {
     await publish('feed:a', 10);
     const svc = service({ maxReplay: 3 });
-    await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:6' });
+    await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:6' });
     expect(frameTypes()).toEqual(['subscribed', 'reset']);
     expect(resets()[0]?.reason).toBe('replay_window_exceeded');
     expect(await edgeMode('feed:a', 's1')).toBe('live');
 
     poster.posted.length = 0;
-    await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's2', topic: 'feed:a', lastEventId: 'feed:a:7' });
+    await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's2', topic: 'feed:a', lastEventId: 'feed:a:7' });
     expect(frameTypes()).toEqual(['subscribed', 'data:8', 'data:9', 'data:10']);
   });
 
   it('resets with replay_window_exceeded at an entry that expired from the log, after what it could replay', async () => {
     await publish('feed:a', 5);
     await deleteItem(local.db, table, logKey('feed:a', 3).pk, logKey('feed:a', 3).sk);
-    await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
     expect(frameTypes()).toEqual(['subscribed', 'data:1', 'data:2', 'reset']);
     expect(resets()[0]?.reason).toBe('replay_window_exceeded');
     expect(await edgeMode('feed:a')).toBe('live');
@@ -127,7 +139,14 @@ describe('subscribe', () => {
     await publish('feed:a', 2);
     await log.assign('feed:a', events('lost', 2)); // numbered 3-4, never appended
     const started = Date.now();
-    await service({ logWaitMs: 150 }).subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    await service({ logWaitMs: 150 }).subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:0',
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(frameTypes()).toEqual(['subscribed', 'data:1', 'data:2', 'reset']);
     expect(resets()[0]?.reason).toBe('replay_unavailable');
@@ -137,7 +156,14 @@ describe('subscribe', () => {
   it('waits for numbered events that reach the log late, within logWaitMs', async () => {
     const { entries } = await log.assign('feed:a', events('late', 2));
     const appended = new Promise((r) => setTimeout(r, 60)).then(() => log.append(entries));
-    await service({ logWaitMs: 2_000 }).subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    await service({ logWaitMs: 2_000 }).subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:0',
+    });
     await appended;
     expect(frameTypes()).toEqual(['subscribed', 'data:1', 'data:2']);
   });
@@ -155,15 +181,22 @@ describe('subscribe', () => {
         late = new Promise((r) => setTimeout(r, 500)).then(() => log.append(entries));
       }
     };
-    await service({ logWaitMs: 1_000 }).subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    await service({ logWaitMs: 1_000 }).subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:0',
+    });
     await late;
     expect(frameTypes()).toEqual(['subscribed', 'data:1', 'data:2', 'data:3', 'data:4', 'data:5']);
   });
 
   it('answers already_subscribed, repeating the subscribed frame, for the same id and topic', async () => {
     const svc = service();
-    await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' });
-    expect(await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('already_subscribed');
+    await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' });
+    expect(await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('already_subscribed');
     expect(frameTypes()).toEqual(['subscribed', 'subscribed']);
   });
 });
@@ -171,7 +204,7 @@ describe('subscribe', () => {
 describe('subscribe: refusals and gone connections', () => {
   it("throws ForbiddenError for another user's topic, registering nothing and sending nothing", async () => {
     const error = await service()
-      .subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'user:u2' })
+      .subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'user:u2' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ForbiddenError);
     expect(poster.posted).toEqual([]);
@@ -180,13 +213,13 @@ describe('subscribe: refusals and gone connections', () => {
   });
 
   it('lets a user subscribe to their own topic', async () => {
-    expect(await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'user:u1' })).toBe('subscribed');
+    expect(await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'user:u1' })).toBe('subscribed');
   });
 
   it('throws ForbiddenError for a connection without a user', async () => {
-    await expect(service().subscribe({ connectionId: 'c1', who: { userId: '', role: 'user' }, id: 's1', topic: 'feed:a' })).rejects.toThrow(
-      ForbiddenError,
-    );
+    await expect(
+      service().subscribe({ receivedAt: v(), connectionId: 'c1', who: { userId: '', role: 'user' }, id: 's1', topic: 'feed:a' }),
+    ).rejects.toThrow(ForbiddenError);
   });
 
   it.each([
@@ -195,7 +228,7 @@ describe('subscribe: refusals and gone connections', () => {
     ['a malformed lastEventId', { topic: 'feed:a', lastEventId: 'feed:a:01' }],
   ])('throws BadRequestError for %s before registering anything', async (_, fields) => {
     const error = await service()
-      .subscribe({ connectionId: 'c1', who: ALICE, id: 's1', ...fields })
+      .subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', ...fields })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect(poster.posted).toEqual([]);
@@ -203,22 +236,33 @@ describe('subscribe: refusals and gone connections', () => {
   });
 
   it('answers connection_gone, sending nothing, when the connection record is missing', async () => {
-    expect(await service().subscribe({ connectionId: 'ghost', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('connection_gone');
+    expect(await service().subscribe({ receivedAt: v(), connectionId: 'ghost', who: ALICE, id: 's1', topic: 'feed:a' })).toBe(
+      'connection_gone',
+    );
     expect(poster.posted).toEqual([]);
   });
 
   it('forgets the connection when the subscribed frame finds it gone', async () => {
     poster.gone.add('c1');
-    expect(await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('connection_gone');
+    expect(await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe(
+      'connection_gone',
+    );
     expect(await partition(local.db, table, 'conn#c1')).toEqual([]);
     expect(await partition(local.db, table, edgePartition('feed:a', 0))).toEqual([]);
   });
 
   it('forgets the connection, with all it subscribed to, when a replayed frame finds it gone', async () => {
     await publish('feed:a', 5);
-    await service().subscribe({ connectionId: 'c1', who: ALICE, id: 'other', topic: 'feed:b' });
+    await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 'other', topic: 'feed:b' });
     poster.hook = (_, frame) => (frame.type === 'data' && frame.seq === 2 ? 'gone' : undefined);
-    const outcome = await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    const outcome = await service().subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:0',
+    });
     expect(outcome).toBe('connection_gone');
     expect(frameTypes()).toEqual(['subscribed', 'subscribed', 'data:1']);
     expect(await partition(local.db, table, 'conn#c1')).toEqual([]);
@@ -237,13 +281,20 @@ describe('subscribe after a failed subscribe', () => {
       if (frame.type === 'data') throw new Throttled(connectionId, new Error('LimitExceededException'));
     };
     const svc = service();
-    await expect(svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' })).rejects.toThrow(
-      Throttled,
-    );
+    await expect(
+      svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' }),
+    ).rejects.toThrow(Throttled);
 
     poster.hook = undefined;
     expect(await edgeMode('feed:a')).toBe('pending');
-    const outcome = await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    const outcome = await svc.subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:0',
+    });
     expect(outcome).toBe('already_subscribed');
     expect(frameTypes()).toEqual(['subscribed', 'subscribed', 'data:1', 'data:2', 'data:3']);
     expect(await edgeMode('feed:a')).toBe('live');
@@ -260,10 +311,12 @@ describe('subscribe after a failed subscribe', () => {
     poster.hook = (connectionId, frame) => {
       if (frame.type === 'subscribed') throw new Throttled(connectionId, new Error('LimitExceededException'));
     };
-    await expect(svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId })).rejects.toThrow(Throttled);
+    await expect(
+      svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId }),
+    ).rejects.toThrow(Throttled);
 
     poster.hook = undefined;
-    await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId });
+    await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId });
     expect(frameTypes()).toEqual(['subscribed', 'reset']);
     expect(resets()[0]?.reason).toBe(reason);
     expect(await edgeMode('feed:a')).toBe('live');
@@ -271,13 +324,99 @@ describe('subscribe after a failed subscribe', () => {
 });
 
 describe('unsubscribe', () => {
-  it('removes the subscription and its edge, idempotently', async () => {
+  it('removes the subscription and its edge, idempotently, leaving a tombstone', async () => {
     const svc = service();
-    await svc.subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' });
-    await svc.unsubscribe('c1', 's1');
-    await svc.unsubscribe('c1', 's1');
-    expect(await getItem(local.db, table, 'conn#c1', 'sub#s1')).toBeUndefined();
+    await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' });
+    expect(await svc.unsubscribe('c1', 's1', v())).toBe('unsubscribed');
+    expect(await svc.unsubscribe('c1', 's1', v())).toBe('unsubscribed');
+    expect(await getItem(local.db, table, 'conn#c1', 'sub#s1')).toMatchObject({ gone: true });
     expect(await edgeMode('feed:a')).toBeUndefined();
+  });
+});
+
+describe('the last frame for an id wins', () => {
+  it('a subscribe run after the unsubscribe sent after it sends nothing and registers nothing', async () => {
+    await publish('feed:a', 2);
+    const svc = service();
+    const subscribeSent = v();
+    expect(await svc.unsubscribe('c1', 's1', v())).toBe('unsubscribed');
+    expect(
+      await svc.subscribe({
+        receivedAt: subscribeSent,
+        connectionId: 'c1',
+        who: ALICE,
+        id: 's1',
+        topic: 'feed:a',
+        lastEventId: 'feed:a:0',
+      }),
+    ).toBe('superseded');
+    expect(poster.framesTo('c1')).toEqual([]);
+    expect(await edgeMode('feed:a')).toBeUndefined();
+  });
+
+  it('an unsubscribe run after the subscribe sent after it is superseded and the subscription stays live', async () => {
+    const svc = service();
+    const unsubscribeSent = v();
+    expect(await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a' })).toBe('subscribed');
+    expect(await svc.unsubscribe('c1', 's1', unsubscribeSent)).toBe('superseded');
+    expect(await edgeMode('feed:a')).toBe('live');
+  });
+});
+
+describe('topic heads that expire', () => {
+  // The production numbering: a head starts above epoch seconds × 100,000.
+  const timedLog = (at: Date) => new DynamoTopicLog(local.db, table, () => at);
+  const timedService = (at: Date) => new SubscriptionService(registry, timedLog(at), poster);
+
+  it("a resume from an older head of the topic gets reset, not the new head's events as if they were the missed ones", async () => {
+    const before = new Date('2026-11-01T00:00:00Z');
+    const [old] = (await timedLog(before).assign('feed:a', events('old', 1))).entries;
+    await deleteItem(local.db, table, 'topic#feed:a', 'head'); // expired (TTL)
+    const after = new Date('2026-11-20T00:00:00Z');
+    const fresh = timedLog(after);
+    await fresh.append((await fresh.assign('feed:a', events('new', 3))).entries);
+
+    const outcome = await timedService(after).subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: `feed:a:${old!.seq}`,
+    });
+    expect(outcome).toBe('subscribed');
+    expect(frameTypes()).toEqual(['subscribed', 'reset']);
+    expect(resets()[0]!.reason).toBe('replay_window_exceeded');
+    expect(await edgeMode('feed:a')).toBe('live');
+  });
+
+  it('a subscriber of a topic without a head that gets one during the subscribe misses nothing and is not reset', async () => {
+    const at = new Date('2026-11-20T00:00:00Z');
+    const clockedLog = timedLog(at);
+    let published = false;
+    const svc = new SubscriptionService(
+      {
+        ...registry,
+        register: registry.register.bind(registry),
+        head: registry.head.bind(registry),
+        forget: registry.forget.bind(registry),
+        unregister: registry.unregister.bind(registry),
+        edges: registry.edges.bind(registry),
+        goLive: async (...args) => {
+          if (!published) {
+            published = true; // the topic's first event, numbered between register and the switch
+            await clockedLog.append((await clockedLog.assign('feed:new', events('first', 1))).entries);
+          }
+          return registry.goLive(...args);
+        },
+      },
+      clockedLog,
+      poster,
+    );
+    expect(await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:new' })).toBe('subscribed');
+    const base = (at.getTime() / 1000) * 100_000;
+    expect(frameTypes()).toEqual(['subscribed', `data:${base + 1}`]);
+    expect(await edgeMode('feed:new')).toBe('live');
   });
 });
 
@@ -306,7 +445,7 @@ describe('subscribe while fan-out publishes', () => {
         expect(await fanoutPublish(f, 'feed:a')).toBeUndefined(); // numbered 4; the pending edge gets nothing
       }
     };
-    await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
+    await service().subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:0' });
     expect(await edgeMode('feed:a')).toBe('live');
     await fanoutPublish(f, 'feed:a'); // 5, live
     expectGapFreeInOrder(poster.seqsTo('c1', 's1'), 1, 5);
@@ -323,7 +462,14 @@ describe('subscribe while fan-out publishes', () => {
         await new Promise((r) => setTimeout(r, i % 3));
       }
     })();
-    const outcome = await service().subscribe({ connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:a', lastEventId: 'feed:a:1' });
+    const outcome = await service().subscribe({
+      receivedAt: v(),
+      connectionId: 'c1',
+      who: ALICE,
+      id: 's1',
+      topic: 'feed:a',
+      lastEventId: 'feed:a:1',
+    });
     await producer;
     expect(outcome).toBe('subscribed');
     expect(resets()).toEqual([]);

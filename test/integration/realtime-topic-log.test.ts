@@ -5,9 +5,15 @@
  * (25 items) and across Query pages.
  */
 import { describe, expect, it } from 'vitest';
-import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoTopicLog, logKey, RETRY_CHECK_SOURCES } from '../../lambdas/shared/realtime/dynamo-topic-log';
-import { LOG_RETENTION_SECONDS, type LogEntry, type TopicLog } from '../../lambdas/shared/realtime/topic-log';
+import {
+  HEAD_TTL_SECONDS,
+  LOG_RETENTION_SECONDS,
+  SEQS_PER_SECOND,
+  type LogEntry,
+  type TopicLog,
+} from '../../lambdas/shared/realtime/topic-log';
 import { events, getItem, useLocalDynamo, type LocalDynamo } from '../support/realtime-local';
 
 const NOW = new Date('2026-11-21T10:00:00.000Z');
@@ -19,7 +25,12 @@ let log: TopicLog;
 useLocalDynamo(async (started, fresh) => {
   local = started;
   table = fresh;
-  log = new DynamoTopicLog(local.db, table, () => NOW);
+  log = new DynamoTopicLog(
+    local.db,
+    table,
+    () => NOW,
+    () => 0,
+  );
 });
 
 const headSeq = async (topic: string) => (await getItem(local.db, table, `topic#${topic}`, 'head'))?.seq;
@@ -119,6 +130,47 @@ describe('assign', () => {
   });
 });
 
+describe('heads expire, and numbers never repeat', () => {
+  it('a new head starts numbering above epoch seconds × 100,000 and expires a week after its last event', async () => {
+    const timed = new DynamoTopicLog(local.db, table, () => NOW);
+    const base = (NOW.getTime() / 1000) * SEQS_PER_SECOND;
+    expect(seqs((await timed.assign('feed:a', events('e', 3))).entries)).toEqual([base + 1, base + 2, base + 3]);
+    expect(String(base + 1)).toHaveLength(15); // the log's sort key pads to 15 digits
+    expect(await getItem(local.db, table, 'topic#feed:a', 'head')).toMatchObject({
+      seq: base + 3,
+      seqBase: base,
+      expiresAt: NOW.getTime() / 1000 + HEAD_TTL_SECONDS,
+    });
+    // Later events keep counting by one and push the expiry out.
+    const later = new Date(NOW.getTime() + 3_600_000);
+    const next = await new DynamoTopicLog(local.db, table, () => later).assign('feed:a', events('f', 1));
+    expect(seqs(next.entries)).toEqual([base + 4]);
+    expect(await getItem(local.db, table, 'topic#feed:a', 'head')).toMatchObject({
+      seqBase: base,
+      expiresAt: later.getTime() / 1000 + HEAD_TTL_SECONDS,
+    });
+  });
+
+  it('a head created again after it expired numbers above every seq the old one gave', async () => {
+    // A busy week: 10,000 events a second for 7 days on the old head, then it expires a week later.
+    const old = new DynamoTopicLog(local.db, table, () => NOW);
+    const [last] = (await old.assign('feed:a', events('e', 1))).entries;
+    await local.db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: 'topic#feed:a', sk: 'head' },
+        UpdateExpression: 'ADD seq :n',
+        ExpressionAttributeValues: { ':n': 10_000 * 7 * 86_400 },
+      }),
+    );
+    const oldHighest = last!.seq + 10_000 * 7 * 86_400;
+    await local.db.send(new DeleteCommand({ TableName: table, Key: { pk: 'topic#feed:a', sk: 'head' } })); // TTL
+    const reborn = new Date(NOW.getTime() + 14 * 86_400_000);
+    const [first] = (await new DynamoTopicLog(local.db, table, () => reborn).assign('feed:a', events('g', 1))).entries;
+    expect(first!.seq).toBeGreaterThan(oldHighest);
+  });
+});
+
 describe('append and read', () => {
   it('round-trips entries in seq order, after a seq, up to a limit', async () => {
     const { entries } = await log.assign('feed:a', events('a', 5));
@@ -170,7 +222,14 @@ describe('append and read', () => {
         return local.db.send(command as never);
       },
     });
-    expect(await new DynamoTopicLog(shortPages, table).read('feed:a', 0, 8)).toEqual(entries.slice(0, 8));
+    expect(
+      await new DynamoTopicLog(
+        shortPages,
+        table,
+        () => NOW,
+        () => 0,
+      ).read('feed:a', 0, 8),
+    ).toEqual(entries.slice(0, 8));
     expect(limits).toEqual([8, 5, 2]);
   });
 

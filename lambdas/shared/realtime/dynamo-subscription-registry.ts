@@ -4,30 +4,44 @@
  *
  *   pk `conn#<connectionId>`  sk `meta`            the connection (dynamo-connections.ts); `subs` counts
  *                                                   its subscriptions (the per-connection limit)
- *   pk `conn#<connectionId>`  sk `sub#<subId>`      topic, shard: unsubscribe and $disconnect
- *                                                   find a connection's edges from here
- *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode, liveFrom (and TTL): what fan-out reads,
+ *   pk `conn#<connectionId>`  sk `sub#<subId>`      topic, shard, v (the version of the last frame
+ *                                                   applied): unsubscribe and $disconnect find a
+ *                                                   connection's edges from here. After an
+ *                                                   unsubscribe, a tombstone: gone, v, and a TTL of
+ *                                                   `TOMBSTONE_TTL_SECONDS`
+ *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode, liveFrom, v (and TTL): what fan-out reads,
  *                                                   by a strongly consistent Query on the topic
- *   pk `topic#<topic>`        sk `head`             seq (last assigned), shards, subscribers
+ *   pk `topic#<topic>`        sk `head`             seq, seqBase, shards, grownAt, expiresAt
+ *                                                   (dynamo-topic-log.ts)
  *
  * Every edge and subscription item expires with its connection (TTL), and fan-out deletes a
  * connection's items on the first 410: a disconnect API Gateway never reports costs one failed
- * post, then nothing. The topic head has no TTL on purpose: `seq` must never restart, or a client
- * resuming from `topic:17` would take new events for the ones it missed.
+ * post, then nothing. A topic's head is written by fan-out when it numbers events (and by a
+ * subscribe only when a shard splits, or to extend a head about to expire), and expires a week
+ * after its last event: subscribing to any number of topic names leaves nothing behind.
  *
  * Why edges are base-table items, not a GSI: subscribe registers first and replays second
  * (subscriptions.ts), and that is only gap-free if fan-out, after appending an event to the log,
  * sees every edge written before. A strongly consistent Query gives that; a GSI is eventually
  * consistent.
  *
- * Hot topics: the head's subscriber count only steers sharding, so it may drift (TTL expiries do
- * not decrement it); it is never used for delivery.
+ * Hot topics: a subscribe writes only its connection's items and its edge, never an item shared
+ * by the topic's subscribers, so a join storm of one topic spreads over its edge partitions (and
+ * DynamoDB splits a hot partition by sort key). Shard growth is steered by sampled counts.
  */
-import { GetCommand, paginateQuery, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import { batchWriteAll, cancellationReasons, isConditionalCheckFailed } from '../dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../errors';
+import { HEAD_RENEW_SECONDS, HEAD_TTL_SECONDS } from './topic-log';
 import { retry } from '../retry';
 import { connectionKey, CONNECTION_TTL_SECONDS } from './dynamo-connections';
 import {
@@ -40,8 +54,14 @@ import {
   type RegistryConfig,
   type SubscriptionRef,
   type SubscriptionRegistry,
-  type TopicHead,
+  type UnregisterResult,
 } from './subscription-registry';
+
+/**
+ * How long an unsubscribe's tombstone keeps refusing older subscribes of its id. A frame is
+ * handled within the integration timeout (29 s) of its arrival, so minutes are plenty.
+ */
+export const TOMBSTONE_TTL_SECONDS = 5 * 60;
 
 export const subscriptionKey = (connectionId: string, subId: string) => ({ pk: `conn#${connectionId}`, sk: `sub#${subId}` });
 export const edgeKey = (topic: string, shard: number, connectionId: string, subId: string) => ({
@@ -51,12 +71,28 @@ export const edgeKey = (topic: string, shard: number, connectionId: string, subI
 export const edgePartition = (topic: string, shard: number) => `edge#${topic}#${shard}`;
 export const headKey = (topic: string) => ({ pk: `topic#${topic}`, sk: 'head' });
 
-const subscriptionItemSchema = z.object({ topic: z.string(), shard: z.number().int().nonnegative() });
-const headItemSchema = z.object({
-  seq: z.number().int().nonnegative().default(0),
-  shards: z.number().int().positive().default(1),
-  subscribers: z.number().int().default(0),
-});
+const subscriptionItemSchema = z.object({ topic: z.string(), shard: z.number().int().nonnegative(), v: z.number().default(0) });
+const tombstoneItemSchema = z.object({ gone: z.literal(true), v: z.number() });
+const headItemSchema = z
+  .object({
+    seq: z.number().int().nonnegative().default(0),
+    seqBase: z.number().int().nonnegative().default(0),
+    shards: z.number().int().positive().default(1),
+    grownAt: z.number().default(0),
+    expiresAt: z.number().optional(),
+  })
+  .transform(({ seqBase, ...head }) => ({ ...head, base: seqBase }));
+
+type HeadItem = z.infer<typeof headItemSchema>;
+
+/** A subscription item as read: a live subscription, a tombstone, or nothing. */
+type SubscriptionState =
+  | { readonly kind: 'live'; readonly subscription: SubscriptionRef; readonly v: number }
+  | { readonly kind: 'tombstone'; readonly v: number }
+  | { readonly kind: 'none' };
+
+/** How often register and unregister re-read after losing a race with another frame of the id. */
+const MAX_RACES = 5;
 const edgeItemSchema = z.object({ sk: z.string(), mode: z.enum(['pending', 'live']), liveFrom: z.number().int().nonnegative().default(0) });
 
 /** A transaction that conflicted with another one in flight: 5 calls, backoff 25 ms doubling to 200 ms. */
@@ -75,13 +111,25 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
     private readonly tableName: string,
     private readonly config: RegistryConfig = DEFAULT_REGISTRY_CONFIG,
     private readonly clock: Clock = systemClock,
+    /** Decides which subscribes count their shard (`growthCheckRate`). */
+    private readonly random: () => number = Math.random,
   ) {}
 
-  async register(connectionId: string, subId: string, topic: string): Promise<RegisterResult> {
-    const existing = await this.subscription(connectionId, subId);
-    if (existing) return this.existing(existing, topic);
+  async register(connectionId: string, subId: string, topic: string, version: number): Promise<RegisterResult> {
+    for (let race = 0; race < MAX_RACES; race++) {
+      const state = await this.subscriptionState(connectionId, subId);
+      if (state.kind === 'tombstone' && state.v >= version) return { status: 'superseded' };
+      const result =
+        state.kind === 'live' ? await this.existing(state, topic, version) : await this.create(connectionId, subId, topic, version);
+      if (result) return result;
+      // Another frame of this id wrote its item between our read and our write: read again.
+    }
+    throw new Error(`Subscription ${subId} of ${connectionId} kept changing under register`);
+  }
 
-    const head = await this.countSubscriber(topic, +1);
+  /** Creates the subscription; undefined when another frame of the id won the race to its item. */
+  private async create(connectionId: string, subId: string, topic: string, version: number): Promise<RegisterResult | undefined> {
+    const head: HeadItem = (await this.head(topic)) ?? { seq: 0, base: 0, shards: 1, grownAt: 0 };
     const shard = shardOf(`${connectionId}#${subId}`, head.shards);
     const now = this.clock();
     const expiresAt = epochSeconds(now) + CONNECTION_TTL_SECONDS;
@@ -101,27 +149,24 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
         {
           Put: {
             TableName: this.tableName,
-            Item: { ...subscriptionKey(connectionId, subId), topic, shard, createdAt: now.toISOString(), expiresAt },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            Item: { ...subscriptionKey(connectionId, subId), topic, shard, v: version, createdAt: now.toISOString(), expiresAt },
+            // Nothing there, or the tombstone of an unsubscribe sent before this frame.
+            ConditionExpression: 'attribute_not_exists(pk) OR (gone = :true AND v < :v)',
+            ExpressionAttributeValues: { ':true': true, ':v': version },
           },
         },
         {
           Put: {
             TableName: this.tableName,
-            // Only what fan-out needs: every byte of an edge is read (strongly consistent) per event.
-            Item: { ...edgeKey(topic, shard, connectionId, subId), mode: 'pending', expiresAt },
+            // Only what fan-out needs (and `v`, for goLive): every byte of an edge is read per event.
+            Item: { ...edgeKey(topic, shard, connectionId, subId), mode: 'pending', v: version, expiresAt },
           },
         },
       ]);
     } catch (error) {
-      await this.countSubscriber(topic, -1).catch(() => undefined);
       const reasons = cancellationReasons(error);
       if (!reasons) throw error;
-      if (reasons[1] === 'ConditionalCheckFailed') {
-        // The same id, registered by a concurrent frame: treat like any repeated subscribe.
-        const raced = await this.subscription(connectionId, subId);
-        if (raced) return this.existing(raced, topic);
-      }
+      if (reasons[1] === 'ConditionalCheckFailed') return undefined;
       if (reasons[0] === 'ConditionalCheckFailed') {
         const old = (error as { CancellationReasons?: { Item?: unknown }[] }).CancellationReasons?.[0]?.Item;
         if (old === undefined) throw new ConnectionGone(connectionId);
@@ -129,10 +174,79 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
       }
       throw error;
     }
-    return { status: 'created', subscription, headSeq: head.seq };
+    await this.maintainHead(topic, shard, head, version, now);
+    return { status: 'created', subscription, head: { seq: head.seq, base: head.base, shards: head.shards } };
   }
 
-  async goLive(subscription: SubscriptionRef, cursorSeq: number): Promise<'live' | 'behind' | 'gone'> {
+  /**
+   * The rare writes a subscribe makes to its topic's head. A sample of subscribes (`growthCheckRate`)
+   * counts the edges its shard received since the shard count last grew, and doubles the count
+   * when they pass `edgesPerShard`: new edges spread evenly, so that is about `edgesPerShard` new
+   * subscribers per shard, while the edges placed before (shard 0 holds every early one) stay
+   * where they are and do not trigger growth again. A head with less than `HEAD_RENEW_SECONDS`
+   * left is extended (a topic with subscribers must keep its shard count).
+   */
+  private async maintainHead(topic: string, shard: number, head: HeadItem, version: number, now: Date): Promise<void> {
+    const { edgesPerShard, maxShards, growthCheckRate } = this.config;
+    const expiresAt = epochSeconds(now) + HEAD_TTL_SECONDS;
+    if (head.shards < maxShards && this.random() < growthCheckRate && (await this.edgesSince(topic, shard, head.grownAt)) > edgesPerShard) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: headKey(topic),
+            UpdateExpression: 'SET shards = :shards, grownAt = :version, expiresAt = if_not_exists(expiresAt, :expiresAt)',
+            // Only one of many concurrent subscribers grows it, and never backwards.
+            ConditionExpression: head.shards === 1 ? 'attribute_not_exists(shards) OR shards = :old' : 'shards = :old',
+            ExpressionAttributeValues: {
+              ':shards': Math.min(maxShards, head.shards * 2),
+              ':old': head.shards,
+              ':version': version,
+              ':expiresAt': expiresAt,
+            },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      return;
+    }
+    if (head.expiresAt !== undefined && head.expiresAt < epochSeconds(now) + HEAD_RENEW_SECONDS) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: headKey(topic),
+            UpdateExpression: 'SET expiresAt = :expiresAt',
+            ConditionExpression: 'attribute_exists(pk) AND expiresAt < :expiresAt',
+            ExpressionAttributeValues: { ':expiresAt': expiresAt },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+  }
+
+  /** Edges of one shard registered at or after `since` (a frame version), read strongly consistent. */
+  private async edgesSince(topic: string, shard: number, since: number): Promise<number> {
+    let count = 0;
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: 'v >= :since',
+        ExpressionAttributeValues: { ':pk': edgePartition(topic, shard), ':since': since },
+        Select: 'COUNT',
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) count += page.Count ?? 0;
+    return count;
+  }
+
+  async goLive(subscription: SubscriptionRef, cursorSeq: number, version: number): Promise<'live' | 'behind' | 'gone'> {
     const { topic, shard, connectionId, subId } = subscription;
     try {
       await this.transact([
@@ -140,8 +254,9 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
           ConditionCheck: {
             TableName: this.tableName,
             Key: headKey(topic),
-            ConditionExpression: 'seq = :cursor',
-            ExpressionAttributeValues: { ':cursor': cursorSeq },
+            // 0: nothing numbered yet (no head, or one a shard growth created).
+            ConditionExpression: cursorSeq === 0 ? 'attribute_not_exists(seq)' : 'seq = :cursor',
+            ...(cursorSeq === 0 ? {} : { ExpressionAttributeValues: { ':cursor': cursorSeq } }),
           },
         },
         {
@@ -149,9 +264,10 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
             TableName: this.tableName,
             Key: edgeKey(topic, shard, connectionId, subId),
             UpdateExpression: 'SET #mode = :live, liveFrom = :cursor',
-            ConditionExpression: 'attribute_exists(pk)',
+            // An edge a later subscribe of the id created again (after an unsubscribe) is that one's.
+            ConditionExpression: 'attribute_exists(pk) AND v <= :v',
             ExpressionAttributeNames: { '#mode': 'mode' },
-            ExpressionAttributeValues: { ':live': 'live', ':cursor': cursorSeq },
+            ExpressionAttributeValues: { ':live': 'live', ':cursor': cursorSeq, ':v': version },
           },
         },
       ]);
@@ -164,16 +280,32 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
     }
   }
 
-  async unregister(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {
-    const subscription = await this.subscription(connectionId, subId);
-    if (!subscription) return undefined;
-    const { topic, shard } = subscription;
+  async unregister(connectionId: string, subId: string, version: number): Promise<UnregisterResult> {
+    for (let race = 0; race < MAX_RACES; race++) {
+      const state = await this.subscriptionState(connectionId, subId);
+      if (state.kind === 'live' && state.v > version) return { status: 'superseded' };
+      const removed = state.kind === 'live' ? await this.remove(state, version) : await this.bury(connectionId, subId, version, state);
+      if (removed) return removed;
+      // Another frame of this id changed its item between our read and our write: read again.
+    }
+    throw new Error(`Subscription ${subId} of ${connectionId} kept changing under unregister`);
+  }
+
+  /**
+   * Replaces a live subscription by its tombstone, deletes its edge and uncounts it, if the item
+   * is still as read; undefined when it changed meanwhile.
+   */
+  private async remove(state: SubscriptionState & { kind: 'live' }, version: number): Promise<UnregisterResult | undefined> {
+    const { subscription } = state;
+    const { connectionId, subId, topic, shard } = subscription;
     const removeSubscription = [
       {
-        Delete: {
+        Put: {
           TableName: this.tableName,
-          Key: subscriptionKey(connectionId, subId),
-          ConditionExpression: 'attribute_exists(pk)',
+          Item: this.tombstone(connectionId, subId, version),
+          // Items written before versions existed read as v 0.
+          ConditionExpression: `attribute_exists(topic) AND ${state.v === 0 ? 'attribute_not_exists(v)' : 'v = :read'}`,
+          ...(state.v === 0 ? {} : { ExpressionAttributeValues: { ':read': state.v } }),
         },
       },
       { Delete: { TableName: this.tableName, Key: edgeKey(topic, shard, connectionId, subId) } },
@@ -191,7 +323,7 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
       await this.transact([...removeSubscription, uncount]);
     } catch (error) {
       const reasons = cancellationReasons(error);
-      if (reasons?.[0] === 'ConditionalCheckFailed') return undefined; // a concurrent removal won
+      if (reasons?.[0] === 'ConditionalCheckFailed') return undefined; // a concurrent frame of the id won
       if (reasons?.[2] !== 'ConditionalCheckFailed') throw error;
       // The connection record is gone (closing): remove the subscription without counting.
       try {
@@ -201,8 +333,39 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
         throw retryError;
       }
     }
-    await this.countSubscriber(topic, -1);
-    return subscription;
+    return { status: 'removed', subscription };
+  }
+
+  /**
+   * Records an unsubscribe of an id with no live subscription, so that a subscribe sent before it
+   * but handled after it is refused; undefined when a frame of the id wrote meanwhile.
+   */
+  private async bury(
+    connectionId: string,
+    subId: string,
+    version: number,
+    state: SubscriptionState & { kind: 'none' | 'tombstone' },
+  ): Promise<UnregisterResult | undefined> {
+    if (state.kind === 'tombstone' && state.v >= version) return { status: 'absent' };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.tombstone(connectionId, subId, version),
+          ConditionExpression: state.kind === 'none' ? 'attribute_not_exists(pk)' : 'gone = :true AND v = :read',
+          ExpressionAttributeValues: state.kind === 'none' ? undefined : { ':true': true, ':read': state.v },
+        }),
+      );
+      return { status: 'absent' };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private tombstone(connectionId: string, subId: string, version: number) {
+    const expiresAt = epochSeconds(this.clock()) + TOMBSTONE_TTL_SECONDS;
+    return { ...subscriptionKey(connectionId, subId), gone: true, v: version, expiresAt };
   }
 
   async forget(connectionId: string): Promise<SubscriptionRef[]> {
@@ -223,18 +386,19 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
     for (const item of items) {
       const sk = String(item.sk);
       if (!sk.startsWith('sub#')) continue;
+      keys.push({ pk: String(item.pk), sk }); // tombstones too
       const parsed = subscriptionItemSchema.safeParse(item);
       if (!parsed.success) continue;
-      const subscription = { connectionId, subId: sk.slice('sub#'.length), ...parsed.data };
+      const { topic, shard } = parsed.data;
+      const subscription = { connectionId, subId: sk.slice('sub#'.length), topic, shard };
       subscriptions.push(subscription);
-      keys.push({ pk: String(item.pk), sk }, edgeKey(subscription.topic, subscription.shard, connectionId, subscription.subId));
+      keys.push(edgeKey(topic, shard, connectionId, subscription.subId));
     }
     await this.deleteAll(keys);
-    await Promise.all(subscriptions.map((s) => this.countSubscriber(s.topic, -1).catch(() => undefined)));
     return subscriptions;
   }
 
-  async head(topic: string): Promise<TopicHead | undefined> {
+  async head(topic: string): Promise<HeadItem | undefined> {
     const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: headKey(topic), ConsistentRead: true }));
     return out.Item ? headItemSchema.parse(out.Item) : undefined;
   }
@@ -277,57 +441,48 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
     await retry(() => this.client.send(new TransactWriteCommand({ TransactItems: items as never })), TRANSACT_RETRY);
   }
 
-  private async subscription(connectionId: string, subId: string): Promise<SubscriptionRef | undefined> {
+  private async subscriptionState(connectionId: string, subId: string): Promise<SubscriptionState> {
     const out = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: subscriptionKey(connectionId, subId), ConsistentRead: true }),
     );
-    if (!out.Item) return undefined;
-    return { connectionId, subId, ...subscriptionItemSchema.parse(out.Item) };
+    if (!out.Item) return { kind: 'none' };
+    const tombstone = tombstoneItemSchema.safeParse(out.Item);
+    if (tombstone.success) return { kind: 'tombstone', v: tombstone.data.v };
+    const { topic, shard, v } = subscriptionItemSchema.parse(out.Item);
+    return { kind: 'live', subscription: { connectionId, subId, topic, shard }, v };
   }
 
-  private existing(subscription: SubscriptionRef, topic: string): RegisterResult {
+  /**
+   * A subscribe of an id that is registered: the same topic is a repeat (`exists`, and the item
+   * takes the frame's version so an older unsubscribe cannot remove it), unless an even later
+   * frame was applied (`superseded`); another topic is a client error.
+   */
+  private async existing(state: SubscriptionState & { kind: 'live' }, topic: string, version: number): Promise<RegisterResult | undefined> {
+    const { subscription } = state;
     if (subscription.topic !== topic) {
       throw new BadRequestError(
         `Subscription id "${subscription.subId}" is already used for ${subscription.topic} on this connection; unsubscribe it first`,
         [{ field: 'id', message: 'Already used for another topic' }],
       );
     }
-    return { status: 'exists', subscription };
-  }
-
-  /** Adds `delta` to the topic's subscriber count and grows its shard count when it passes the threshold. */
-  private async countSubscriber(topic: string, delta: 1 | -1): Promise<TopicHead> {
-    const out = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: headKey(topic),
-        UpdateExpression: 'ADD subscribers :delta SET seq = if_not_exists(seq, :zero), shards = if_not_exists(shards, :one)',
-        ExpressionAttributeValues: { ':delta': delta, ':zero': 0, ':one': 1 },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const head = headItemSchema.parse(out.Attributes);
-    const { edgesPerShard, maxShards } = this.config;
-    if (delta > 0 && head.subscribers > head.shards * edgesPerShard && head.shards < maxShards) {
-      const shards = Math.min(maxShards, head.shards * 2);
+    if (state.v > version) return { status: 'superseded' };
+    if (state.v < version) {
       try {
         await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: headKey(topic),
-            UpdateExpression: 'SET shards = :shards',
-            // Only one of many concurrent subscribers grows it, and never backwards.
-            ConditionExpression: 'shards = :old',
-            ExpressionAttributeValues: { ':shards': shards, ':old': head.shards },
+            Key: subscriptionKey(subscription.connectionId, subscription.subId),
+            UpdateExpression: 'SET v = :v',
+            ConditionExpression: 'attribute_exists(topic) AND (attribute_not_exists(v) OR v < :v)',
+            ExpressionAttributeValues: { ':v': version },
           }),
         );
-        return { ...head, shards };
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
-        return (await this.head(topic)) ?? head;
+        return undefined; // another frame of the id changed it meanwhile
       }
     }
-    return head;
+    return { status: 'exists', subscription };
   }
 
   private async deleteAll(keys: { pk: string; sk: string }[]): Promise<void> {

@@ -1,8 +1,10 @@
 /**
  * Per-topic sequence numbers and the replay log (topic-log.ts) in the realtime table:
  *
- *   pk `topic#<topic>` sk `head`       seq: the last number assigned; lastSrcs: the sources of the
- *                                      events the last `assign` numbered, in order (see `assign`)
+ *   pk `topic#<topic>` sk `head`       seq: the last number assigned, seqBase: where this head started
+ *                                      numbering (topic-log.ts `seqBase`); lastSrcs: the sources
+ *                                      of the events the last `assign` numbered, in order (see
+ *                                      `assign`); expires `HEAD_TTL_SECONDS` after the last event
  *   pk `log#<topic>`   sk `<seq, 15 digits>`   seq, event, payload, ts, src; expires after 24 h
  *
  * Retries do not renumber. A stream batch that fails after its events were numbered comes back
@@ -19,7 +21,15 @@ import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import { batchWriteAll, isConditionalCheckFailed } from '../dynamodb';
 import { headKey } from './dynamo-subscription-registry';
-import { LOG_RETENTION_SECONDS, type Assignment, type LogEntry, type TopicEvent, type TopicLog } from './topic-log';
+import {
+  HEAD_TTL_SECONDS,
+  LOG_RETENTION_SECONDS,
+  seqBase as defaultSeqBase,
+  type Assignment,
+  type LogEntry,
+  type TopicEvent,
+  type TopicLog,
+} from './topic-log';
 
 /**
  * How many of a call's first sources the retry check looks at. A retry's events for a topic are a
@@ -52,6 +62,8 @@ export class DynamoTopicLog implements TopicLog {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly clock: Clock = systemClock,
+    /** Where a new head starts numbering; tests that pin seqs pass `() => 0`. */
+    private readonly seqBase: (now: Date) => number = defaultSeqBase,
   ) {}
 
   async assign(topic: string, events: readonly TopicEvent[]): Promise<Assignment> {
@@ -61,14 +73,23 @@ export class DynamoTopicLog implements TopicLog {
     const notSeen = Object.keys(srcValues)
       .map((name) => `NOT contains(lastSrcs, ${name})`)
       .join(' AND ');
+    const now = this.clock();
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: headKey(topic),
-          UpdateExpression: 'SET seq = if_not_exists(seq, :zero) + :n, shards = if_not_exists(shards, :one), lastSrcs = :srcs',
+          UpdateExpression:
+            'SET seq = if_not_exists(seq, :base) + :n, seqBase = if_not_exists(seqBase, :base), shards = if_not_exists(shards, :one), lastSrcs = :srcs, expiresAt = :expiresAt',
           ConditionExpression: `attribute_not_exists(lastSrcs) OR (${notSeen})`,
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':n': events.length, ':srcs': events.map((e) => e.src), ...srcValues },
+          ExpressionAttributeValues: {
+            ':base': this.seqBase(now),
+            ':one': 1,
+            ':n': events.length,
+            ':srcs': events.map((e) => e.src),
+            ':expiresAt': epochSeconds(now) + HEAD_TTL_SECONDS,
+            ...srcValues,
+          },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

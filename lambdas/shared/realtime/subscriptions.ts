@@ -20,13 +20,26 @@
  * can send a seq again; clients drop any `seq` they already have.
  *
  * The log keeps 24 hours and a replay sends at most `maxReplay` events; past either, or when the
- * client's id is unknown, the client gets `reset` (refetch over HTTP) and live data from then on.
+ * client's id is unknown (from the future, or from an older head of the topic: heads expire, and a
+ * new one numbers above every seq an old one gave), the client gets `reset` (refetch over HTTP)
+ * and live data from then on.
+ *
+ * The last frame for an id wins: subscribe and unsubscribe pass the time API Gateway received the
+ * frame, and a frame older than the last one applied to the id is `superseded`, answered with
+ * nothing (subscription-registry.ts). A subscribe overtaken mid-replay by its unsubscribe stops at
+ * the switch to live (the edge is gone); frames it sent before are for an id the client dropped.
  */
 import { ForbiddenError } from '../errors';
 import { sleep as defaultSleep, type Sleep } from '../retry';
 import { dataFrame } from './frames';
 import type { ConnectionPoster } from './poster';
-import { ConnectionGone, type RegisterResult, type SubscriptionRef, type SubscriptionRegistry } from './subscription-registry';
+import {
+  ConnectionGone,
+  type RegisterResult,
+  type SubscriptionRef,
+  type SubscriptionRegistry,
+  type TopicHead,
+} from './subscription-registry';
 import type { LogEntry, TopicLog } from './topic-log';
 import { authorizeSubscription, parseTopic, seqOfEventId, type Subscriber } from './topics';
 
@@ -48,9 +61,15 @@ export interface SubscribeRequest {
   readonly id: string;
   readonly topic: string;
   readonly lastEventId?: string;
+  /** When API Gateway received the frame (epoch ms): orders it among the id's other frames. */
+  readonly receivedAt: number;
 }
 
-export type SubscribeOutcome = 'subscribed' | 'already_subscribed' | 'connection_gone';
+/** `superseded`: a later frame for the id was applied first; nothing was sent. */
+export type SubscribeOutcome = 'subscribed' | 'already_subscribed' | 'superseded' | 'connection_gone';
+export type UnsubscribeOutcome = 'unsubscribed' | 'superseded';
+
+const NO_HEAD: TopicHead = { seq: 0, base: 0, shards: 1 };
 
 export class SubscriptionService {
   constructor(
@@ -67,7 +86,7 @@ export class SubscriptionService {
    * to answer with an error frame.
    */
   async subscribe(request: SubscribeRequest): Promise<SubscribeOutcome> {
-    const { connectionId, id } = request;
+    const { connectionId, id, receivedAt } = request;
     const topic = parseTopic(request.topic);
     if (!request.who.userId) throw new ForbiddenError('The connection has no user');
     authorizeSubscription(request.who, topic);
@@ -75,47 +94,58 @@ export class SubscriptionService {
 
     let registered: RegisterResult;
     try {
-      registered = await this.registry.register(connectionId, id, topic.name);
+      registered = await this.registry.register(connectionId, id, topic.name, receivedAt);
     } catch (error) {
       if (error instanceof ConnectionGone) return 'connection_gone';
       throw error;
     }
+    if (registered.status === 'superseded') return 'superseded';
     const { subscription } = registered;
     // A repeated subscribe is answered as the first one, and also finishes the switch to live: the
     // first attempt may have failed half way and left the edge pending (an edge already live only
     // gets duplicates, which the client drops).
-    const head = registered.status === 'created' ? registered.headSeq : ((await this.registry.head(topic.name))?.seq ?? 0);
+    const head = registered.status === 'created' ? registered.head : ((await this.registry.head(topic.name)) ?? NO_HEAD);
     if (!(await this.send(connectionId, { type: 'subscribed', id, topic: topic.name }))) return 'connection_gone';
 
-    let cursor = lastSeq ?? head;
-    if (lastSeq !== undefined && (lastSeq > head || head - lastSeq > this.config.maxReplay)) {
-      // An id from the future is one we never issued for this topic; a gap this wide is cheaper
-      // to refetch than to replay.
-      if (!(await this.reset(subscription, lastSeq > head ? 'replay_unavailable' : 'replay_window_exceeded'))) return 'connection_gone';
-      cursor = head;
+    // `topic:0` asks for everything there is: the head's events start above its base.
+    let cursor = lastSeq === 0 ? head.base : (lastSeq ?? head.seq);
+    if (
+      lastSeq !== undefined &&
+      (lastSeq > head.seq || (lastSeq > 0 && lastSeq <= head.base) || head.seq - cursor > this.config.maxReplay)
+    ) {
+      // An id from the future is one we never issued for this topic; one at or below the head's
+      // base is from an older head, whose events are gone; a gap this wide is cheaper to
+      // refetch than to replay.
+      if (!(await this.reset(subscription, lastSeq > head.seq ? 'replay_unavailable' : 'replay_window_exceeded'))) return 'connection_gone';
+      cursor = head.seq;
     }
-    if (!(await this.catchUpAndGoLive(subscription, cursor, head))) return 'connection_gone';
+    if (!(await this.catchUpAndGoLive(subscription, cursor, head.seq, receivedAt))) return 'connection_gone';
     return registered.status === 'created' ? 'subscribed' : 'already_subscribed';
   }
 
-  /** Removes a subscription; idempotent. */
-  async unsubscribe(connectionId: string, id: string): Promise<void> {
-    await this.registry.unregister(connectionId, id);
+  /** Removes a subscription, unless a later subscribe of the id was applied first; idempotent. */
+  async unsubscribe(connectionId: string, id: string, receivedAt: number): Promise<UnsubscribeOutcome> {
+    const result = await this.registry.unregister(connectionId, id, receivedAt);
+    return result.status === 'superseded' ? 'superseded' : 'unsubscribed';
   }
 
   /**
    * Replays from `cursor` up to the head, then tries to go live; repeats while events keep
    * arriving. False when the connection went away.
    */
-  private async catchUpAndGoLive(subscription: SubscriptionRef, cursor: number, knownHead: number): Promise<boolean> {
+  private async catchUpAndGoLive(subscription: SubscriptionRef, cursor: number, knownHead: number, version: number): Promise<boolean> {
     // Set when the log is found behind the head, cleared on progress: only waiting counts.
     let deadline: number | undefined;
     let head = knownHead;
     for (;;) {
       if (cursor >= head) {
-        const outcome = await this.registry.goLive(subscription, cursor);
+        const outcome = await this.registry.goLive(subscription, cursor, version);
         if (outcome !== 'behind') return true; // live, or unsubscribed meanwhile: either way done
-        head = (await this.registry.head(subscription.topic))?.seq ?? cursor;
+        const next = await this.registry.head(subscription.topic);
+        head = next?.seq ?? cursor;
+        // The topic had no head when we registered and has one now: its numbers start above
+        // its base, so nothing before the base was missed.
+        if (next && cursor < next.base) cursor = next.base;
         continue;
       }
       if (head - cursor > this.config.maxReplay) {

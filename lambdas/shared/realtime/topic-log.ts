@@ -11,6 +11,29 @@
 /** How long events stay replayable. */
 export const LOG_RETENTION_SECONDS = 24 * 60 * 60;
 
+/**
+ * How long a topic's head outlives its last event. A head is an item any subscriber's topic name
+ * could create, so it expires; it must outlive the replay log (a resume within the log's window
+ * finds its numbers) and every connection that could hold an edge of it (2 hours on API Gateway),
+ * and subscribe extends a head with less than `HEAD_RENEW_SECONDS` left.
+ */
+export const HEAD_TTL_SECONDS = 7 * 24 * 60 * 60;
+export const HEAD_RENEW_SECONDS = 24 * 60 * 60;
+
+/**
+ * Numbers per second of the clock that a new head's numbering starts from (`seqBase`). A head
+ * that expired and is created again must not hand out a seq it gave before, or a client resuming
+ * from `topic:17` of the old head would take the new head's 18 for the one it missed. Starting
+ * at `epoch seconds × 100,000` puts every new head above every seq an older head of the topic
+ * could have reached unless that one averaged more than 100,000 events a second over its whole
+ * life plus `HEAD_TTL_SECONDS` (one head takes about 1,000 writes a second). Seqs then have 15
+ * digits (until the year 2286), below 2^53, and still grow by one per event.
+ */
+export const SEQS_PER_SECOND = 100_000;
+
+/** Where a head created at `now` starts numbering: the first event gets `seqBase(now) + 1`. */
+export const seqBase = (now: Date): number => Math.floor(now.getTime() / 1000) * SEQS_PER_SECOND;
+
 /** An event of a topic, before it has a number. `src` identifies its source (stream record) uniquely. */
 export interface TopicEvent {
   readonly src: string;
@@ -37,7 +60,8 @@ export interface Assignment {
 export interface TopicLog {
   /**
    * Gives `events` (one topic, in stream order) consecutive numbers with one conditional update of
-   * the head, which also remembers their sources. If some of them are among the sources the
+   * the head (creating it, starting after `seqBase`, and extending its life by `HEAD_TTL_SECONDS`),
+   * which also remembers their sources. If some of them are among the sources the
    * previous call numbered (this is a retry), they get those numbers back and only the others are
    * numbered anew.
    */
