@@ -159,8 +159,15 @@ describe('identity end to end', () => {
       ),
     );
     const statuses = results.map((r) => r.status).sort();
-    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
-    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    const answers = JSON.stringify(results.map((r) => [r.status, r.body]));
+    expect(
+      statuses.filter((s) => s === 201),
+      answers,
+    ).toHaveLength(1);
+    expect(
+      statuses.filter((s) => s === 409),
+      answers,
+    ).toHaveLength(19);
   }, 120_000);
 
   it('answers 401 for missing, malformed, tampered, foreign-key and expired access tokens', async () => {
@@ -181,8 +188,19 @@ describe('identity end to end', () => {
     for (const [name, headers] of Object.entries(cases)) {
       const res = await post('/api/v1/realtime/ticket', {}, headers);
       expect(res.status, name).toBe(401);
+      // API Gateway's own answer, not the handlers' error body (docs/auth.md, "The flow").
+      expect(res.body, name).toEqual({ message: 'Unauthorized' });
     }
     expect((await post('/api/v1/realtime/ticket', {}, bearer(accessToken))).status).toBe(201);
+  });
+
+  it('answers a path no route matches with API Gateway’s own 404 body, and handler errors with the documented one', async () => {
+    const missing = await post('/api/v1/nowhere', {});
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ message: 'Not Found' });
+    const refused = await post('/api/v1/auth/refresh', { refreshToken: 'x'.repeat(43) });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String), details: [] } });
   });
 
   it('rotates refresh tokens and revokes them on logout', async () => {
@@ -216,6 +234,19 @@ describe('identity end to end', () => {
     expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(900);
     expect(locked.body).toMatchObject({ error: { code: 'rate_limited' } });
   });
+
+  it('checks at most 5 passwords for 26 simultaneous logins to one email, then refuses the right one', async () => {
+    const { email, password } = await signup();
+    const burst = await Promise.all(Array.from({ length: 26 }, (_, i) => post('/api/v1/auth/login', { email, password: `wrong-${i}` })));
+    const statuses = burst.map((r) => r.status);
+    // Every 401 is a checked password; the budget is 5 per window, and it is not refused early.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(21);
+    const locked = await post('/api/v1/auth/login', { email, password });
+    expect(locked.status).toBe(429);
+    expect(locked.body).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+  }, 120_000);
 
   it('answers malformed bodies with 400 naming the field, never 500', async () => {
     const cases: [unknown, string][] = [

@@ -21,7 +21,7 @@ export class InvalidCredentials extends AppError {
   }
 }
 
-/** Too many failed logins for one email in the window. → 429 with Retry-After */
+/** The email's login attempts for the window are spent (login-lockout.ts). → 429 with Retry-After */
 export class TooManyAttempts extends RateLimitedError {
   constructor(retryAfterSeconds: number) {
     super('Too many failed login attempts; try again later', retryAfterSeconds);
