@@ -59,6 +59,19 @@ export interface RestService {
   handle(request: RestRequest, context: RequestContext): Promise<RestResponse> | RestResponse;
 }
 
+/**
+ * A path segment decoded, or the client's error (400, `code`) when its percent-encoding is not
+ * `%XX` escapes of UTF-8: `decodeURIComponent` throws a URIError there, which would otherwise be
+ * answered as the service's own failure (500).
+ */
+export function decodePathSegment(segment: string, code = 'ValidationException'): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AwsError(code, `malformed percent-encoding in the request path: ${JSON.stringify(segment)}`, 400);
+  }
+}
+
 export async function readBody(req: IncomingMessage, limit = 8 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -103,13 +116,18 @@ export async function serveJson(
     if (!handler)
       throw new AwsError('UnknownOperationException', `${service.targetPrefix}.${operation} is not supported by the local cloud`);
     const body = await readBody(req);
-    let input: Record<string, unknown>;
+    let input: unknown;
     try {
-      input = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
     } catch {
       throw new AwsError('SerializationException', 'request body is not valid JSON');
     }
-    const output = await handler(input, context);
+    // Every JSON-protocol input is a structure: `null`, an array or a scalar is refused as AWS's
+    // deserializer refuses it, before any operation reads a field of it.
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new AwsError('SerializationException', 'request body must be a JSON object');
+    }
+    const output = await handler(input as Record<string, unknown>, context);
     sendJson(res, 200, output ?? {}, {}, service.contentType);
   } catch (error) {
     if (error instanceof AwsError) return renderError(error);

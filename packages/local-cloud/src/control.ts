@@ -16,7 +16,7 @@ import {
   type RestService,
 } from './aws-protocol';
 import type { VirtualClock } from './clock';
-import { listen } from './net';
+import { answerClientErrors, listen } from './net';
 
 const MAX_FAILURES = 1_000;
 
@@ -28,7 +28,15 @@ export interface ControlServerOptions {
 }
 
 export class ControlServer {
-  private readonly server = createServer((req, res) => void this.handle(req, res));
+  private readonly server = createServer((req, res) => {
+    // Input errors are answered inside handle(); this catch is for the emulator's own bugs, so one
+    // request's failure is a 500 for that request, never an unhandled rejection.
+    this.handle(req, res).catch((error: unknown) => {
+      console.error(`control API: ${req.method} ${req.url} failed:`, error);
+      if (!res.headersSent) send(res, 500, { message: (error as Error)?.message ?? String(error) });
+      else res.destroy();
+    });
+  });
   private endpoints: unknown = {};
   private readonly jsonServices = new Map<string, JsonService>();
   private readonly restServices: RestService[] = [];
@@ -36,6 +44,7 @@ export class ControlServer {
 
   constructor(private readonly options: ControlServerOptions) {
     this.server.keepAliveTimeout = 5_000;
+    answerClientErrors(this.server);
   }
 
   async start(): Promise<string> {
@@ -69,6 +78,11 @@ export class ControlServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A target starting with `//` reads as an authority and may not parse (`//`, `//[`, `//a:99999`).
+    if (!URL.canParse(req.url ?? '/', 'http://local')) {
+      req.resume();
+      return send(res, 400, { __type: 'BadRequestException', message: `malformed request target ${JSON.stringify(req.url)}` });
+    }
     const url = new URL(req.url ?? '/', 'http://local');
     const { context, clock } = this.options;
     const target = req.headers['x-amz-target'];

@@ -3,12 +3,19 @@
  * Lambda proxy integrations with payload format 2.0, REQUEST Lambda authorizers (simple and IAM
  * policy responses, cached per identity), CORS as configured, named or `$default` stages, and
  * API Gateway's own error answers (404, 401, 403, 500, 503 on the 30 s integration timeout).
+ *
+ * Hostile input is answered, never thrown: a request target that does not parse or a path whose
+ * percent-encoding does not decode (`%ZZ`, `%`, a truncated or non-UTF-8 sequence) is 400
+ * `{"message":"Bad Request"}` before routing; malformed HTTP (invalid characters, bad framing) is
+ * refused by Node's parser and answered by `answerClientErrors`; request line and headers over
+ * API Gateway's 10,240 bytes are 431; a body over 10 MB is 413. The query string is passed raw, as
+ * AWS does (`rawQueryString`); `queryStringParameters` are decoded leniently (`%ZZ` stays `%ZZ`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { CloudModel, ModelResource } from '../model';
 import type { InvokeResult, LambdaService } from '../lambda/service';
-import { listen } from '../net';
+import { answerClientErrors, listen } from '../net';
 
 export interface HttpApiServerOptions {
   readonly model: CloudModel;
@@ -20,11 +27,19 @@ export interface HttpApiServerOptions {
 
 /** API Gateway's payload limit for HTTP APIs. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/**
+ * API Gateway's quota "total combined size of request line and header values" for HTTP APIs
+ * (10,240 bytes). Node's parser counts the request target, the header names and the values (not
+ * the method, version and separators), which is as close as it gets. AWS does not document the
+ * status it answers with; 431 is HTTP's (and what Node sends for its own limit).
+ */
+const MAX_REQUEST_LINE_AND_HEADERS = 10_240;
 /** Distinct `METHOD path` pairs whose route match is remembered. */
 const MATCH_CACHE_SIZE = 1_000;
 /** Content types API Gateway passes as text; any other body is base64-encoded. */
 const TEXT_CONTENT_TYPE = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))/i;
 
+const BAD_REQUEST = JSON.stringify({ message: 'Bad Request' });
 const NOT_FOUND = JSON.stringify({ message: 'Not Found' });
 const TOO_LARGE = JSON.stringify({ message: 'Request Entity Too Large' });
 const UNAUTHORIZED = JSON.stringify({ message: 'Unauthorized' });
@@ -72,7 +87,15 @@ interface Cors {
 }
 
 export class HttpApiServer {
-  private readonly server = createServer((req, res) => void this.handle(req, res));
+  private readonly server = createServer({ maxHeaderSize: MAX_REQUEST_LINE_AND_HEADERS }, (req, res) => {
+    // Input errors are answered inside handle(); this catch is for the emulator's own bugs, so one
+    // request's failure is a 500 for that request, never an unhandled rejection.
+    this.handle(req, res).catch((error: unknown) => {
+      console.error(`HTTP API ${this.options.api.where}: ${req.method} ${req.url} failed:`, error);
+      if (!res.headersSent) this.reply(res, randomUUID(), 500, INTERNAL_ERROR);
+      else res.destroy();
+    });
+  });
   private readonly routes: Route[] = [];
   private readonly stageNames: string[] = [];
   private readonly matches = new Map<string, RouteMatch | undefined>();
@@ -82,6 +105,7 @@ export class HttpApiServer {
 
   constructor(readonly options: HttpApiServerOptions) {
     this.server.keepAliveTimeout = 60_000;
+    answerClientErrors(this.server);
     this.load();
   }
 
@@ -204,6 +228,11 @@ export class HttpApiServer {
     const target = splitTarget(req.url ?? '/');
     const method = (req.method ?? 'GET').toUpperCase();
     const origin = req.headers.origin;
+    // A path API Gateway cannot decode never reaches routing (path parameters are decoded there).
+    if (!target || !decodable(target.pathname)) {
+      req.resume();
+      return this.reply(res, requestId, 400, BAD_REQUEST, origin);
+    }
 
     // Preflight is answered by API Gateway itself when CORS is configured.
     if (this.cors && method === 'OPTIONS' && origin && req.headers['access-control-request-method']) {
@@ -217,11 +246,14 @@ export class HttpApiServer {
 
     let body: Buffer = EMPTY;
     if (hasBody(req)) {
-      try {
-        body = await readBody(req, MAX_BODY_BYTES);
-      } catch {
+      const read = await readBody(req, MAX_BODY_BYTES);
+      if (read === 'aborted') return;
+      if (read === 'too large') {
+        // The rest of the upload is not read: answer, then close the connection.
+        res.shouldKeepAlive = false;
         return this.reply(res, requestId, 413, TOO_LARGE, origin);
       }
+      body = read;
     } else {
       req.resume(); // nothing to read: no need to wait a turn of the event loop for 'end'
     }
@@ -392,7 +424,13 @@ export class HttpApiServer {
       // An authorizer that fails (or throws) is a 500 for HTTP APIs, except the conventional "Unauthorized".
       decision = { allowed: false, status: result && !result.ok && result.error.errorMessage === 'Unauthorized' ? 401 : 500 };
     } else {
-      decision = interpretAuthorizerResponse(JSON.parse(result.payload) as unknown, authorizer.simpleResponses);
+      let response: unknown;
+      try {
+        response = JSON.parse(result.payload);
+      } catch {
+        response = undefined; // not JSON: interpreted as a refusal below
+      }
+      decision = interpretAuthorizerResponse(response, authorizer.simpleResponses);
     }
     if (authorizer.ttlSeconds > 0 && (decision.allowed || decision.status !== 500)) {
       authorizer.cache.set(cacheKey, { expires: Date.now() + authorizer.ttlSeconds * 1000, decision });
@@ -445,7 +483,14 @@ export class HttpApiServer {
       const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       if (!hasContentType && length > 0) headers.push('content-type', 'application/json');
       headers.push('content-length', String(length));
-      res.writeHead(status, headers);
+      try {
+        res.writeHead(status, headers);
+      } catch {
+        // A header name or value Node refuses to send (a control character, a space in a name):
+        // a malformed integration response, which API Gateway answers with 500.
+        this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
+        return;
+      }
       res.end(body);
       return;
     }
@@ -597,32 +642,53 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+/** The body, or why there is none: over `limit` bytes, or the client went away mid-upload. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'aborted'> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.destroy();
-        reject(new Error('too large'));
+        req.off('data', onData);
+        chunks.length = 0;
+        resolve('too large');
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('error', () => resolve('aborted'));
+    req.on('aborted', () => resolve('aborted'));
   });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => resolve('timeout'), ms);
-    promise.then((v) => {
-      clearTimeout(timer);
-      resolve(v);
-    });
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
+}
+
+/** Whether every percent-escape in `path` is `%XX` and the bytes they spell are UTF-8. */
+function decodable(path: string): boolean {
+  if (!path.includes('%')) return true;
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface RequestTarget {
@@ -632,11 +698,16 @@ interface RequestTarget {
   readonly query: string;
 }
 
-/** A plain path (the common case) is split as is; anything unusual goes through URL parsing. */
-function splitTarget(target: string): RequestTarget {
+/**
+ * A plain path (the common case) is split as is; anything unusual goes through URL parsing.
+ * Undefined when the target does not parse as a URL (e.g. `//[`, `//a:99999`: a path starting
+ * with `//` reads as an authority).
+ */
+function splitTarget(target: string): RequestTarget | undefined {
   const q = target.indexOf('?');
   const pathname = q === -1 ? target : target.slice(0, q);
   if (PLAIN_PATH.test(pathname) && !DOT_SEGMENT.test(pathname)) return { pathname, query: q === -1 ? '' : target.slice(q + 1) };
+  if (!URL.canParse(target, 'http://local')) return undefined;
   const url = new URL(target, 'http://local');
   return { pathname: url.pathname, query: url.search.slice(1) };
 }

@@ -30,6 +30,14 @@
  *   routes too (as AWS does); a message no route (and no `$default`) takes gets the
  *   `"Forbidden"` frame of the same shape.
  * - `$disconnect` runs exactly once per accepted connection, whoever closes it, best effort.
+ * - Hostile input is answered, never thrown. An upgrade whose URL does not parse or decode is 400
+ *   `{"message":"Bad Request"}`; a URL over API Gateway's 4,096 characters is 414; a handshake that
+ *   is not a valid WebSocket handshake (method, `Upgrade`, `Sec-WebSocket-Key`/`-Version`,
+ *   `Sec-WebSocket-Protocol` syntax) is 400 before the authorizer or `$connect` runs, so no
+ *   `$disconnect` is owed for it. A query string that does not decode is passed as is (`%ZZ`
+ *   stays `%ZZ`). Frames `ws` refuses close the connection with RFC 6455's codes (1002 protocol
+ *   error, 1007 invalid UTF-8, 1009 too big) and `$disconnect` runs. Malformed HTTP is answered
+ *   by `answerClientErrors`, @connections paths that do not decode by 400 `BadRequestException`.
  */
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -41,7 +49,7 @@ import type { CloudModel, ModelResource } from '../model';
 import type { LambdaService, InvokeResult } from '../lambda/service';
 import type { TlsMaterial } from '../tls';
 import { assertFrameLimitSupported, FRAME_TOO_LARGE, limitFrameSize } from './ws-frame-limit';
-import { listen } from '../net';
+import { answerClientErrors, listen } from '../net';
 
 export interface WebSocketApiServerOptions {
   readonly model: CloudModel;
@@ -100,6 +108,12 @@ const DEFAULT_MAX_FRAME_BYTES = 32 * 1024;
 const DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024;
 /** Integration timeout when the template sets none (WebSocket APIs: 29 s). */
 const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
+/** API Gateway's quota "length, in characters, of the URL for a WebSocket API". */
+const MAX_URL_LENGTH = 4_096;
+/** A Sec-WebSocket-Key: 16 bytes, base64 (what `ws` accepts; RFC 6455 section 4.2.1). */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** An HTTP token (RFC 7230), what each Sec-WebSocket-Protocol entry must be. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** How long `stop()` waits for close handshakes and `$disconnect` invocations. */
 const STOP_GRACE_MS = 2_000;
 
@@ -221,6 +235,7 @@ export class WebSocketApiServer {
     ] as const) {
       server.keepAliveTimeout = 5_000;
       server.on('upgrade', onUpgrade(secure));
+      answerClientErrors(server);
     }
   }
 
@@ -472,14 +487,16 @@ export class WebSocketApiServer {
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): Promise<void> {
     socket.on('error', () => {});
     if (this.stopping) return void socket.destroy();
-    const url = new URL(req.url ?? '/', 'http://local');
+    const target = req.url ?? '/';
+    if (target.length > MAX_URL_LENGTH) return refuse(socket, uriTooLong());
+    const url = URL.canParse(target, 'http://local') ? new URL(target, 'http://local') : undefined;
+    if (!url || !decodable(url.pathname)) return refuse(socket, badRequest());
     const stage = this.stageOf(url.pathname);
     if (!stage) return refuse(socket, forbidden());
-    const key = req.headers['sec-websocket-key'];
-    const version = Number(req.headers['sec-websocket-version']);
-    if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket' || !key || (version !== 13 && version !== 8)) {
-      return refuse(socket, { status: 400, body: JSON.stringify({ message: 'Bad Request' }) });
-    }
+    // Everything `ws` checks in handleUpgrade, checked before the authorizer and $connect run: a
+    // handshake `ws` refused after a successful $connect would leave a connection that never gets
+    // its $disconnect.
+    if (!validHandshake(req)) return refuse(socket, badRequest());
 
     this.pending.add(socket);
     let socketClosed = false;
@@ -757,7 +774,12 @@ export class WebSocketApiServer {
   // @connections management API
 
   private async handleManagement(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
+    const target = req.url ?? '/';
+    if (!URL.canParse(target, 'http://local')) {
+      req.resume();
+      return sendJson(res, 400, { message: 'Bad Request' }, 'BadRequestException');
+    }
+    const url = new URL(target, 'http://local');
     const match = /^(?:\/([^/]+))?\/@connections\/([^/]+)\/?$/.exec(url.pathname);
     if (!match) {
       req.resume();
@@ -786,6 +808,7 @@ export class WebSocketApiServer {
     }
     if (method !== 'POST') req.resume();
     const body = method === 'POST' ? await readBody(req, this.maxMessageBytes) : Buffer.alloc(0);
+    if (body === 'aborted') return;
     if (body === undefined) {
       return sendJson(
         res,
@@ -1028,6 +1051,41 @@ function errorFrame(message: string, connectionId: string, requestId: string): s
   return `{"message": ${JSON.stringify(message)}, "connectionId":${JSON.stringify(connectionId)}, "requestId":${JSON.stringify(requestId)}}`;
 }
 
+/** Whether every percent-escape in `path` is `%XX` and the bytes they spell are UTF-8. */
+function decodable(path: string): boolean {
+  if (!path.includes('%')) return true;
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `ws`'s handleUpgrade would accept this handshake (perMessageDeflate is off: extensions are ignored). */
+function validHandshake(req: IncomingMessage): boolean {
+  const key = req.headers['sec-websocket-key'];
+  const version = req.headers['sec-websocket-version'];
+  if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') return false;
+  if (typeof key !== 'string' || !WEBSOCKET_KEY.test(key)) return false;
+  if (version !== '13' && version !== '8') return false;
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (protocols !== undefined) {
+    const names = protocols.split(',').map((p) => p.trim());
+    if (names.some((p) => !TOKEN.test(p)) || new Set(names).size !== names.length) return false;
+  }
+  return true;
+}
+
+function badRequest(): Refusal {
+  return { status: 400, body: JSON.stringify({ message: 'Bad Request' }) };
+}
+
+/** AWS documents the 4,096-character URL quota, not the status it answers with; 414 is HTTP's. */
+function uriTooLong(): Refusal {
+  return { status: 414, body: JSON.stringify({ message: 'URI Too Long' }) };
+}
+
 function forbidden(): Refusal {
   return { status: 403, body: JSON.stringify({ message: 'Forbidden' }), errorType: 'ForbiddenException' };
 }
@@ -1067,15 +1125,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown, errorType?
   res.end(text);
 }
 
-/** Reads a request body; undefined when it exceeds `limit` bytes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/** Reads a request body; undefined when it exceeds `limit` bytes, 'aborted' when the client went away. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined | 'aborted'> {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) tooLarge = true;
-    else chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk as Buffer);
+    }
+  } catch {
+    return 'aborted';
   }
   return tooLarge ? undefined : Buffer.concat(chunks);
 }

@@ -3,7 +3,7 @@
  * `@aws-sdk/client-lambda`: RequestResponse returns the payload with `X-Amz-Function-Error` on
  * failure, Event answers 202 and runs asynchronously, DryRun answers 204.
  */
-import { AwsError, type RestService } from '../aws-protocol';
+import { AwsError, decodePathSegment, type RestService } from '../aws-protocol';
 import type { AsyncInvoker } from './async';
 import type { LambdaService } from './service';
 
@@ -14,7 +14,7 @@ export function lambdaInvokeApi(lambda: LambdaService, asyncInvoker: AsyncInvoke
     name: 'Lambda',
     matches: (method, path) => method === 'POST' && INVOKE_PATH.test(path),
     async handle(request) {
-      const name = decodeURIComponent(INVOKE_PATH.exec(request.path)![1]!);
+      const name = decodePathSegment(INVOKE_PATH.exec(request.path)![1]!, 'InvalidParameterValueException');
       const fn = lambda.get(name);
       if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${name}`, 404);
       let event: unknown = null;

@@ -12,7 +12,7 @@
  * schedule once its last invocation has completed.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AwsError, type RequestContext, type RestRequest, type RestResponse, type RestService } from '../aws-protocol';
+import { AwsError, decodePathSegment, type RequestContext, type RestRequest, type RestResponse, type RestService } from '../aws-protocol';
 import type { TimerHandle } from '../clock';
 import type { ServiceContext } from '../context';
 import type { ModelResource } from '../model';
@@ -184,7 +184,7 @@ export class SchedulerService {
     if (path === '/schedules' && method === 'GET') return ok(this.listSchedules(request.query));
     m = /^\/schedules\/([^/]+)$/.exec(path);
     if (m) {
-      const name = decodeURIComponent(m[1]!);
+      const name = decodePathSegment(m[1]!);
       const group = request.query.get('groupName') ?? undefined;
       switch (method) {
         case 'POST':
@@ -201,7 +201,7 @@ export class SchedulerService {
     if (path === '/schedule-groups' && method === 'GET') return ok(this.listGroups(request.query));
     m = /^\/schedule-groups\/([^/]+)$/.exec(path);
     if (m) {
-      const name = decodeURIComponent(m[1]!);
+      const name = decodePathSegment(m[1]!);
       switch (method) {
         case 'POST':
           return ok({ ScheduleGroupArn: this.createGroup(name, body) });
@@ -214,7 +214,7 @@ export class SchedulerService {
     }
     m = /^\/tags\/(.+)$/.exec(path);
     if (m) {
-      const group = this.groupByArn(decodeURIComponent(m[1]!));
+      const group = this.groupByArn(decodePathSegment(m[1]!));
       switch (method) {
         case 'GET':
           return ok({ Tags: [...group.tags].map(([Key, Value]) => ({ Key, Value })) });
