@@ -201,9 +201,19 @@ describe('fan-out', () => {
       [b, 'q'],
     ] as const) {
       const frames = await conn.waitForData(id, 5);
-      expect(frames.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5]);
+      // A topic's first head numbers from epoch seconds × 100,000 (topic-log.ts), then by one.
+      const first = Number(frames[0]!.seq);
+      expect(String(first)).toMatch(/^\d{15}$/);
+      expect(frames.map((f) => f.seq)).toEqual([first, first + 1, first + 2, first + 3, first + 4]);
       expect(frames.map((f) => (f.payload as { i: number }).i)).toEqual([1, 2, 3, 4, 5]);
-      expect(frames[0]).toMatchObject({ type: 'data', id, topic, eventId: `${topic}:1`, event: 'price.changed', ts: expect.any(String) });
+      expect(frames[0]).toMatchObject({
+        type: 'data',
+        id,
+        topic,
+        eventId: `${topic}:${first}`,
+        event: 'price.changed',
+        ts: expect.any(String),
+      });
     }
     await publish(other, 'price.changed', { i: 9 });
     await c.waitForData('r', 1);
@@ -278,7 +288,7 @@ describe('fan-out', () => {
     const counts = frames.filter((f) => f.event === 'counts.changed');
     expect(counts.length).toBeGreaterThanOrEqual(1);
     expect(counts.length).toBeLessThanOrEqual(20);
-    expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i + 1));
+    expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => Number(frames[0]!.seq) + i));
   });
 });
 
@@ -296,25 +306,26 @@ describe('replay', () => {
     const subscribed = await again.subscribe('s', topic, String(seen.at(-1)!.eventId));
     expect(subscribed).toMatchObject({ type: 'subscribed' });
     const replayed = await again.waitForData('s', 4);
-    expect(replayed.map((f) => f.seq)).toEqual([4, 5, 6, 7]);
+    const last = Number(seen.at(-1)!.seq);
+    expect(replayed.map((f) => f.seq)).toEqual([last + 1, last + 2, last + 3, last + 4]);
     // `subscribed` comes before the replay.
     expect(again.frames.findIndex((f) => f.type === 'subscribed')).toBeLessThan(again.frames.findIndex((f) => f.type === 'data'));
     await publish(topic, 'e', { i: 8 });
-    expect((await again.waitForData('s', 5)).map((f) => f.seq)).toEqual([4, 5, 6, 7, 8]);
+    expect((await again.waitForData('s', 5)).map((f) => f.seq)).toEqual([1, 2, 3, 4, 5].map((i) => last + i));
   });
 
   it('sends reset when the client is too far behind, then live data', async () => {
     const topic = freshTopic();
     const c = await platform.connect(alice);
     await publish(topic, 'e', { i: 1 });
-    await eventually(async () => {
-      const head = await platform.db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `topic#${topic}`, sk: 'head' } }));
-      return head.Item?.seq === 1;
-    });
-    await c.subscribe('s', topic, `${topic}:99`);
+    const head = (await eventually(async () => {
+      const out = await platform.db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `topic#${topic}`, sk: 'head' } }));
+      return out.Item?.seq as number | undefined;
+    }))!;
+    await c.subscribe('s', topic, `${topic}:${head + 99}`);
     expect(await c.waitFor((f) => f.type === 'reset')).toEqual({ type: 'reset', id: 's', topic, reason: 'replay_unavailable' });
     await publish(topic, 'e', { i: 2 });
-    expect((await c.waitForData('s', 1)).map((f) => f.seq)).toEqual([2]);
+    expect((await c.waitForData('s', 1)).map((f) => f.seq)).toEqual([head + 1]);
   });
 
   it('loses nothing and orders everything when events keep coming during resubscribe', async () => {
@@ -322,20 +333,57 @@ describe('replay', () => {
     const c = await platform.connect(bob);
     await c.subscribe('s', topic);
     await publish(topic, 'e', { i: 1 });
-    await c.waitForData('s', 1);
+    const [firstFrame] = await c.waitForData('s', 1);
+    const first = Number(firstFrame!.seq);
     c.ws.terminate();
     const publishing = (async () => {
       for (let i = 2; i <= 30; i++) await publish(topic, 'e', { i });
     })();
     await new Promise((r) => setTimeout(r, 50));
     const again = await platform.connect(bob);
-    await again.subscribe('s', topic, `${topic}:1`);
+    await again.subscribe('s', topic, `${topic}:${first}`);
     await publishing;
     const frames = await again.waitForData('s', 29, 20_000);
     const seqs = frames.map((f) => Number(f.seq));
     // Duplicates are allowed (the client drops them by seq); gaps and reordering are not.
     const distinct = seqs.filter((s, i) => i === 0 || s > seqs[i - 1]!);
-    expect(distinct).toEqual(Array.from({ length: 29 }, (_, i) => i + 2));
+    expect(distinct).toEqual(Array.from({ length: 29 }, (_, i) => first + i + 1));
     expect(seqs.every((s, i) => i === 0 || s >= seqs[i - 1]!)).toBe(true);
+  }, 60_000);
+});
+
+describe('frames of one id that race, and what a client leaves behind', () => {
+  it('subscribe and unsubscribe of one id sent back to back end unsubscribed, in whatever order they ran', async () => {
+    // API Gateway runs one connection's frames concurrently; the last frame sent must win.
+    const topic = freshTopic();
+    const [c, control] = await Promise.all([platform.connect(alice), platform.connect(bob)]);
+    await control.subscribe('s', topic);
+    for (let i = 0; i < 20; i++) {
+      c.send({ type: 'subscribe', id: `r${i}`, topic });
+      c.send({ type: 'unsubscribe', id: `r${i}` });
+    }
+    await eventually(() => c.frames.filter((f) => f.type === 'unsubscribed').length === 20 || undefined, 30_000);
+    // Give a subscribe that ran last the time to finish what it would do.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await edgeCount(topic)).toBe(1); // the control subscriber's
+    await publish(topic, 'e', { n: 1 });
+    await control.waitForData('s', 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.frames.filter((f) => f.type === 'data')).toEqual([]);
+    expect(c.frames.filter((f) => f.type === 'error')).toEqual([]);
+  }, 60_000);
+
+  it('subscribing to topic names nobody publishes to leaves nothing behind once the client is gone', async () => {
+    const c = await platform.connect(bob);
+    const topics = Array.from({ length: 50 }, () => freshTopic());
+    for (let i = 0; i < topics.length; i += 10) {
+      await Promise.all(topics.slice(i, i + 10).map((topic, j) => c.subscribe(`h${i + j}`, topic)));
+    }
+    c.ws.terminate();
+    await eventually(async () => (await Promise.all(topics.map(edgeCount))).every((n) => n === 0) || undefined, 20_000);
+    const heads = await Promise.all(
+      topics.map((topic) => platform.db.send(new GetCommand({ TableName: realtimeTable, Key: { pk: `topic#${topic}`, sk: 'head' } }))),
+    );
+    expect(heads.filter((out) => out.Item !== undefined)).toEqual([]);
   }, 60_000);
 });
