@@ -148,7 +148,7 @@ describe('goLive', () => {
     const reg = registry();
     const result = await reg.register('c1', 's1', 'feed:a', v());
     if (result.status !== 'created') throw new Error('expected created');
-    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('live');
+    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('live');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'live' });
   });
 
@@ -158,9 +158,9 @@ describe('goLive', () => {
     const result = await reg.register('c1', 's1', 'feed:a', v());
     if (result.status !== 'created') throw new Error('expected created');
     await topicLog().assign('feed:a', events('e', 1));
-    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('behind');
+    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('behind');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending' });
-    expect(await reg.goLive(result.subscription, result.head.seq + 1, v())).toBe('live');
+    expect(await reg.goLive(result.subscription, result.head.seq + 1, v(), 1)).toBe('live');
   });
 
   it('answers gone, writing nothing, when the subscription was removed', async () => {
@@ -169,11 +169,11 @@ describe('goLive', () => {
     const result = await reg.register('c1', 's1', 'feed:a', v());
     if (result.status !== 'created') throw new Error('expected created');
     await reg.unregister('c1', 's1', v());
-    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('gone');
+    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('gone');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toBeUndefined();
     // Gone wins over behind: there is nothing left to catch up for.
     await topicLog().assign('feed:a', events('e', 1));
-    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('gone');
+    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('gone');
   });
 });
 
@@ -315,9 +315,9 @@ describe('the last frame for an id wins (frames run in any order)', () => {
     const again = v();
     const renewed = await reg.register('c1', 's1', 'feed:a', again);
     if (old.status !== 'created' || renewed.status !== 'created') throw new Error('expected created twice');
-    expect(await reg.goLive(old.subscription, 0, first)).toBe('gone');
+    expect(await reg.goLive(old.subscription, 0, first, 1)).toBe('gone');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending', v: again });
-    expect(await reg.goLive(renewed.subscription, 0, again)).toBe('live');
+    expect(await reg.goLive(renewed.subscription, 0, again, 1)).toBe('live');
   });
 
   it('20 ids subscribed and unsubscribed back to back, run concurrently in either order, end as the last frame said', async () => {
@@ -397,7 +397,7 @@ describe('edges', () => {
     for (let i = 0; i < 5; i++) {
       await connect(local.db, table, `c${i}`);
       const r = await reg.register(`c${i}`, 's', 'feed:a', v());
-      if (i % 2 === 0 && r.status === 'created') await reg.goLive(r.subscription, 0, v());
+      if (i % 2 === 0 && r.status === 'created') await reg.goLive(r.subscription, 0, v(), 1);
     }
     // Something in the partition that is not an edge must not reach fan-out.
     await local.db.send(new PutCommand({ TableName: table, Item: { pk: edgePartition('feed:a', 0), sk: 'zz#junk', mode: 'weird' } }));

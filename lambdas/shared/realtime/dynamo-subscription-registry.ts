@@ -13,6 +13,9 @@
  *                                                   by a strongly consistent Query on the topic
  *   pk `topic#<topic>`        sk `head`             seq, seqBase, shards, grownAt, expiresAt
  *                                                   (dynamo-topic-log.ts)
+ *   pk `topic#<topic>`        sk `delivering#<n>`   seq: how far a hot topic's jobs have started
+ *                                                   delivering to shard n (`markDelivering`); the
+ *                                                   go-live check of that shard's subscribers
  *
  * Every edge and subscription item expires with its connection (TTL), and fan-out deletes a
  * connection's items on the first 410: a disconnect API Gateway never reports costs one failed
@@ -70,6 +73,7 @@ export const edgeKey = (topic: string, shard: number, connectionId: string, subI
 });
 export const edgePartition = (topic: string, shard: number) => `edge#${topic}#${shard}`;
 export const headKey = (topic: string) => ({ pk: `topic#${topic}`, sk: 'head' });
+export const deliveryKey = (topic: string, shard: number) => ({ pk: `topic#${topic}`, sk: `delivering#${shard}` });
 
 const subscriptionItemSchema = z.object({ topic: z.string(), shard: z.number().int().nonnegative(), v: z.number().default(0) });
 const tombstoneItemSchema = z.object({ gone: z.literal(true), v: z.number() });
@@ -246,19 +250,23 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
     return count;
   }
 
-  async goLive(subscription: SubscriptionRef, cursorSeq: number, version: number): Promise<'live' | 'behind' | 'gone'> {
+  async goLive(subscription: SubscriptionRef, cursorSeq: number, version: number, shards: number): Promise<'live' | 'behind' | 'gone'> {
     const { topic, shard, connectionId, subId } = subscription;
+    const check =
+      shards > 1
+        ? {
+            // A hot topic's events reach this shard only through jobs that mark it before reading edges.
+            Key: deliveryKey(topic, shard),
+            ConditionExpression: 'attribute_not_exists(seq) OR seq <= :cursor',
+            ExpressionAttributeValues: { ':cursor': cursorSeq },
+          }
+        : cursorSeq === 0
+          ? // Nothing numbered yet (no head, or one a shard growth created).
+            { Key: headKey(topic), ConditionExpression: 'attribute_not_exists(seq)' }
+          : { Key: headKey(topic), ConditionExpression: 'seq = :cursor', ExpressionAttributeValues: { ':cursor': cursorSeq } };
     try {
       await this.transact([
-        {
-          ConditionCheck: {
-            TableName: this.tableName,
-            Key: headKey(topic),
-            // 0: nothing numbered yet (no head, or one a shard growth created).
-            ConditionExpression: cursorSeq === 0 ? 'attribute_not_exists(seq)' : 'seq = :cursor',
-            ...(cursorSeq === 0 ? {} : { ExpressionAttributeValues: { ':cursor': cursorSeq } }),
-          },
-        },
+        { ConditionCheck: { TableName: this.tableName, ...check } },
         {
           Update: {
             TableName: this.tableName,
@@ -277,6 +285,22 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
       if (reasons?.[1] === 'ConditionalCheckFailed') return 'gone';
       if (reasons?.[0] === 'ConditionalCheckFailed') return 'behind';
       throw error;
+    }
+  }
+
+  async markDelivering(topic: string, shard: number, seq: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: deliveryKey(topic, shard),
+          UpdateExpression: 'SET seq = :seq, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
+          ExpressionAttributeValues: { ':seq': seq, ':expiresAt': epochSeconds(this.clock()) + HEAD_TTL_SECONDS },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error; // already marked as far (a retried job)
     }
   }
 

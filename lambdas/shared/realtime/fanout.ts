@@ -124,6 +124,9 @@ export class Fanout {
 
   /** Delivers a job from the fan-out queue: the job's range of the log to one shard. */
   async deliverJob(job: FanoutJob, stats: FanoutStats = emptyStats()): Promise<void> {
+    // Before the edges are read: a subscriber of this shard going live after this write sees
+    // the mark and replays these events; one live before it gets them here.
+    await this.deps.registry.markDelivering(job.topic, job.shard, job.toSeq);
     const entries = await this.deps.log.read(job.topic, job.fromSeq - 1, job.toSeq - job.fromSeq + 1);
     // Entries past the log's retention are gone; subscribers that missed them get `reset` on resume.
     if (entries.length === 0) return;

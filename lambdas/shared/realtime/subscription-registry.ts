@@ -112,11 +112,22 @@ export interface SubscriptionRegistry {
   /**
    * Switches a pending edge to live, but only if the topic's head is still `cursorSeq` (0: the
    * topic still has no events): everything up to it has been replayed, and every later event will
-   * see the live edge (fan-out appends to the log before it reads edges). `behind`: events arrived
+   * see the live edge (fan-out appends to the log before it reads edges). When the topic had more
+   * than one shard at registration (`shards`), every later event reaches the edge through a job
+   * that marks its shard first (`markDelivering`), and the check is that the shard's mark is not
+   * past `cursorSeq` instead: the checks of a hot topic's subscribers spread over its shards. `behind`: events arrived
    * meanwhile; replay them and try again. `gone`: the subscription was removed meanwhile, or
    * removed and registered again by a later frame (`version` is the registering frame's).
    */
-  goLive(subscription: SubscriptionRef, cursorSeq: number, version: number): Promise<'live' | 'behind' | 'gone'>;
+  goLive(subscription: SubscriptionRef, cursorSeq: number, version: number, shards: number): Promise<'live' | 'behind' | 'gone'>;
+
+  /**
+   * Records that delivery of a topic's events up to `seq` to one shard starts now (its edges are
+   * read after this write). Fan-out's workers call it for every job of a topic with more than one
+   * shard, and the go-live check of that shard's subscribers reads it instead of the topic head,
+   * so a join storm's checks spread over the shards. Monotonic: a retried job changes nothing.
+   */
+  markDelivering(topic: string, shard: number, seq: number): Promise<void>;
 
   /**
    * Removes one subscription for a frame received at `version`; idempotent (an unknown id is
