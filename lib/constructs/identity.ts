@@ -5,7 +5,8 @@
  *   domain table (users, email items, refresh tokens, login attempts) and the signing key.
  * - `Authorizer`: the HTTP API Lambda authorizer (simple responses, cached 5 minutes per
  *   `Authorization` header), exposed as `authorizer` for every other route group.
- * - `Ticket`: `POST /api/v1/realtime/ticket`, writing 60-second tickets to the realtime table.
+ * - `Ticket`: `POST /api/v1/realtime/ticket`, writing 60-second tickets to the realtime table, at
+ *   most `ticketsPerUserPerMinute` per user (a counter in the same table).
  * - `ConnectAuthorizer`: consumes a ticket on WebSocket `$connect`; handed to `RealtimeGateway`.
  *
  * Relies on: the signing secret from the stateful stack (`SigningKey`), HttpApi.addRoute.
@@ -18,8 +19,10 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_TICKETS_PER_MINUTE, LIMIT_ENV } from '../../lambdas/shared/realtime/limits';
 import { AppFunction } from './app-function';
 import type { IHttpApiRoutes } from './http-api';
+import { integerInRange } from './validate';
 
 export interface IdentityProps {
   /** The API the auth and ticket routes are added to (`HttpApi`). */
@@ -38,6 +41,12 @@ export interface IdentityProps {
   readonly authorizerCacheTtl?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Tickets one user may get per minute (`POST /api/v1/realtime/ticket`); past it 429 with
+   * `Retry-After` (docs/protocol.md, "Limits").
+   * @default 60
+   */
+  readonly ticketsPerUserPerMinute?: number;
 }
 
 /** Environment variable that carries the signing secret's ARN. */
@@ -78,6 +87,14 @@ export class Identity extends Construct {
 
     const ticket = identityFunction('Ticket', 'realtime/ticket.ts', 'POST /api/v1/realtime/ticket: issues a WebSocket ticket');
     ticket.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
+    const ticketsPerMinute = integerInRange(
+      `Identity ${id}`,
+      'ticketsPerUserPerMinute',
+      props.ticketsPerUserPerMinute ?? DEFAULT_TICKETS_PER_MINUTE,
+      1,
+      100_000,
+    );
+    ticket.bindEnvironment(LIMIT_ENV.ticketsPerMinute, String(ticketsPerMinute));
 
     const connectAuthorizer = identityFunction(
       'ConnectAuthorizer',

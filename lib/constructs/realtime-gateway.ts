@@ -11,15 +11,21 @@
  * - `unsubscribe` and `ping` answer through the two-way route response (`unsubscribed`, `pong`),
  * - `$default` answers unroutable frames with an error frame (two-way).
  *
- * Two-way routes need no `@connections` access; functions that push frames (subscribe, fan-out)
- * get it through `bindConnectionsApi`.
+ * Two-way routes need no `@connections` access to answer; functions that push frames (subscribe,
+ * fan-out) get it through `bindConnectionsApi`.
+ *
+ * Limits (docs/protocol.md, "Limits"; lambdas/shared/realtime/limits.ts): every frame route
+ * (`$default`, subscribe, unsubscribe, ping) counts its connection's frames in the realtime table
+ * and closes a connection far over its limit, so each gets the table, `@connections` and the
+ * `FRAME_RATE_*` variables; `$connect` and `$disconnect` claim and release the user's connection
+ * slots (`MAX_CONNECTIONS_PER_USER`).
  *
  * Relies on: the realtime table's `pk`/`sk` layout (`lambdas/shared/realtime/dynamo-subscription-registry.ts`), and
  * API Gateway's account-level CloudWatch Logs role in the target account and region: a WebSocket
  * stage cannot write access logs without it. The app creates that role when asked
  * (`ApiGatewayLogsRole`, in the stateful stack, which deploys before the stack holding this).
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -29,7 +35,22 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function';
+import { DEFAULT_FRAME_RATE_LIMIT, DEFAULT_MAX_CONNECTIONS_PER_USER, LIMIT_ENV } from '../../lambdas/shared/realtime/limits';
 import { acknowledgeWildcardResources } from './nag';
+import { integerInRange } from './validate';
+
+/** The per-connection frame limit (docs/protocol.md, "Limits"). */
+export interface FrameRateLimitProps {
+  /** Frames a connection may send per window; the next ones are answered `rate_limited`. */
+  readonly frames: number;
+  /**
+   * Length of the fixed window: whole seconds, from 1 second to 1 hour.
+   * @default Duration.minutes(1)
+   */
+  readonly window?: Duration;
+  /** Frames in one window past which the connection is closed; at least `frames`. @default 2 × frames */
+  readonly closeAfter?: number;
+}
 
 export interface RealtimeGatewayProps {
   /** Deployment stage; also the WebSocket stage name, so the URL is `wss://…/{stage}`. */
@@ -49,6 +70,17 @@ export interface RealtimeGatewayProps {
   readonly throttle?: apigwv2.ThrottleSettings;
   /** Retention of access logs and of the route functions' logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Frames one connection may send: each costs a Lambda invocation, and the stage-wide throttle
+   * above is all API Gateway offers. Generous enough to subscribe to 100 topics at connect.
+   * @default { frames: 240, window: Duration.minutes(1), closeAfter: 480 }
+   */
+  readonly frameRateLimit?: FrameRateLimitProps;
+  /**
+   * Open connections one user may hold at once; `$connect` refuses the next with 429.
+   * @default 20
+   */
+  readonly maxConnectionsPerUser?: number;
 }
 
 /**
@@ -111,16 +143,35 @@ export class RealtimeGateway extends Construct implements IConnectionsApi {
     const fn = (fnId: string, entry: string, description: string) =>
       new AppFunction(this, fnId, { entry, serviceName: 'realtime-gateway', description, logRetention });
 
+    const limit = this.frameRateLimit(id, props.frameRateLimit);
+    const maxConnectionsPerUser = integerInRange(
+      `RealtimeGateway ${id}`,
+      'maxConnectionsPerUser',
+      props.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER,
+      1,
+      1000,
+    );
+
+    // $connect queries the user's slots before claiming one; $disconnect finds the one it held.
     const connect = fn('Connect', 'realtime/connect.ts', 'WebSocket $connect: records the connection');
-    connect.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
+    connect.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
     const disconnect = fn('Disconnect', 'realtime/disconnect.ts', 'WebSocket $disconnect: forgets the connection');
     disconnect.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
+    for (const f of [connect, disconnect]) f.bindEnvironment(LIMIT_ENV.connectionsPerUser, String(maxConnectionsPerUser));
     const fallback = fn('Default', 'realtime/default.ts', 'WebSocket $default: answers unroutable frames');
+    fallback.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
     const subscribe = fn('Subscribe', 'realtime/subscribe.ts', 'WebSocket subscribe: registers, replays, goes live');
     subscribe.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
     const unsubscribe = fn('Unsubscribe', 'realtime/unsubscribe.ts', 'WebSocket unsubscribe: removes a subscription');
     unsubscribe.bindTable(props.realtimeTable, 'RW', 'REALTIME_TABLE_NAME');
     const ping = fn('Ping', 'realtime/ping.ts', 'WebSocket ping: answers pong');
+    ping.bindTable(props.realtimeTable, 'W', 'REALTIME_TABLE_NAME');
+    const frameRoutes = [fallback, subscribe, unsubscribe, ping];
+    for (const f of frameRoutes) {
+      f.bindEnvironment(LIMIT_ENV.frames, String(limit.frames));
+      f.bindEnvironment(LIMIT_ENV.windowSeconds, String(limit.windowSeconds));
+      f.bindEnvironment(LIMIT_ENV.closeAfter, String(limit.closeAfter));
+    }
 
     const api = new apigwv2.WebSocketApi(this, 'Api', {
       // A label for the console, not an identifier: API names need not be unique.
@@ -165,8 +216,26 @@ export class RealtimeGateway extends Construct implements IConnectionsApi {
     this.subscribeFunction = subscribe;
     this.unsubscribeFunction = unsubscribe;
     this.pingFunction = ping;
-    // After webSocketStage exists: the grant is scoped to the stage.
-    this.bindConnectionsApi(subscribe);
+    // After webSocketStage exists: the grant is scoped to the stage. Subscribe posts its frames;
+    // every frame route may close a connection far over its frame limit.
+    for (const f of frameRoutes) this.bindConnectionsApi(f);
+  }
+
+  /** The frame limit from props, checked (STYLE 2), in the units the functions read. */
+  private frameRateLimit(id: string, props: FrameRateLimitProps | undefined) {
+    const owner = `RealtimeGateway ${id}`;
+    if (!props) return DEFAULT_FRAME_RATE_LIMIT;
+    const frames = integerInRange(owner, 'frameRateLimit.frames', props.frames, 1, 1_000_000);
+    const windowSeconds = integerInRange(
+      owner,
+      'frameRateLimit.window',
+      (props.window ?? Duration.seconds(DEFAULT_FRAME_RATE_LIMIT.windowSeconds)).toSeconds(),
+      1,
+      3600,
+      ' seconds',
+    );
+    const closeAfter = integerInRange(owner, 'frameRateLimit.closeAfter', props.closeAfter ?? 2 * frames, frames, 2_000_000);
+    return { frames, windowSeconds, closeAfter };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -110,14 +110,38 @@ describe('RealtimeGateway', { timeout: SYNTH_TIMEOUT }, () => {
     });
   });
 
-  it('gives $default no table and no @connections access (its answer travels on the route response)', () => {
-    const fnId = functionId('WebSocket $default');
-    expect(grantedActions(fnId)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
-    const vars = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
-    expect(Object.keys(vars).filter((name) => name.endsWith('TABLE_NAME'))).toEqual([]);
+  it('gives every frame route its frame limit: the counter table, @connections to close, and the limit (defaults)', () => {
+    for (const prefix of ['WebSocket $default', 'WebSocket subscribe', 'WebSocket unsubscribe', 'WebSocket ping']) {
+      const fnId = functionId(prefix);
+      const vars = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
+      expect(vars, prefix).toMatchObject({
+        FRAME_RATE_LIMIT: '240',
+        FRAME_RATE_WINDOW_SECONDS: '60',
+        FRAME_RATE_CLOSE_AFTER: '480',
+        REALTIME_TABLE_NAME: { 'Fn::ImportValue': expect.stringMatching(/StorageRealtimeTable/) },
+        WEBSOCKET_CALLBACK_URL: expect.anything(),
+      });
+      expect(grantedActions(fnId), prefix).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'execute-api:ManageConnections']));
+    }
   });
 
-  it('grants ManageConnections only to the functions that push frames, and Scan to none', () => {
+  it('tells $connect and $disconnect the per-user connection cap, and lets them query slots', () => {
+    for (const prefix of ['WebSocket $connect', 'WebSocket $disconnect']) {
+      const fnId = functionId(prefix);
+      const vars = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
+      expect(vars.MAX_CONNECTIONS_PER_USER, prefix).toBe('20');
+      expect(grantedActions(fnId), prefix).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem']));
+    }
+  });
+
+  it('tells the ticket function (Identity) its per-user budget, 60 a minute by default', () => {
+    const fnId = functionId('POST /api/v1/realtime/ticket');
+    const vars = template.findResources('AWS::Lambda::Function')[fnId].Properties.Environment.Variables;
+    expect(vars.TICKETS_PER_USER_PER_MINUTE).toBe('60');
+    expect(grantedActions(fnId)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
+  });
+
+  it('grants ManageConnections only to the functions that push frames or close connections, and Scan to none', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const pushing = Object.keys(policies)
       .filter((id) => JSON.stringify(policies[id]).includes('execute-api:ManageConnections'))
@@ -125,7 +149,10 @@ describe('RealtimeGateway', { timeout: SYNTH_TIMEOUT }, () => {
     expect(pushing).toEqual([
       expect.stringMatching(/^FanoutStreamRole/),
       expect.stringMatching(/^FanoutWorkerRole/),
+      expect.stringMatching(/^RealtimeGatewayDefaultRole/),
+      expect.stringMatching(/^RealtimeGatewayPingRole/),
       expect.stringMatching(/^RealtimeGatewaySubscribeRole/),
+      expect.stringMatching(/^RealtimeGatewayUnsubscribeRole/),
     ]);
     expect(JSON.stringify(policies)).not.toContain('dynamodb:Scan');
   });
@@ -175,13 +202,46 @@ describe('RealtimeGateway.bindConnectionsApi', { timeout: SYNTH_TIMEOUT }, () =>
   });
 });
 
-describe('RealtimeGateway props', () => {
-  it('rejects a stage name API Gateway cannot use in the URL', () => {
+describe('RealtimeGateway props', { timeout: SYNTH_TIMEOUT }, () => {
+  const setUp = () => {
     const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
     const table = new Table(stack, 'Table', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
     const connectAuthorizer = new AppFunction(stack, 'Authorizer', { entry: 'realtime/connect-authorizer.ts', serviceName: 'test' });
-    expect(() => new RealtimeGateway(stack, 'Gateway', { stage: 'dev/1', realtimeTable: table, connectAuthorizer })).toThrow(
-      /stage must be/,
-    );
+    return { stack, realtimeTable: table, connectAuthorizer, stage: 'test' };
+  };
+
+  it('rejects a stage name API Gateway cannot use in the URL', () => {
+    const { stack, ...props } = setUp();
+    expect(() => new RealtimeGateway(stack, 'Gateway', { ...props, stage: 'dev/1' })).toThrow(/stage must be/);
+  });
+
+  it('sets the limits it is given on the functions that enforce them', () => {
+    const { stack, ...props } = setUp();
+    new RealtimeGateway(stack, 'Gateway', {
+      ...props,
+      frameRateLimit: { frames: 50, window: Duration.seconds(10) },
+      maxConnectionsPerUser: 3,
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^WebSocket ping'),
+      Environment: {
+        Variables: Match.objectLike({ FRAME_RATE_LIMIT: '50', FRAME_RATE_WINDOW_SECONDS: '10', FRAME_RATE_CLOSE_AFTER: '100' }),
+      },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^WebSocket \\$connect'),
+      Environment: { Variables: Match.objectLike({ MAX_CONNECTIONS_PER_USER: '3' }) },
+    });
+  });
+
+  it.each([
+    [{ frameRateLimit: { frames: 0 } }, /frameRateLimit.frames must be an integer from 1/],
+    [{ frameRateLimit: { frames: 10, window: Duration.hours(2) } }, /frameRateLimit.window must be an integer from 1 to 3600 seconds/],
+    [{ frameRateLimit: { frames: 10, closeAfter: 5 } }, /frameRateLimit.closeAfter must be an integer from 10/],
+    [{ maxConnectionsPerUser: 0 }, /maxConnectionsPerUser must be an integer from 1 to 1000/],
+  ])('rejects a limit that makes no sense: %j', (limits, message) => {
+    const { stack, ...props } = setUp();
+    expect(() => new RealtimeGateway(stack, 'Gateway', { ...props, ...limits })).toThrow(message);
   });
 });

@@ -54,6 +54,25 @@ export class PlatformClient {
     return { userId: res.body!.user.id, accessToken: res.body!.accessToken };
   }
 
+  /**
+   * `count` new users, `concurrency` sign-ups at a time (each is a scrypt hash in the auth
+   * function). For tests and benchmarks that open many connections: a user may hold at most
+   * 20 open at once and get 60 tickets a minute (docs/protocol.md, "Limits").
+   */
+  async signupMany(count: number, tag = 'user', concurrency = 4): Promise<Session[]> {
+    const sessions: Session[] = new Array(count);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, count) }, async () => {
+        while (next < count) {
+          const i = next++;
+          sessions[i] = await this.signup(`${tag}${i}`);
+        }
+      }),
+    );
+    return sessions;
+  }
+
   async login(email: string, password: string): Promise<Session> {
     const res = await this.request<SessionAnswer>('POST', '/api/v1/auth/login', { email, password });
     if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);

@@ -10,9 +10,10 @@
  *
  * The store takes its DynamoDB client and table name as parameters; it knows nothing about Lambda.
  * Removing a connection (with its subscriptions) is `SubscriptionRegistry.forget`
- * (dynamo-subscription-registry.ts).
+ * (dynamo-subscription-registry.ts). The per-connection frame counter and the user's connection
+ * slot are items of their own (dynamo-limits.ts), not attributes of this one.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import type { DocumentClientLike } from '../dynamodb';
 
@@ -72,5 +73,14 @@ export class ConnectionStore {
     };
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: record }));
     return record;
+  }
+
+  /** The user a recorded connection was opened for; undefined when it is not (or no longer) recorded. */
+  async userOf(connectionId: string): Promise<string | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: connectionKey(connectionId), ProjectionExpression: 'userId', ConsistentRead: true }),
+    );
+    const userId = (out.Item as { userId?: unknown } | undefined)?.userId;
+    return typeof userId === 'string' && userId !== '' ? userId : undefined;
   }
 }

@@ -10,7 +10,11 @@
  *
  * Before `handle`, in this order: the connection and its user from the event (the `$connect`
  * ticket authorizer's context, which API Gateway repeats on every message; parsed, not cast, so a
- * route deployed without the authorizer refuses to act rather than acting for nobody); the frame
+ * route deployed without the authorizer refuses to act rather than acting for nobody); the
+ * connection's frame limit (limits.ts: every frame counts, whatever it holds; over the limit the
+ * frame is answered `rate_limited` and not handled, and far over it the connection is closed and
+ * nothing is answered; when the counter cannot be reached the frame is handled: the limit guards
+ * the stage's budget, it is not worth failing frames for); the frame
  * (size, JSON, then the route's zod schema: a `bad_request` error frame naming the field); the
  * user, when `requireUser` (an `unauthorized` error frame). What `handle` returns is the answer;
  * what it throws becomes an error frame through `toErrorFrame`, the one mapping of typed errors to
@@ -26,6 +30,8 @@ import { z } from 'zod';
 import { AppError, UnauthorizedError } from '../errors';
 import { apiGatewayRequestId, instrument, logger, metrics, MetricUnit, type InstrumentedHandler } from '../observability';
 import { parseClientFrame, serializeFrame, subscriptionIdSchema, toErrorFrame, type ErrorFrame, type ServerFrame } from './frames';
+import { frameLimiterFromEnvironment } from './frame-limit-wiring';
+import { FrameRateLimited, type FrameAdmission, type FrameLimiter } from './limits';
 import type { ConnectionPoster } from './poster';
 import type { Subscriber } from './topics';
 
@@ -68,6 +74,11 @@ export interface FrameRoute<S extends z.ZodType, U extends boolean> {
   readonly rejected?: { readonly metric: string; readonly log?: string };
   /** Counted for each frame whose handling threw. @default - not counted */
   readonly refusedMetric?: string;
+  /**
+   * The per-connection frame limit. `null`: none.
+   * @default - the environment's (`frameLimiterFromEnvironment`: none when FRAME_RATE_LIMIT is unset)
+   */
+  readonly limiter?: FrameLimiter | null;
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler that answers nothing ends without a return (subscribe.ts), and such a Promise<void> is not assignable to Promise<ServerFrame | undefined>
   readonly handle: (request: FrameRequest<z.infer<S>, U>) => Promise<ServerFrame | void>;
 }
@@ -81,6 +92,21 @@ export interface FrameRouteResult {
 export function frameRoute<S extends z.ZodType, U extends boolean = false>(
   route: FrameRoute<S, U>,
 ): InstrumentedHandler<unknown, FrameRouteResult> {
+  // At cold start: a function configured for a limit but missing its table fails here, by name.
+  const limiter = route.limiter === undefined ? frameLimiterFromEnvironment() : route.limiter;
+
+  /** Counts the frame; a counter that fails lets it through (logged and counted). */
+  const admit = async (connectionId: string, receivedAt: number): Promise<FrameAdmission | undefined> => {
+    if (!limiter) return undefined;
+    try {
+      return await limiter.admit(connectionId, receivedAt);
+    } catch (error) {
+      logger.error('Frame limit unavailable; frame handled', error as Error);
+      metrics.addMetric('FrameLimitUnavailable', MetricUnit.Count, 1);
+      return undefined;
+    }
+  };
+
   const rejected = (connectionId: string, frame: ErrorFrame): ErrorFrame => {
     if (route.rejected?.log !== undefined) logger.info(route.rejected.log, { connectionId, code: frame.code });
     if (route.rejected) metrics.addMetric(route.rejected.metric, MetricUnit.Count, 1);
@@ -108,8 +134,24 @@ export function frameRoute<S extends z.ZodType, U extends boolean = false>(
       const { requestContext, body } = messageEventSchema.parse(event);
       const { connectionId, requestTimeEpoch: receivedAt, authorizer } = requestContext;
       const who = authorizer ? { userId: authorizer.userId, role: authorizer.role } : undefined;
+      const admission = await admit(connectionId, receivedAt);
+      if (admission?.verdict === 'close') {
+        logger.warn('Connection closed: frames far over the limit', { connectionId, userId: who?.userId, frames: admission.count });
+        metrics.addMetric('ConnectionClosedForFrameRate', MetricUnit.Count, 1);
+        return { statusCode: 200 };
+      }
       const parsed = parseClientFrame(body, route.frame);
-      const reply = parsed.ok ? await handle({ connectionId, receivedAt, who, frame: parsed.frame }) : rejected(connectionId, parsed.error);
+      let reply: ServerFrame | undefined;
+      if (admission?.verdict === 'rate_limited') {
+        metrics.addMetric('FrameRateLimited', MetricUnit.Count, 1);
+        // Echo the subscription id when the frame names one, so a client waiting for its answer gets one.
+        const id = parsed.ok ? subscriptionIdSchema.safeParse((parsed.frame as { id?: unknown }).id) : undefined;
+        reply = toErrorFrame(new FrameRateLimited(limiter!.limit, admission.retryAfterSeconds), id?.success ? id.data : undefined);
+      } else {
+        reply = parsed.ok
+          ? ((await handle({ connectionId, receivedAt, who, frame: parsed.frame })) ?? undefined)
+          : rejected(connectionId, parsed.error);
+      }
       if (route.replyVia) {
         if (reply) await route.replyVia.post(connectionId, reply);
         return { statusCode: 200 };
