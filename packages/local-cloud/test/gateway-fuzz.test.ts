@@ -326,6 +326,9 @@ describe('gateways never crash on malformed input', () => {
     // A fragment has no place in a request target (clients strip it); sent anyway, it is harmless.
     expect((await send(http, 'GET', '/health?a=b#frag')).status).toBe(200);
     expect(JSON.parse((await send(http, 'GET', '/health?a=%ZZ&b=%41')).body).query).toEqual({ a: '%ZZ', b: 'A' });
+    // Keys named like Object.prototype members reach the function as ordinary keys.
+    const proto = JSON.parse((await send(http, 'GET', '/health?__proto__=x&constructor=y&toString=z')).body);
+    expect(proto.query).toEqual(JSON.parse('{"__proto__":"x","constructor":"y","toString":"z"}'));
     await assertAlive();
   });
 
@@ -428,6 +431,10 @@ describe('gateways never crash on malformed input', () => {
       [upgrade('/dev?ticket=%00'), [401]],
       [upgrade('/dev'), [401]],
       [upgrade('/dev?ticket=bad'), [401]],
+      // Keys named like Object.prototype members are ordinary keys (they once reached `multi[k].push`).
+      [upgrade('/dev?__proto__=x&ticket=bad'), [401]],
+      [upgrade('/dev?constructor=x&toString=y&ticket=bad'), [401]],
+      [upgrade('/dev?ticket=bad', '__proto__: x\r\nconstructor: y\r\n'), [401]],
       [upgrade(`/dev?ticket=good&pad=${'a'.repeat(4_100)}`), [414]],
       [upgrade('/dev?ticket=good', '', 'short-key'), [400]],
       [upgrade('/dev?ticket=good', 'Sec-WebSocket-Protocol: a b,,c\r\n'), [400]],

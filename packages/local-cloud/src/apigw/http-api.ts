@@ -330,7 +330,7 @@ export class HttpApiServer {
     body: Buffer,
     requestId: string,
   ): Record<string, unknown> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = Object.create(null);
     let cookies: string[] | undefined;
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
@@ -362,7 +362,7 @@ export class HttpApiServer {
     if (cookies?.length) event.cookies = cookies;
     event.headers = headers;
     if (target.query) {
-      const query: Record<string, string> = {};
+      const query: Record<string, string> = Object.create(null);
       for (const [k, v] of new URLSearchParams(target.query)) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
       if (Object.keys(query).length) event.queryStringParameters = query;
     }
@@ -577,7 +577,7 @@ function identityValue(source: string, event: Record<string, unknown>): string |
 }
 
 function matchSegments(pattern: string[], actual: string[]): { params: Record<string, string>; score: number[] } | undefined {
-  const params: Record<string, string> = {};
+  const params: Record<string, string> = Object.create(null);
   const score: number[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;

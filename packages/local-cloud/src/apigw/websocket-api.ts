@@ -920,7 +920,7 @@ interface Query {
 
 /** Headers as AWS passes them: original casing, plus the ones its front end adds. */
 function requestHeaders(req: IncomingMessage, sourceIp: string, secure: boolean): Headers {
-  const multi: Record<string, string[]> = {};
+  const multi: Record<string, string[]> = Object.create(null);
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     multi[raw[i]!] ??= [];
@@ -934,19 +934,19 @@ function requestHeaders(req: IncomingMessage, sourceIp: string, secure: boolean)
   add('X-Forwarded-For', sourceIp);
   add('X-Forwarded-Port', String(req.socket.localPort ?? (secure ? 443 : 80)));
   add('X-Forwarded-Proto', secure ? 'https' : 'http');
-  const single: Record<string, string> = {};
+  const single: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(multi)) single[k] = v.join(',');
   return { single, multi };
 }
 
 function queryParameters(params: URLSearchParams): Query | undefined {
-  const multi: Record<string, string[]> = {};
+  const multi: Record<string, string[]> = Object.create(null);
   for (const [k, v] of params) {
     multi[k] ??= [];
     multi[k].push(v);
   }
   if (Object.keys(multi).length === 0) return undefined;
-  const single: Record<string, string> = {};
+  const single: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(multi)) single[k] = v[v.length - 1]!;
   return { single, multi };
 }
