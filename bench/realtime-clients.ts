@@ -123,7 +123,7 @@ export interface PoolOptions {
   readonly wsUrl: string;
   /** Connections opened (ticket + upgrade) or subscribed at once. */
   readonly concurrency: number;
-  /** Connections per signed-up user (there is no per-user limit today; spreading keeps it realistic). */
+  /** Connections per signed-up user: at most the per-user cap (20 by default; docs/protocol.md, "Limits"). */
   readonly connectionsPerUser: number;
   /** Per-step timeout (ticket, upgrade, subscribe answer). */
   readonly stepTimeoutMs: number;
@@ -166,7 +166,9 @@ export class SubscriberPool {
     const missing = size - this.subscribers.length;
     if (missing <= 0) return 0;
     const usersNeeded = Math.ceil(size / this.options.connectionsPerUser);
-    while (this.users.length < usersNeeded) this.users.push(await this.client.signup('bench-subscriber'));
+    if (this.users.length < usersNeeded) {
+      this.users.push(...(await this.client.signupMany(usersNeeded - this.users.length, 'bench-subscriber')));
+    }
     const from = this.subscribers.length;
     await limited(missing, this.options.concurrency, async (i) => {
       const user = this.users[Math.floor((from + i) / this.options.connectionsPerUser)]!;

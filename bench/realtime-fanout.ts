@@ -48,7 +48,9 @@
  *   BENCH_REALTIME_THROUGHPUT_SUBSCRIBERS 10000    subscribers of the throughput run (0 = none)
  *   BENCH_REALTIME_THROUGHPUT_EVENTS     5         events of the throughput run, published at once
  *   BENCH_REALTIME_SETUP_CONCURRENCY     50        connects / subscribes in flight during setup
- *   BENCH_REALTIME_CONNECTIONS_PER_USER  1000      connections per signed-up user
+ *   BENCH_REALTIME_CONNECTIONS_PER_USER  20        connections per signed-up user (at most the
+ *                                                  per-user cap, 20: docs/protocol.md, "Limits";
+ *                                                  10,000 subscribers are 500 users)
  *   BENCH_REALTIME_BASELINE              1         run the baseline too (0 = no)
  *   BENCH_REALTIME_STALL_SECONDS         30        give up on a run when no frame came for this long
  */
@@ -61,6 +63,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { launchPlatform } from '../local/launch';
 import type { LaunchedCloud } from '@realtime/local-cloud';
 import { DynamoSubscriptionRegistry } from '../lambdas/shared/realtime/dynamo-subscription-registry';
+import { DEFAULT_MAX_CONNECTIONS_PER_USER } from '../lambdas/shared/realtime/limits';
 import { ChatAppConnectionsTable, createSendMessageHandler, type SendMessageOutcome } from './baseline-chat-app';
 import { summarize, writeResult } from './harness';
 import { openFileLimits, treeUsage } from './process-tree';
@@ -641,11 +644,13 @@ function ensureFileDescriptors(subscribers: number): { soft: number; hard: numbe
 }
 
 function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const int = (name: string, fallback: number, min = 0): number => {
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    }
     return value;
   };
   const rawSizes = env.BENCH_REALTIME_LATENCY_SUBSCRIBERS;
@@ -668,7 +673,8 @@ function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throughputSubscribers: int('BENCH_REALTIME_THROUGHPUT_SUBSCRIBERS', 10_000),
     throughputEvents: int('BENCH_REALTIME_THROUGHPUT_EVENTS', 5, 1),
     setupConcurrency: int('BENCH_REALTIME_SETUP_CONCURRENCY', 50, 1),
-    connectionsPerUser: int('BENCH_REALTIME_CONNECTIONS_PER_USER', 1_000, 1),
+    // Each connection is also a ticket: a user at the cap needs 20 tickets, a third of a minute's budget.
+    connectionsPerUser: int('BENCH_REALTIME_CONNECTIONS_PER_USER', DEFAULT_MAX_CONNECTIONS_PER_USER, 1, DEFAULT_MAX_CONNECTIONS_PER_USER),
     baseline: env.BENCH_REALTIME_BASELINE !== '0',
     stallSeconds: int('BENCH_REALTIME_STALL_SECONDS', 30, 1),
   };

@@ -3,26 +3,34 @@
  * edges spread over shards and its deliveries go out as jobs on the fan-out FIFO queue, handled
  * by parallel workers; 5 clients follow another topic. Every hot subscriber gets the event exactly
  * once, and the small topic's event, published right after, is not held up behind the big one.
+ *
+ * The connections are spread over as many users as the per-user cap requires (20 each: docs/
+ * protocol.md, "Limits"), so no user holds more than the cap or needs more than 20 tickets.
  */
 import { expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { LiveConnection, Session } from '../support/realtime-client';
 import { usePlatform } from '../support/platform';
+import { DEFAULT_MAX_CONNECTIONS_PER_USER } from '../../lambdas/shared/realtime/limits';
 
 const HOT_SUBSCRIBERS = 2_000;
 const COLD_SUBSCRIBERS = 5;
 
 const platform = usePlatform({ admin: true });
 
-/** Opens `count` connections subscribed to `topic`, `parallel` at a time. */
+const PER_USER = DEFAULT_MAX_CONNECTIONS_PER_USER;
+const usersFor = (connections: number) => Math.ceil(connections / PER_USER);
+
+/** Opens `count` connections subscribed to `topic`, `parallel` at a time, `PER_USER` per user in turn. */
 async function subscribers(users: Session[], topic: string, count: number, parallel = 40): Promise<LiveConnection[]> {
+  if (users.length * PER_USER < count) throw new Error(`${count} connections need ${usersFor(count)} users, got ${users.length}`);
   const out: LiveConnection[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (next < count) {
         const n = next++;
-        const c = await platform.connect(users[n % users.length]!);
+        const c = await platform.connect(users[Math.floor(n / PER_USER)]!);
         const answer = await c.subscribe('s', topic);
         if (answer.type !== 'subscribed') throw new Error(`subscriber ${n}: ${JSON.stringify(answer)}`);
         out.push(c);
@@ -33,11 +41,12 @@ async function subscribers(users: Session[], topic: string, count: number, paral
 }
 
 it('delivers a 2,000-subscriber topic to all, through shards and jobs, without delaying a 5-subscriber topic', async () => {
-  const users = await Promise.all(Array.from({ length: 10 }, (_, i) => platform.client.signup(`fan${i}`)));
+  const hotUsers = usersFor(HOT_SUBSCRIBERS);
+  const users = await platform.client.signupMany(hotUsers + usersFor(COLD_SUBSCRIBERS), 'fan');
   const hotTopic = `feed:hot${Date.now().toString(36)}`;
   const coldTopic = `feed:cold${Date.now().toString(36)}`;
-  const hot = await subscribers(users, hotTopic, HOT_SUBSCRIBERS);
-  const cold = await subscribers(users, coldTopic, COLD_SUBSCRIBERS);
+  const hot = await subscribers(users.slice(0, hotUsers), hotTopic, HOT_SUBSCRIBERS);
+  const cold = await subscribers(users.slice(hotUsers), coldTopic, COLD_SUBSCRIBERS);
 
   // The hot topic's edges are sharded (so fan-out hands it to the job queue); the cold one is not.
   const table = String(platform.stateful.RealtimeTableName);
