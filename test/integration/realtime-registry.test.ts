@@ -148,19 +148,34 @@ describe('goLive', () => {
     const reg = registry();
     const result = await reg.register('c1', 's1', 'feed:a', v());
     if (result.status !== 'created') throw new Error('expected created');
-    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('live');
+    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('live');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'live' });
   });
 
-  it('answers behind, leaving the edge pending, when events were numbered meanwhile', async () => {
+  it('answers behind, leaving the edge pending, when fan-out marked it as having skipped an event past the cursor', async () => {
+    await connect(local.db, table, 'c1');
+    const reg = registry();
+    const result = await reg.register('c1', 's1', 'feed:a', v());
+    if (result.status !== 'created') throw new Error('expected created');
+    expect(await reg.markMissed('feed:a', 0, { connectionId: 'c1', subId: 's1' }, 3)).toBe('marked');
+    expect(await reg.markMissed('feed:a', 0, { connectionId: 'c1', subId: 's1' }, 2)).toBe('marked'); // never backwards
+    expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending', missedTo: 3 });
+    expect(await reg.goLive(result.subscription, 2, v())).toBe('behind');
+    expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending' });
+    expect(await reg.goLive(result.subscription, 3, v())).toBe('live');
+    // Live now: a fan-out that read it pending learns it went live, from where, and delivers itself.
+    expect(await reg.markMissed('feed:a', 0, { connectionId: 'c1', subId: 's1' }, 4)).toEqual({ liveFrom: 3 });
+    expect(await reg.markMissed('feed:a', 0, { connectionId: 'c1', subId: 'gone' }, 4)).toBe('gone');
+  });
+
+  it('writes nothing but the edge: events numbered meanwhile do not hold it back (fan-out will deliver them)', async () => {
     await connect(local.db, table, 'c1');
     const reg = registry();
     const result = await reg.register('c1', 's1', 'feed:a', v());
     if (result.status !== 'created') throw new Error('expected created');
     await topicLog().assign('feed:a', events('e', 1));
-    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('behind');
-    expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending' });
-    expect(await reg.goLive(result.subscription, result.head.seq + 1, v(), 1)).toBe('live');
+    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('live');
+    expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'live', liveFrom: 0 });
   });
 
   it('answers gone, writing nothing, when the subscription was removed', async () => {
@@ -169,11 +184,11 @@ describe('goLive', () => {
     const result = await reg.register('c1', 's1', 'feed:a', v());
     if (result.status !== 'created') throw new Error('expected created');
     await reg.unregister('c1', 's1', v());
-    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('gone');
+    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('gone');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toBeUndefined();
     // Gone wins over behind: there is nothing left to catch up for.
     await topicLog().assign('feed:a', events('e', 1));
-    expect(await reg.goLive(result.subscription, result.head.seq, v(), 1)).toBe('gone');
+    expect(await reg.goLive(result.subscription, result.head.seq, v())).toBe('gone');
   });
 });
 
@@ -315,9 +330,9 @@ describe('the last frame for an id wins (frames run in any order)', () => {
     const again = v();
     const renewed = await reg.register('c1', 's1', 'feed:a', again);
     if (old.status !== 'created' || renewed.status !== 'created') throw new Error('expected created twice');
-    expect(await reg.goLive(old.subscription, 0, first, 1)).toBe('gone');
+    expect(await reg.goLive(old.subscription, 0, first)).toBe('gone');
     expect(await edgeItem('feed:a', 0, 'c1', 's1')).toMatchObject({ mode: 'pending', v: again });
-    expect(await reg.goLive(renewed.subscription, 0, again, 1)).toBe('live');
+    expect(await reg.goLive(renewed.subscription, 0, again)).toBe('live');
   });
 
   it('20 ids subscribed and unsubscribed back to back, run concurrently in either order, end as the last frame said', async () => {
@@ -397,7 +412,7 @@ describe('edges', () => {
     for (let i = 0; i < 5; i++) {
       await connect(local.db, table, `c${i}`);
       const r = await reg.register(`c${i}`, 's', 'feed:a', v());
-      if (i % 2 === 0 && r.status === 'created') await reg.goLive(r.subscription, 0, v(), 1);
+      if (i % 2 === 0 && r.status === 'created') await reg.goLive(r.subscription, 0, v());
     }
     // Something in the partition that is not an edge must not reach fan-out.
     await local.db.send(new PutCommand({ TableName: table, Item: { pk: edgePartition('feed:a', 0), sk: 'zz#junk', mode: 'weird' } }));

@@ -172,14 +172,10 @@ describe('subscribe', () => {
     // The wait is for fan-out's append to catch up with its numbering; a long replay before it
     // must not use up that allowance.
     await publish('feed:a', 4);
-    let late: Promise<void> | undefined;
+    const { entries } = await log.assign('feed:a', events('late', 1)); // numbered 5; fan-out's append is slow
+    const late = new Promise((r) => setTimeout(r, 1_700)).then(() => log.append(entries));
     poster.hook = async (_, frame) => {
-      if (frame.type !== 'data') return;
-      await new Promise((r) => setTimeout(r, 300)); // a slow client link: 4 × 300 ms > logWaitMs
-      if (frame.seq === 4 && !late) {
-        const { entries } = await log.assign('feed:a', events('late', 1));
-        late = new Promise((r) => setTimeout(r, 500)).then(() => log.append(entries));
-      }
+      if (frame.type === 'data') await new Promise((r) => setTimeout(r, 300)); // a slow client link: 4 × 300 ms > logWaitMs
     };
     await service({ logWaitMs: 1_000 }).subscribe({
       receivedAt: v(),
@@ -393,26 +389,18 @@ describe('topic heads that expire', () => {
   it('a subscriber of a topic without a head that gets one during the subscribe misses nothing and is not reset', async () => {
     const at = new Date('2026-11-20T00:00:00Z');
     const clockedLog = timedLog(at);
+    const fan = new Fanout({ registry, log: clockedLog, poster, jobs: { enqueue: () => Promise.reject(new Error('not hot')) } });
     let published = false;
-    const svc = new SubscriptionService(
-      {
-        ...registry,
-        register: registry.register.bind(registry),
-        head: registry.head.bind(registry),
-        forget: registry.forget.bind(registry),
-        unregister: registry.unregister.bind(registry),
-        edges: registry.edges.bind(registry),
-        goLive: async (...args) => {
-          if (!published) {
-            published = true; // the topic's first event, numbered between register and the switch
-            await clockedLog.append((await clockedLog.assign('feed:new', events('first', 1))).entries);
-          }
-          return registry.goLive(...args);
-        },
+    const racing: SubscriptionRegistry = Object.assign(Object.create(registry) as SubscriptionRegistry, {
+      goLive: async (...args: Parameters<SubscriptionRegistry['goLive']>) => {
+        if (!published) {
+          published = true; // the topic's first event, fanned out between register and the switch
+          expect(await fan.handleChanges([{ sequenceNumber: 'r1', change: topicEventChange('r1', 'feed:new') }])).toBeUndefined();
+        }
+        return registry.goLive(...args);
       },
-      clockedLog,
-      poster,
-    );
+    });
+    const svc = new SubscriptionService(racing, clockedLog, poster);
     expect(await svc.subscribe({ receivedAt: v(), connectionId: 'c1', who: ALICE, id: 's1', topic: 'feed:new' })).toBe('subscribed');
     const base = (at.getTime() / 1000) * 100_000;
     expect(frameTypes()).toEqual(['subscribed', `data:${base + 1}`]);

@@ -9,13 +9,11 @@
  *                                                   connection's edges from here. After an
  *                                                   unsubscribe, a tombstone: gone, v, and a TTL of
  *                                                   `TOMBSTONE_TTL_SECONDS`
- *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode, liveFrom, v (and TTL): what fan-out reads,
- *                                                   by a strongly consistent Query on the topic
+ *   pk `edge#<topic>#<shard>` sk `<connId>#<subId>` mode, liveFrom, v, missedTo (and TTL): what
+ *                                                   fan-out reads, by a strongly consistent Query
+ *                                                   on the topic
  *   pk `topic#<topic>`        sk `head`             seq, seqBase, shards, grownAt, expiresAt
  *                                                   (dynamo-topic-log.ts)
- *   pk `topic#<topic>`        sk `delivering#<n>`   seq: how far a hot topic's jobs have started
- *                                                   delivering to shard n (`markDelivering`); the
- *                                                   go-live check of that shard's subscribers
  *
  * Every edge and subscription item expires with its connection (TTL), and fan-out deletes a
  * connection's items on the first 410: a disconnect API Gateway never reports costs one failed
@@ -42,6 +40,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { batchWriteAll, cancellationReasons, isConditionalCheckFailed } from '../dynamodb';
 import { BadRequestError, TooManySubscriptionsError } from '../errors';
 import { HEAD_RENEW_SECONDS, HEAD_TTL_SECONDS } from './topic-log';
@@ -73,7 +72,6 @@ export const edgeKey = (topic: string, shard: number, connectionId: string, subI
 });
 export const edgePartition = (topic: string, shard: number) => `edge#${topic}#${shard}`;
 export const headKey = (topic: string) => ({ pk: `topic#${topic}`, sk: 'head' });
-export const deliveryKey = (topic: string, shard: number) => ({ pk: `topic#${topic}`, sk: `delivering#${shard}` });
 
 const subscriptionItemSchema = z.object({ topic: z.string(), shard: z.number().int().nonnegative(), v: z.number().default(0) });
 const tombstoneItemSchema = z.object({ gone: z.literal(true), v: z.number() });
@@ -250,57 +248,55 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
     return count;
   }
 
-  async goLive(subscription: SubscriptionRef, cursorSeq: number, version: number, shards: number): Promise<'live' | 'behind' | 'gone'> {
+  async goLive(subscription: SubscriptionRef, cursorSeq: number, version: number): Promise<'live' | 'behind' | 'gone'> {
     const { topic, shard, connectionId, subId } = subscription;
-    const check =
-      shards > 1
-        ? {
-            // A hot topic's events reach this shard only through jobs that mark it before reading edges.
-            Key: deliveryKey(topic, shard),
-            ConditionExpression: 'attribute_not_exists(seq) OR seq <= :cursor',
-            ExpressionAttributeValues: { ':cursor': cursorSeq },
-          }
-        : cursorSeq === 0
-          ? // Nothing numbered yet (no head, or one a shard growth created).
-            { Key: headKey(topic), ConditionExpression: 'attribute_not_exists(seq)' }
-          : { Key: headKey(topic), ConditionExpression: 'seq = :cursor', ExpressionAttributeValues: { ':cursor': cursorSeq } };
-    try {
-      await this.transact([
-        { ConditionCheck: { TableName: this.tableName, ...check } },
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: edgeKey(topic, shard, connectionId, subId),
-            UpdateExpression: 'SET #mode = :live, liveFrom = :cursor',
-            // An edge a later subscribe of the id created again (after an unsubscribe) is that one's.
-            ConditionExpression: 'attribute_exists(pk) AND v <= :v',
-            ExpressionAttributeNames: { '#mode': 'mode' },
-            ExpressionAttributeValues: { ':live': 'live', ':cursor': cursorSeq, ':v': version },
-          },
-        },
-      ]);
-      return 'live';
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.[1] === 'ConditionalCheckFailed') return 'gone';
-      if (reasons?.[0] === 'ConditionalCheckFailed') return 'behind';
-      throw error;
-    }
-  }
-
-  async markDelivering(topic: string, shard: number, seq: number): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: deliveryKey(topic, shard),
-          UpdateExpression: 'SET seq = :seq, expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
-          ExpressionAttributeValues: { ':seq': seq, ':expiresAt': epochSeconds(this.clock()) + HEAD_TTL_SECONDS },
+          Key: edgeKey(topic, shard, connectionId, subId),
+          UpdateExpression: 'SET #mode = :live, liveFrom = :cursor',
+          // An edge a later subscribe of the id created again (after an unsubscribe) is that one's;
+          // one fan-out skipped past the cursor must replay first.
+          ConditionExpression: 'attribute_exists(pk) AND v <= :v AND (attribute_not_exists(missedTo) OR missedTo <= :cursor)',
+          ExpressionAttributeNames: { '#mode': 'mode' },
+          ExpressionAttributeValues: { ':live': 'live', ':cursor': cursorSeq, ':v': version },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return 'live';
     } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error; // already marked as far (a retried job)
+      if (!isConditionalCheckFailed(error)) throw error;
+      const old = conditionFailureItem(error);
+      return old === undefined || (typeof old.v === 'number' && old.v > version) ? 'gone' : 'behind';
+    }
+  }
+
+  async markMissed(
+    topic: string,
+    shard: number,
+    edge: Pick<Edge, 'connectionId' | 'subId'>,
+    seq: number,
+  ): Promise<'marked' | 'gone' | { liveFrom: number }> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: edgeKey(topic, shard, edge.connectionId, edge.subId),
+          UpdateExpression: 'SET missedTo = :seq',
+          ConditionExpression: '#mode = :pending AND (attribute_not_exists(missedTo) OR missedTo < :seq)',
+          ExpressionAttributeNames: { '#mode': 'mode' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':seq': seq },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'marked';
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const old = conditionFailureItem(error);
+      if (old === undefined) return 'gone';
+      if (old.mode === 'live') return { liveFrom: typeof old.liveFrom === 'number' ? old.liveFrom : 0 };
+      return 'marked'; // already marked as far
     }
   }
 
@@ -516,4 +512,10 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
       keys.map((Key) => ({ DeleteRequest: { Key } })),
     );
   }
+}
+
+/** The item a failed condition returned (`ALL_OLD`); the document client leaves it marshalled. */
+function conditionFailureItem(error: unknown): Record<string, unknown> | undefined {
+  const item = (error as { Item?: Record<string, never> }).Item;
+  return item === undefined ? undefined : unmarshall(item);
 }

@@ -124,9 +124,6 @@ export class Fanout {
 
   /** Delivers a job from the fan-out queue: the job's range of the log to one shard. */
   async deliverJob(job: FanoutJob, stats: FanoutStats = emptyStats()): Promise<void> {
-    // Before the edges are read: a subscriber of this shard going live after this write sees
-    // the mark and replays these events; one live before it gets them here.
-    await this.deps.registry.markDelivering(job.topic, job.shard, job.toSeq);
     const entries = await this.deps.log.read(job.topic, job.fromSeq - 1, job.toSeq - job.fromSeq + 1);
     // Entries past the log's retention are gone; subscribers that missed them get `reset` on resume.
     if (entries.length === 0) return;
@@ -156,9 +153,17 @@ export class Fanout {
     const tails = entries.map((entry) => JSON.stringify(dataFrame('', entry)).slice('{"type":"data","id":""'.length));
     const frameFor = (subId: string, i: number) => `{"type":"data","id":${JSON.stringify(subId)}${tails[i]}`;
 
+    const lastSeq = Math.max(...entries.map((e) => e.seq));
     for await (const page of this.deps.registry.edges(topic, shard, (units) => (stats.readCapacityUnits += units))) {
-      const live = page.filter((edge) => edge.mode === 'live');
-      await forEachLimited(live, this.config.concurrency, async (edge) => {
+      await forEachLimited(page, this.config.concurrency, async (read) => {
+        // A pending edge is being replayed to: tell it what it missed (its go-live replays that
+        // first), unless it went live since we read it, in which case the events are ours to send.
+        let edge = read;
+        if (read.mode === 'pending') {
+          const missed = await this.deps.registry.markMissed(topic, shard, read, lastSeq);
+          if (typeof missed !== 'object') return;
+          edge = { ...read, mode: 'live', liveFrom: missed.liveFrom };
+        }
         for (let i = 0; i < entries.length; i++) {
           // Replayed to it already, or skipped by its `reset`: not this edge's to receive.
           if (entries[i]!.seq <= edge.liveFrom) continue;

@@ -110,24 +110,25 @@ export interface SubscriptionRegistry {
   register(connectionId: string, subId: string, topic: string, version: number): Promise<RegisterResult>;
 
   /**
-   * Switches a pending edge to live, but only if the topic's head is still `cursorSeq` (0: the
-   * topic still has no events): everything up to it has been replayed, and every later event will
-   * see the live edge (fan-out appends to the log before it reads edges). When the topic had more
-   * than one shard at registration (`shards`), every later event reaches the edge through a job
-   * that marks its shard first (`markDelivering`), and the check is that the shard's mark is not
-   * past `cursorSeq` instead: the checks of a hot topic's subscribers spread over its shards. `behind`: events arrived
-   * meanwhile; replay them and try again. `gone`: the subscription was removed meanwhile, or
-   * removed and registered again by a later frame (`version` is the registering frame's).
+   * Switches a pending edge to live from `cursorSeq` (everything up to it has been replayed),
+   * unless fan-out marked it as having skipped a later event (`markMissed`): then `behind`,
+   * replay up to the head and try again. `gone`: the subscription was removed meanwhile, or
+   * removed and registered again by a later frame (`version` is the registering frame's). One
+   * conditional write to the subscriber's own edge: nothing shared by the topic's subscribers.
    */
-  goLive(subscription: SubscriptionRef, cursorSeq: number, version: number, shards: number): Promise<'live' | 'behind' | 'gone'>;
+  goLive(subscription: SubscriptionRef, cursorSeq: number, version: number): Promise<'live' | 'behind' | 'gone'>;
 
   /**
-   * Records that delivery of a topic's events up to `seq` to one shard starts now (its edges are
-   * read after this write). Fan-out's workers call it for every job of a topic with more than one
-   * shard, and the go-live check of that shard's subscribers reads it instead of the topic head,
-   * so a join storm's checks spread over the shards. Monotonic: a retried job changes nothing.
+   * Fan-out found this edge pending while delivering events up to `seq`: records that it skipped
+   * them, so the subscriber's go-live replays them first. If the edge went live after fan-out read
+   * it, answers `{ liveFrom }` instead, and fan-out delivers the events after it itself.
    */
-  markDelivering(topic: string, shard: number, seq: number): Promise<void>;
+  markMissed(
+    topic: string,
+    shard: number,
+    edge: Pick<Edge, 'connectionId' | 'subId'>,
+    seq: number,
+  ): Promise<'marked' | 'gone' | { readonly liveFrom: number }>;
 
   /**
    * Removes one subscription for a frame received at `version`; idempotent (an unknown id is

@@ -4,20 +4,23 @@
  *
  * The order, and why it is gap-free:
  *
- * 1. Register first: the edge is written `pending` (fan-out skips it) and the topic's current
- *    head seq H is read in the same step.
+ * 1. Read the topic's head seq H, then register: the edge is written `pending`.
  * 2. Send `subscribed`, then replay from the log everything after the client's `lastEventId`
- *    (or after H when it gave none), in order.
- * 3. Go live with a transaction that flips the edge to `live` only if the head is still at the
- *    last seq replayed. If events arrived meanwhile, replay those and try again.
+ *    (or after H when it gave none), in order, up to H.
+ * 3. Go live: flip the edge to `live` from the last seq replayed, with a condition on the edge
+ *    alone: that fan-out has not marked it as having skipped a later event. If it has, read the
+ *    head again, replay up to it, and try again.
  *
- * Fan-out numbers an event and appends it to the log before it reads edges. So an event numbered
- * before the switch is in the log by the time the switch succeeds (the condition saw its number)
- * and was replayed; an event numbered after it finds the edge live. Nothing falls between, and
- * because live data only starts once replay has ended, the client sees seqs in order. The edge
- * records the seq it went live at (`liveFrom`), and fan-out sends it only later ones, so an event
- * replayed while its own delivery was still under way is not sent twice. Only a retried fan-out
- * can send a seq again; clients drop any `seq` they already have.
+ * Fan-out numbers an event and appends it to the log before it reads edges; a pending edge it
+ * reads gets the event's seq as `missedTo` (a conditional write that fails once the edge is
+ * live, and then fan-out delivers the event itself). So an event is replayed (numbered before H
+ * was read, or marked on the edge before the switch, which then fails until it is replayed) or
+ * sent live (fan-out read the edge live, or found it live when marking): never neither. Because
+ * live data only reaches an edge once its replay has ended, the client sees seqs in order. The
+ * edge records the seq it went live at (`liveFrom`), and fan-out sends it only later ones, so an
+ * event replayed while its own delivery was still under way is not sent twice. Only a retried
+ * fan-out can send a seq again; clients drop any `seq` they already have. Nothing in this is
+ * shared by the topic's subscribers (decision 11): a join storm writes to its own edges.
  *
  * The log keeps 24 hours and a replay sends at most `maxReplay` events; past either, or when the
  * client's id is unknown (from the future, or from an older head of the topic: heads expire, and a
@@ -144,7 +147,7 @@ export class SubscriptionService {
     let head = registeredAt.seq;
     for (;;) {
       if (cursor >= head) {
-        const outcome = await this.registry.goLive(subscription, cursor, version, registeredAt.shards);
+        const outcome = await this.registry.goLive(subscription, cursor, version);
         if (outcome !== 'behind') return true; // live, or unsubscribed meanwhile: either way done
         const next = await this.registry.head(subscription.topic);
         head = next?.seq ?? cursor;
