@@ -118,6 +118,10 @@ export class DynamoSubscriptionRegistry implements SubscriptionRegistry {
   ) {}
 
   async register(connectionId: string, subId: string, topic: string, version: number): Promise<RegisterResult> {
+    // Most subscribes are of a new id: try to create it first, and read what is there only when
+    // the create's condition says something is.
+    const created = await this.create(connectionId, subId, topic, version);
+    if (created) return created;
     for (let race = 0; race < MAX_RACES; race++) {
       const state = await this.subscriptionState(connectionId, subId);
       if (state.kind === 'tombstone' && state.v >= version) return { status: 'superseded' };
