@@ -1,4 +1,5 @@
 /** Small networking helpers shared by the local cloud's servers. */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** A port that was free a moment ago (for processes that cannot bind port 0 themselves). */
@@ -49,13 +50,53 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
  * server's `maxHeaderSize`) the way API Gateway answers its own errors: a status and a JSON
  * `{"message": ...}` body, then the connection is closed. Without a 'clientError' listener Node
  * answers too (400 or 431, no body) and closes the socket; this only adds the body. Nothing here
- * can throw: a socket that is gone or has a response under way is just destroyed.
+ * can throw: a socket that is gone is just destroyed.
+ *
+ * Bytes the parser refuses can follow a request it accepted: Node's own HTTP client sends a GET's
+ * (DELETE's, OPTIONS') body with neither Content-Length nor chunked encoding, so by HTTP/1.1's
+ * framing the request ends at its headers and the body is read as the start of the next request
+ * (`{}GET /…`: an invalid method). Answering the error at once would give the accepted request a
+ * 400 meant for the bytes behind it (its own answer then lands on a closed socket), and answering
+ * it after the request's answer would be read by a keep-alive client as the answer to its next
+ * request. So such bytes are the accepted request's: it is answered as usual, with
+ * `Connection: close` when its answer has not started yet (a keep-alive client then opens a new
+ * connection for its next request instead of finding this one closed under it: "socket hang
+ * up"), and the connection is closed after it, without a 400. Bytes the parser refuses on an idle
+ * connection (nothing in flight, nothing accepted in the same read) are answered 400 and closed.
  */
-export function answerClientErrors(server: Pick<Server, 'on'>): void {
+export function answerClientErrors(server: Pick<HttpServer, 'on'>): void {
+  /** The latest request's response on each socket (the one refused bytes follow). */
+  const latest = new WeakMap<Socket, ServerResponse>();
+  /** Sockets with a request accepted in the current read (cleared once the read is parsed). */
+  const justAccepted = new WeakSet<Socket>();
+  /** Sockets whose error is answered or deferred: the parser reports the same error for every later chunk. */
+  const refused = new WeakSet<Socket>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    latest.set(socket, res);
+    justAccepted.add(socket);
+    process.nextTick(() => justAccepted.delete(socket));
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-    if (error.code === 'ECONNRESET' || !socket.writable || inFlight) {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    if (refused.has(socket)) return;
+    refused.add(socket);
+    const pending = latest.get(socket);
+    if (pending && !pending.writableFinished && !pending.destroyed) {
+      if (!pending.headersSent) {
+        // Node closes the socket once this answer is written (and says so in its headers).
+        pending.shouldKeepAlive = false;
+      } else {
+        pending.once('close', () => socket.end());
+      }
+      return;
+    }
+    if (pending && justAccepted.has(socket)) {
+      // Answered already (synchronously), in the same read as the refused bytes: they were its body.
+      socket.end();
       return;
     }
     const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request'];
