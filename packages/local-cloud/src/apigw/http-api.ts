@@ -277,7 +277,13 @@ export class HttpApiServer {
     if (!fn) return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
     const result = await withTimeout(fn.invoke(event), route.integration.timeoutMs);
     if (result === 'timeout') return this.reply(res, requestId, 503, SERVICE_UNAVAILABLE, origin);
-    if (!result.ok) return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
+    if (!result.ok) {
+      // API Gateway's 500 says nothing of why; its log (integrationErrorMessage) does, and so does this.
+      console.error(
+        `HTTP API ${this.options.api.where}: ${method} ${target.pathname} answered 500: ${fn.spec.displayName} failed (request ${result.requestId}): ${result.error.errorType}: ${result.error.errorMessage}`,
+      );
+      return this.reply(res, requestId, 500, INTERNAL_ERROR, origin);
+    }
     this.writeIntegrationResponse(res, requestId, result, origin);
   }
 

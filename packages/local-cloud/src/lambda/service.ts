@@ -18,8 +18,13 @@ const BOOTSTRAP = fileURLToPath(new URL('./worker.mjs', import.meta.url));
  * taken back: later arrivals never overtake it by much more than this.
  */
 const STALE_HANDOVER_MS = 100;
-/** Lambda's init phase limit for on-demand functions. */
-const INIT_TIMEOUT_MS = 10_000;
+/**
+ * Lambda's init phase limit for on-demand functions. An init that takes longer does not fail the
+ * invocation: Lambda retries it within the first invocation, under the function's own timeout
+ * ("Understanding the Lambda execution environment lifecycle", Init phase). Here the init goes on
+ * and the invocation's timeout starts at this mark; it fails only past that timeout.
+ */
+export const INIT_TIMEOUT_MS = 10_000;
 
 export interface LambdaError {
   readonly errorType: string;
@@ -282,10 +287,6 @@ export class LocalFunction {
       handle.init = error ? 'failed' : 'done';
       resolveReady(error);
     };
-    const initTimer = setTimeout(
-      () => settleReady({ errorType: 'Runtime.InitTimeout', errorMessage: `Init phase exceeded ${INIT_TIMEOUT_MS / 1000} seconds` }),
-      INIT_TIMEOUT_MS,
-    );
     worker.on('message', (message: WorkerMessage | string) => {
       if (typeof message === 'string') {
         // A successful result, `id \t payload` (see worker.mjs).
@@ -294,7 +295,6 @@ export class LocalFunction {
       }
       if (message.type === 'log') return this.log(message.fd, message.text);
       if (message.type === 'ready' || message.type === 'init-error') {
-        clearTimeout(initTimer);
         settleReady(message.type === 'ready' ? undefined : message.error);
         return;
       }
@@ -302,7 +302,6 @@ export class LocalFunction {
     });
     worker.on('error', (error) => {
       // Out-of-memory and other fatal worker errors end the environment, like a Lambda crash.
-      clearTimeout(initTimer);
       const err: LambdaError = {
         errorType: (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'Runtime.OutOfMemory' : 'Runtime.ExitError',
         errorMessage: `RequestId: unknown Error: Runtime exited with error: ${error.message}`,
@@ -311,7 +310,6 @@ export class LocalFunction {
       this.settle(handle, { type: 'crash', error: err });
     });
     worker.on('exit', () => {
-      clearTimeout(initTimer);
       this.environments.delete(handle);
       settleReady({ errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited during init' });
       this.settle(handle, {
@@ -324,15 +322,42 @@ export class LocalFunction {
     return handle;
   }
 
-  /** Runs `pending` in `env` once its init has finished (at once when it already has). */
+  /**
+   * Runs `pending` in `env` once its init has finished (at once when it already has). An init gets
+   * `INIT_TIMEOUT_MS`; past it, as Lambda retries the init within the invocation, the invocation's
+   * own timeout starts, and what is left of it when the init ends is what the handler gets. Time
+   * before that (the init's 10 s, a queue) is never the function's execution time.
+   */
   private run(env: EnvironmentHandle, pending: Pending): void {
     env.busy = true;
+    const timeoutMs = this.spec.timeoutSeconds * 1000;
     if (env.init === 'done') {
-      this.begin(env, this.post(env, pending));
+      this.begin(env, this.post(env, pending, timeoutMs), timeoutMs);
       return;
     }
+    let invokePhaseFrom: number | undefined;
+    let timedOut = false;
+    let invokeTimer: NodeJS.Timeout | undefined;
+    const initTimer = setTimeout(() => {
+      invokePhaseFrom = performance.now();
+      invokeTimer = setTimeout(() => {
+        timedOut = true;
+        const requestId = randomUUID();
+        const message = `${new Date().toISOString()} ${requestId} Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`;
+        this.log(2, `${message} (init went on past ${INIT_TIMEOUT_MS / 1000} s and then past the function's timeout)\n`);
+        this.discard(env);
+        pending.resolve({ ...this.failure(requestId, 'Sandbox.Timedout', message, 'Unhandled'), timedOut: true });
+        this.dispatch();
+      }, timeoutMs);
+    }, INIT_TIMEOUT_MS);
     void env.ready.then((initError) => {
-      if (!initError) return this.begin(env, this.post(env, pending));
+      clearTimeout(initTimer);
+      clearTimeout(invokeTimer);
+      if (timedOut) return;
+      if (!initError) {
+        const left = invokePhaseFrom === undefined ? timeoutMs : Math.max(1, timeoutMs - (performance.now() - invokePhaseFrom));
+        return this.begin(env, this.post(env, pending, left), left);
+      }
       // Lambda discards an environment whose init failed and tries a fresh one next time.
       this.discard(env);
       pending.resolve(this.failure(randomUUID(), initError.errorType, initError.errorMessage, 'Unhandled', initError.stackTrace));
@@ -340,15 +365,15 @@ export class LocalFunction {
   }
 
   /** Sends an invocation to the environment's worker, which runs it when it is done with the one before. */
-  private post(env: EnvironmentHandle, pending: Pending): Invocation {
+  private post(env: EnvironmentHandle, pending: Pending, timeoutMs = this.spec.timeoutSeconds * 1000): Invocation {
     const invocation: Invocation = { id: this.nextId++, requestId: randomUUID(), pending, postedAt: performance.now() };
     // One string (see worker.mjs): copied across threads, not serialized field by field.
-    env.worker.postMessage(`${invocation.id}\t${invocation.requestId}\t${this.spec.timeoutSeconds * 1000}\t${pending.eventJson}`);
+    env.worker.postMessage(`${invocation.id}\t${invocation.requestId}\t${Math.round(timeoutMs)}\t${pending.eventJson}`);
     return invocation;
   }
 
-  /** The invocation is now the one running in `env`: its timeout starts. */
-  private begin(env: EnvironmentHandle, invocation: Invocation): void {
+  /** The invocation is now the one running in `env`: its timeout starts (`timeoutMs`: what is left of it). */
+  private begin(env: EnvironmentHandle, invocation: Invocation, timeoutMs = this.spec.timeoutSeconds * 1000): void {
     env.current = invocation;
     invocation.startedAt = performance.now();
     invocation.timer = setTimeout(() => {
@@ -356,7 +381,7 @@ export class LocalFunction {
       this.log(2, `${message}\n`);
       this.discard(env);
       this.finish(env, { ...this.failure(invocation.requestId, 'Sandbox.Timedout', message, 'Unhandled'), timedOut: true });
-    }, this.spec.timeoutSeconds * 1000);
+    }, timeoutMs);
   }
 
   /** A message from the environment's worker about its invocations. */
