@@ -62,7 +62,9 @@ describe('frameRoute', () => {
       statusCode: 200,
       body: '{"type":"unsubscribed","id":"s1"}',
     });
-    expect(seen).toEqual([{ connectionId: 'c1', receivedAt: 1_700_000_000_000, who: { userId: 'u1', role: 'user' }, frame: { type: 'poke', id: 's1' } }]);
+    expect(seen).toEqual([
+      { connectionId: 'c1', receivedAt: 1_700_000_000_000, who: { userId: 'u1', role: 'user' }, frame: { type: 'poke', id: 's1' } },
+    ]);
   });
 
   it('answers nothing when the handler returns nothing', async () => {
