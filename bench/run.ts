@@ -6,10 +6,12 @@
  */
 import { localOverhead } from './local-overhead';
 import { realtimeFanout } from './realtime-fanout';
+import { subscribeStorm } from './subscribe-storm';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   'local-overhead': localOverhead,
   'realtime-fanout': realtimeFanout,
+  'subscribe-storm': subscribeStorm,
 };
 
 const selected = process.argv.slice(2).filter((a) => a !== '--');
