@@ -6,9 +6,9 @@
  * A connection that is gone already (`GoneException`, 410) is what was wanted; throttling and
  * failed requests are retried as posts are (apigw-poster.ts); anything else is thrown.
  */
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { retry, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry';
-import { DEFAULT_BACKOFF, isGone, isThrottling, isTransient } from './apigw-poster';
+import { connectionsClient, DEFAULT_BACKOFF, isGone, isThrottling, isTransient } from './apigw-poster';
 import type { ConnectionCloser } from './limits';
 
 /** The SDK call itself, so tests can replace it. */
@@ -25,8 +25,7 @@ export class ApiGatewayCloser implements ConnectionCloser {
     if (typeof target === 'function') {
       this.delete = target;
     } else {
-      // Retries are ours (with jitter), and a 410 is not worth one.
-      const client = new ApiGatewayManagementApiClient({ endpoint: target.endpoint, maxAttempts: 1 });
+      const client = connectionsClient(target.endpoint);
       this.delete = async (ConnectionId) => {
         await client.send(new DeleteConnectionCommand({ ConnectionId }));
       };

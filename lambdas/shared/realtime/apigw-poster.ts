@@ -66,6 +66,14 @@ export function connectionsEndpoint(callbackUrl: string, env: NodeJS.ProcessEnv 
   return env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI || callbackUrl;
 }
 
+/**
+ * An `@connections` client whose own retries are off: throttling is retried by its callers, with
+ * jitter, and a 410 must not be retried at all.
+ */
+export function connectionsClient(endpoint: string): ApiGatewayManagementApiClient {
+  return new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 1 });
+}
+
 /** The SDK call itself, so tests can replace it. */
 export type SendFrame = (connectionId: string, data: string) => Promise<void>;
 
@@ -80,9 +88,7 @@ export class ApiGatewayPoster implements ConnectionPoster {
     if (typeof send === 'function') {
       this.send = send;
     } else {
-      // The client's own retries are off: throttling is retried here, with jitter, and a 410 must
-      // not be retried at all.
-      const client = new ApiGatewayManagementApiClient({ endpoint: send.endpoint, maxAttempts: 1 });
+      const client = connectionsClient(send.endpoint);
       this.send = async (ConnectionId, data) => {
         await client.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from(data) }));
       };

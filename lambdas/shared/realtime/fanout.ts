@@ -153,7 +153,7 @@ export class Fanout {
     const tails = entries.map((entry) => JSON.stringify(dataFrame('', entry)).slice('{"type":"data","id":""'.length));
     const frameFor = (subId: string, i: number) => `{"type":"data","id":${JSON.stringify(subId)}${tails[i]}`;
 
-    const lastSeq = Math.max(...entries.map((e) => e.seq));
+    const lastSeq = entries.at(-1)!.seq; // entries come in seq order
     for await (const page of this.deps.registry.edges(topic, shard, (units) => (stats.readCapacityUnits += units))) {
       await forEachLimited(page, this.config.concurrency, async (read) => {
         // A pending edge is being replayed to: tell it what it missed (its go-live replays that

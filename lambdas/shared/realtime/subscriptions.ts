@@ -122,7 +122,7 @@ export class SubscriptionService {
       if (!(await this.reset(subscription, lastSeq > head.seq ? 'replay_unavailable' : 'replay_window_exceeded'))) return 'connection_gone';
       cursor = head.seq;
     }
-    if (!(await this.catchUpAndGoLive(subscription, cursor, head, receivedAt))) return 'connection_gone';
+    if (!(await this.catchUpAndGoLive(subscription, cursor, head.seq, receivedAt))) return 'connection_gone';
     return registered.status === 'created' ? 'subscribed' : 'already_subscribed';
   }
 
@@ -136,15 +136,10 @@ export class SubscriptionService {
    * Replays from `cursor` up to the head, then tries to go live; repeats while events keep
    * arriving. False when the connection went away.
    */
-  private async catchUpAndGoLive(
-    subscription: SubscriptionRef,
-    cursor: number,
-    registeredAt: TopicHead,
-    version: number,
-  ): Promise<boolean> {
+  private async catchUpAndGoLive(subscription: SubscriptionRef, cursor: number, knownHead: number, version: number): Promise<boolean> {
     // Set when the log is found behind the head, cleared on progress: only waiting counts.
     let deadline: number | undefined;
-    let head = registeredAt.seq;
+    let head = knownHead;
     for (;;) {
       if (cursor >= head) {
         const outcome = await this.registry.goLive(subscription, cursor, version);

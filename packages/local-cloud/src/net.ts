@@ -108,3 +108,14 @@ export function answerClientErrors(server: Pick<HttpServer, 'on'>): void {
     );
   });
 }
+
+/** Whether every percent-escape in `path` is `%XX` and the bytes they spell are UTF-8. */
+export function decodable(path: string): boolean {
+  if (!path.includes('%')) return true;
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

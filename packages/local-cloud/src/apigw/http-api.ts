@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomUUID } from 'node:crypto';
 import type { CloudModel, ModelResource } from '../model';
 import type { InvokeResult, LambdaService } from '../lambda/service';
-import { answerClientErrors, listen } from '../net';
+import { answerClientErrors, decodable, listen } from '../net';
 
 export interface HttpApiServerOptions {
   readonly model: CloudModel;
@@ -684,17 +684,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>
       },
     );
   });
-}
-
-/** Whether every percent-escape in `path` is `%XX` and the bytes they spell are UTF-8. */
-function decodable(path: string): boolean {
-  if (!path.includes('%')) return true;
-  try {
-    decodeURIComponent(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface RequestTarget {

@@ -49,7 +49,7 @@ import type { CloudModel, ModelResource } from '../model';
 import type { LambdaService, InvokeResult } from '../lambda/service';
 import type { TlsMaterial } from '../tls';
 import { assertFrameLimitSupported, FRAME_TOO_LARGE, limitFrameSize } from './ws-frame-limit';
-import { answerClientErrors, listen } from '../net';
+import { answerClientErrors, decodable, listen } from '../net';
 
 export interface WebSocketApiServerOptions {
   readonly model: CloudModel;
@@ -1049,17 +1049,6 @@ function sourceIpOf(req: IncomingMessage): string {
 /** AWS's error frame, byte for byte in its odd spacing. */
 function errorFrame(message: string, connectionId: string, requestId: string): string {
   return `{"message": ${JSON.stringify(message)}, "connectionId":${JSON.stringify(connectionId)}, "requestId":${JSON.stringify(requestId)}}`;
-}
-
-/** Whether every percent-escape in `path` is `%XX` and the bytes they spell are UTF-8. */
-function decodable(path: string): boolean {
-  if (!path.includes('%')) return true;
-  try {
-    decodeURIComponent(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether `ws`'s handleUpgrade would accept this handshake (perMessageDeflate is off: extensions are ignored). */
