@@ -22,12 +22,18 @@
  * packages/local-cloud). Untimed: N WebSocket connections are opened, spread over ceil(N/20) users
  * (the current per-user cap is 20 open connections and 60 tickets a minute; the baseline has no
  * caps but gets the same spread), users signed up 4 at a time; then every connection sends a
- * ping at once and waits for its pong, so the frame function's environments are warm. Timed: every connection sends
+ * ping and then a subscribe to a topic that does not parse, and waits for their answers, so the
+ * ping and subscribe functions' environments are warm. Timed: every connection sends
  * `{"type":"subscribe","id":"s","topic":"feed:storm-<run>"}` in the same tick; subscribes/s = N /
- * (time until the last `subscribed` frame). Then, to prove every edge went live, the admin
- * publishes one event to the topic (POST /api/v1/topics/{topic}/events) and the time until every
- * subscribed connection has its data frame is measured too. Failures (error frames by code,
- * timeouts, closed connections) are counted by kind.
+ * (time until the last `subscribed` frame), with the CPU milliseconds per subscribe of the
+ * clients, the local cloud's process and DynamoDB Local's JVM (from /proc). Then, to prove every
+ * edge went live, the admin publishes one event to the topic (POST /api/v1/topics/{topic}/events)
+ * and the time until every subscribed connection has its data frame is measured too. Failures
+ * (error frames by code, timeouts, closed connections) are counted by kind.
+ *
+ * The registry level also counts the DynamoDB requests each implementation makes per subscribe,
+ * by shape, then measures DynamoDB Local's CPU per request of each shape (warm), and prints the
+ * ratio the two request mixes allow: how far fewer requests alone can take the rate.
  *
  * Environment: SUBSCRIBE_STORM_BASELINE (default c202fba, the commit before the fix);
  * SUBSCRIBE_STORM_LEVELS (default `registry,platform`). Registry level: SUBSCRIBE_STORM_N (default
@@ -41,10 +47,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { Agent } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { DynamoDbServer } from '@realtime/local-cloud';
 import { ROOT, summarize, writeResult } from './harness';
 import { type BenchSubscriber, now, SubscriberPool } from './realtime-clients';
@@ -114,7 +128,28 @@ interface Round {
   readonly perSecond: number;
   readonly failed: number;
   readonly outcomes: Record<string, number>;
+  /** DynamoDB requests per subscribe, by shape. */
+  readonly requestsPerSubscribe: Record<string, number>;
   readonly latencyMs: ReturnType<typeof summarize>;
+}
+
+/** DynamoDB requests sent through the registry level's client, by shape (`TransactWriteItemsCommand(3)`: a transaction of 3 items). */
+const requestCounts = new Map<string, number>();
+
+function requestShape(commandName: string, input: unknown): string {
+  const items = (input as { TransactItems?: unknown[] }).TransactItems;
+  return items ? `${commandName}(${items.length})` : commandName;
+}
+
+function countRequests(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const shape = requestShape(String(context.commandName), args.input);
+      requestCounts.set(shape, (requestCounts.get(shape) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchRequestCount' },
+  );
 }
 
 async function round(impl: Implementation, raw: DynamoDBClient, db: DynamoDBDocumentClient, table: string): Promise<Round> {
@@ -146,6 +181,7 @@ async function round(impl: Implementation, raw: DynamoDBClient, db: DynamoDBDocu
   const latencies: number[] = [];
   const outcomes: Record<string, number> = {};
   let failed = 0;
+  requestCounts.clear();
   const started = performance.now();
   await Promise.all(
     ids.map(async (id, i) => {
@@ -162,6 +198,9 @@ async function round(impl: Implementation, raw: DynamoDBClient, db: DynamoDBDocu
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const requestsPerSubscribe = Object.fromEntries(
+    [...requestCounts].sort(([a], [b]) => a.localeCompare(b)).map(([shape, count]) => [shape, Math.round((count / N) * 100) / 100]),
+  );
   // Every subscribe that answered must have left a live edge (spot check of one).
   const edge = await db.send(new GetCommand({ TableName: table, Key: { pk: `edge#${TOPIC}#0`, sk: 'conn-0#s' }, ConsistentRead: true }));
   if (outcomes.subscribed && edge.Item && edge.Item.mode !== 'live') throw new Error(`${impl.name}: conn-0's edge is ${edge.Item.mode}`);
@@ -171,6 +210,7 @@ async function round(impl: Implementation, raw: DynamoDBClient, db: DynamoDBDocu
     perSecond: Math.round((N - failed) / seconds),
     failed,
     outcomes,
+    requestsPerSubscribe,
     latencyMs: summarize(latencies),
   };
 }
@@ -197,6 +237,97 @@ function previousResult(): { registry?: unknown; platform?: unknown } {
   }
 }
 
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * DynamoDB Local's CPU (its JVM's, from /proc) per request of each shape, warm: 300 untimed, then
+ * 2,000 in waves of 50, on items of the size a subscribe touches. Shapes (the client's command names): GetItemCommand,
+ * UpdateItemCommand (conditional, on an existing item), PutItemCommand (new item), QueryCommand (a small
+ * partition), TransactWriteItemsCommand(k) (an update of an existing item and k-1 new items).
+ */
+async function requestCosts(db: DynamoDBDocumentClient, shapes: readonly string[]): Promise<Record<string, number>> {
+  const table = 'storm-request-costs';
+  await db.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  const existing = (i: number) => ({ pk: `conn#c${i % 500}`, sk: 'meta' });
+  for (let i = 0; i < 500; i += 25) {
+    const items = Array.from({ length: 25 }, (_, k) => ({ PutRequest: { Item: { ...existing(i + k), userId: 'u', v: 1, n: 0 } } }));
+    await db.send(new BatchWriteCommand({ RequestItems: { [table]: items } }));
+  }
+  let fresh = 0;
+  const op = (shape: string): ((i: number) => Promise<unknown>) | undefined => {
+    const tx = /^TransactWriteItemsCommand\((\d+)\)$/.exec(shape);
+    if (tx) {
+      const k = Number(tx[1]);
+      return (i) =>
+        db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Update: { TableName: table, Key: existing(i), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } } },
+              ...Array.from({ length: k - 1 }, () => ({
+                Put: {
+                  TableName: table,
+                  Item: { pk: `edge#${fresh++}`, sk: 'c#s', mode: 'pending', v: 1 },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+            ],
+          }),
+        );
+    }
+    switch (shape) {
+      case 'GetItemCommand':
+        return (i) => db.send(new GetCommand({ TableName: table, Key: existing(i), ConsistentRead: true }));
+      case 'UpdateItemCommand':
+        return (i) =>
+          db.send(
+            new UpdateCommand({
+              TableName: table,
+              Key: existing(i),
+              UpdateExpression: 'SET m = :m',
+              ConditionExpression: 'v <= :v',
+              ExpressionAttributeValues: { ':m': 'live', ':v': 5 },
+            }),
+          );
+      case 'PutItemCommand':
+        return () => db.send(new PutCommand({ TableName: table, Item: { pk: `sub#${fresh++}`, sk: 's', v: 1 } }));
+      case 'QueryCommand':
+        return (i) =>
+          db.send(
+            new QueryCommand({
+              TableName: table,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': existing(i).pk },
+            }),
+          );
+      default:
+        return undefined;
+    }
+  };
+  const costs: Record<string, number> = {};
+  for (const shape of shapes) {
+    const run = op(shape);
+    if (!run) continue; // a shape this bench does not model: its cost is left out (NaN in the sum)
+    for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => run(i + k)));
+    const before = cpuSeconds().java;
+    for (let i = 0; i < 2_000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => run(i + k)));
+    costs[shape] = round2(((cpuSeconds().java - before) * 1000) / 2_000);
+  }
+  return costs;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function registryLevel(): Promise<Record<string, unknown>> {
@@ -210,8 +341,10 @@ async function registryLevel(): Promise<Record<string, unknown>> {
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: N }) },
   });
+  countRequests(raw);
   const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const rounds: Round[] = [];
+  let costs: Record<string, number> = {};
   try {
     console.log(`subscribe-storm (registry): ${N} concurrent subscribes to one topic, ${ROUNDS} rounds each, interleaved`);
     for (let r = 0; r < ROUNDS; r++) {
@@ -219,10 +352,11 @@ async function registryLevel(): Promise<Record<string, unknown>> {
         const result = await round(impl, raw, db, `storm-${r}-${impl === current ? 'current' : 'baseline'}`);
         rounds.push(result);
         console.log(
-          `  ${result.implementation.padEnd(20)} ${String(result.perSecond).padStart(6)}/s  ${result.seconds}s  failed ${result.failed}  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  ${JSON.stringify(result.outcomes)}`,
+          `  ${result.implementation.padEnd(20)} ${String(result.perSecond).padStart(6)}/s  ${result.seconds}s  failed ${result.failed}  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  ${JSON.stringify(result.outcomes)}  requests/subscribe ${JSON.stringify(result.requestsPerSubscribe)}`,
         );
       }
     }
+    costs = await requestCosts(db, [...new Set(rounds.flatMap((r) => Object.keys(r.requestsPerSubscribe)))]);
   } finally {
     db.destroy();
     await server.stop();
@@ -231,8 +365,21 @@ async function registryLevel(): Promise<Record<string, unknown>> {
   const after = median(rounds.filter((r) => r.implementation === 'current').map((r) => r.perSecond));
   const speedup = Math.round((after / before) * 100) / 100;
   console.log(`  median: before ${before}/s, after ${after}/s: ${speedup}x (target >= 3x)`);
+  // What the request mix alone allows: DynamoDB Local's CPU per subscribe, from each shape's cost.
+  const jvmMs = (impl: string) => {
+    const mix = rounds.find((r) => r.implementation.startsWith(impl))!.requestsPerSubscribe;
+    return Object.entries(mix).reduce((sum, [shape, count]) => sum + count * (costs[shape] ?? Number.NaN), 0);
+  };
+  const ceiling = { before: round2(jvmMs('baseline')), after: round2(jvmMs('current')) };
+  const ceilingRatio = round2(ceiling.before / ceiling.after);
+  console.log(
+    `  DynamoDB Local CPU per request (ms, warm): ${JSON.stringify(costs)}; per subscribe: before ${ceiling.before} ms, after ${ceiling.after} ms: the request mix allows at most ${ceilingRatio}x`,
+  );
   return {
     measuredAt: new Date().toISOString(),
+    requestCostMs: costs,
+    jvmMsPerSubscribe: ceiling,
+    requestMixCeiling: ceilingRatio,
     subscribes: N,
     rounds: ROUNDS,
     baseline: BASELINE,
@@ -291,6 +438,8 @@ interface PlatformRound {
   /** Frames of neither protocol during the warm-up (not counted as failures of the storm). */
   readonly unexpectedFramesInWarmUp: number;
   readonly subscribeLatencyMs: ReturnType<typeof summarize>;
+  /** CPU milliseconds per subscribe during the storm: this process (local cloud, Lambda threads, clients) and DynamoDB Local's JVM. */
+  readonly cpuMsPerSubscribe: { readonly clients: number; readonly cloud: number; readonly java: number };
   readonly errorSamples: string[];
 }
 
@@ -311,31 +460,59 @@ function failureKind(message: string): string {
 }
 
 /**
- * Untimed: every connection sends a ping at once and waits for its pong, so the frame function's
- * execution environments are started (the local cloud runs up to 8 per function) before the storm,
- * and the storm measures subscribes, not cold starts.
+ * Untimed: every connection sends a ping at once and waits for its pong, then a subscribe to a
+ * topic that does not parse and waits for its `bad_request`, so the environments of the ping and
+ * the subscribe functions are started (the local cloud runs up to 8 per function) before the
+ * storm, and the storm measures subscribes, not cold starts. The refused subscribe writes nothing.
  */
 async function warmUp(subscribers: readonly BenchSubscriber[]): Promise<number> {
   const started = now();
-  await Promise.all(
-    subscribers.map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          const onMessage = (data: unknown) => {
-            if (String(data).includes('"type":"pong"')) done();
-          };
-          const done = () => {
-            clearTimeout(timer);
-            s.ws.off('message', onMessage);
-            resolve();
-          };
-          const timer = setTimeout(done, 60_000);
-          s.ws.on('message', onMessage);
-          s.send({ type: 'ping' });
-        }),
-    ),
-  );
+  const each = (frame: unknown, answered: (text: string) => boolean) =>
+    Promise.all(
+      subscribers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const onMessage = (data: unknown) => {
+              if (answered(String(data))) done();
+            };
+            const done = () => {
+              clearTimeout(timer);
+              s.ws.off('message', onMessage);
+              resolve();
+            };
+            const timer = setTimeout(done, 60_000);
+            s.ws.on('message', onMessage);
+            s.send(frame);
+          }),
+      ),
+    );
+  await each({ type: 'ping' }, (text) => text.includes('"type":"pong"'));
+  await each({ type: 'subscribe', id: 'warm-up', topic: 'warm-up' }, (text) => text.includes('"type":"error"') && text.includes('warm-up'));
   return now() - started;
+}
+
+/**
+ * CPU seconds used so far by this process (the clients), by the other Node.js processes (the
+ * local cloud: its gateways and Lambda threads) and by DynamoDB Local's JVM. Linux only (zeros elsewhere).
+ */
+function cpuSeconds(): { clients: number; cloud: number; java: number } {
+  const usage = process.cpuUsage();
+  const totals = { clients: (usage.user + usage.system) / 1e6, cloud: 0, java: 0 };
+  const tick = 100; // USER_HZ on Linux
+  for (const pid of existsSync('/proc') ? readdirSync('/proc').filter((d) => /^\d+$/.test(d)) : []) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / tick;
+      if (name === 'java') totals.java += seconds;
+      else if (name === 'node' || name.startsWith('MainThread')) totals.cloud += seconds;
+    } catch {
+      // the process ended while listing
+    }
+  }
+  return totals;
 }
 
 async function platformRound(tree: PlatformTree, r: number): Promise<PlatformRound> {
@@ -358,6 +535,7 @@ async function platformRound(tree: PlatformTree, r: number): Promise<PlatformRou
     const failures: Record<string, number> = {};
     const latencies: number[] = [];
     let lastSubscribed = Number.NaN;
+    const cpuBefore = cpuSeconds();
     const started = now();
     const answers = subscribers.map((s) =>
       s.subscribe('s', topic, PLATFORM_TIMEOUT_MS).then(
@@ -373,6 +551,8 @@ async function platformRound(tree: PlatformTree, r: number): Promise<PlatformRou
       ),
     );
     await Promise.all(answers);
+    const cpuAfter = cpuSeconds();
+    const perSubscribe = (seconds: number) => Math.round((seconds * 1000 * 10) / subscribers.length) / 10;
     const subscribed = latencies.length;
     const subscribeSeconds = (lastSubscribed - started) / 1000;
 
@@ -409,6 +589,11 @@ async function platformRound(tree: PlatformTree, r: number): Promise<PlatformRou
       failures,
       unexpectedFramesInWarmUp: unexpectedBeforeStorm,
       subscribeLatencyMs: summarize(latencies),
+      cpuMsPerSubscribe: {
+        clients: perSubscribe(cpuAfter.clients - cpuBefore.clients),
+        cloud: perSubscribe(cpuAfter.cloud - cpuBefore.cloud),
+        java: perSubscribe(cpuAfter.java - cpuBefore.java),
+      },
       errorSamples: [...new Set(subscribers.flatMap((s) => s.errorFrames))].slice(0, 5),
     };
   } finally {
@@ -429,7 +614,7 @@ async function platformLevel(): Promise<Record<string, unknown>> {
       const result = await platformRound(tree, r);
       rounds.push(result);
       console.log(
-        `  ${result.implementation.padEnd(20)} ${String(result.perSecond).padStart(6)}/s  last subscribed ${result.subscribeSeconds} s  all got the event ${result.untilAllEventSeconds} s (${result.eventAfterPublishMs} ms after publish, ${result.gotEvent}/${result.subscribed})  p50 ${result.subscribeLatencyMs.p50} ms  p99 ${result.subscribeLatencyMs.p99} ms  failures ${JSON.stringify(result.failures)}  (unexpected frames in warm-up ${result.unexpectedFramesInWarmUp}, start-up ${result.startupSeconds} s, ${result.connections} sockets opened in ${result.setupSeconds} s, warm-up ${result.warmUpSeconds} s)`,
+        `  ${result.implementation.padEnd(20)} ${String(result.perSecond).padStart(6)}/s  last subscribed ${result.subscribeSeconds} s  all got the event ${result.untilAllEventSeconds} s (${result.eventAfterPublishMs} ms after publish, ${result.gotEvent}/${result.subscribed})  p50 ${result.subscribeLatencyMs.p50} ms  p99 ${result.subscribeLatencyMs.p99} ms  CPU/subscribe: clients ${result.cpuMsPerSubscribe.clients} ms, local cloud ${result.cpuMsPerSubscribe.cloud} ms, DynamoDB Local ${result.cpuMsPerSubscribe.java} ms  failures ${JSON.stringify(result.failures)}  (unexpected frames in warm-up ${result.unexpectedFramesInWarmUp}, start-up ${result.startupSeconds} s, ${result.connections} sockets opened in ${result.setupSeconds} s, warm-up ${result.warmUpSeconds} s)`,
       );
     }
   }
