@@ -1,6 +1,6 @@
 /**
  * The HTTP house wrapper (lambdas/shared/http/route.ts) on routes made up for the test: the order
- * of its checks (caller, path, body), the mapping of what `handle` throws to a response, which
+ * of its checks (caller, path, query, body), the mapping of what `handle` throws to a response, which
  * failures it logs and counts, the route table of `httpRoutes`, and the correlation id.
  */
 import type { Context } from 'aws-lambda';
@@ -66,6 +66,28 @@ describe('httpRoute', () => {
       { field: 'n', message: expect.any(String) },
       { field: 'extra', message: 'Unknown field' },
     ]);
+  });
+
+  it('hands the handler the query string through its schema, after the path and before the body', async () => {
+    const list = httpRoute({
+      path: z.object({ topic: topicSchema }),
+      query: z.object({ limit: z.string().regex(/^\d+$/).transform(Number).default(20), tag: z.string().optional() }),
+      body: z.object({}),
+      failureLog: 'Thing failed',
+      handle: async ({ query }) => json(200, query),
+    });
+    const withQuery = { ...event({ topic: 'feed:a', body: {} }), queryStringParameters: { limit: '5', tag: 'a,b' } };
+    expect(JSON.parse((await list(withQuery, context)).body)).toEqual({ limit: 5, tag: 'a,b' });
+    // API Gateway leaves `queryStringParameters` out when there is no query string.
+    expect(JSON.parse((await list(event({ topic: 'feed:a', body: {} }), context)).body)).toEqual({ limit: 20 });
+    const badQuery = await list({ ...event({ topic: 'bad topic', body: '{' }), queryStringParameters: { limit: 'x' } }, context);
+    expect(bodyOf(badQuery).error.message).toMatch(/^Invalid topic/);
+    const badQueryAndBody = await list({ ...event({ topic: 'feed:a', body: '{' }), queryStringParameters: { limit: 'x' } }, context);
+    expect(badQueryAndBody.statusCode).toBe(400);
+    expect(bodyOf(badQueryAndBody).error).toMatchObject({
+      message: expect.stringMatching(/^Invalid limit: /),
+      details: [{ field: 'limit' }],
+    });
   });
 
   it('answers a typed error with its status and does not log it', async () => {

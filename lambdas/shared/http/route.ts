@@ -9,8 +9,8 @@
  *   });
  *
  * Before `handle`, in this order: the caller from the authorizer context (401 without one, 403
- * when `caller` names a role it lacks), the path parameters and the body, each through its zod
- * schema (400 naming the field). Whatever is thrown becomes the response through
+ * when `caller` names a role it lacks), the path parameters, the query string and the body, each
+ * through its zod schema (400 naming the field). Whatever is thrown becomes the response through
  * `toErrorResponse`, the one mapping of typed errors to statuses: an `AppError` is a refusal
  * (logged and counted only when `refusals` asks), anything else is a bug or a failed dependency,
  * logged whole as `failureLog` and answered as a bare 500. Every log line carries the API Gateway
@@ -34,6 +34,10 @@ import { errorResponse, toErrorResponse, type HttpResponse } from './response';
 export interface HttpEvent extends RawBody {
   readonly routeKey?: string;
   readonly pathParameters?: Readonly<Record<string, string | undefined>>;
+  /** Payload 2.0 joins a repeated parameter's values with commas. */
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>>;
+  /** Names lower-cased, as payload 2.0 delivers them. */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly requestContext?: { readonly requestId?: string };
 }
 
@@ -42,22 +46,30 @@ export type CallerRule = 'authorized' | { readonly role: Role; readonly refusal:
 
 type Parsed<S> = S extends z.ZodType ? z.infer<S> : undefined;
 
-export interface HttpRequest<C, P, B> {
+export interface HttpRequest<C, P, B, Q = undefined> {
   readonly event: HttpEvent;
   /** The caller, from the authorizer context; undefined on a public route. */
   readonly principal: C extends CallerRule ? Principal : undefined;
   readonly path: Parsed<P>;
   readonly body: Parsed<B>;
+  readonly query: Parsed<Q>;
 }
 
-export interface HttpRoute<C extends CallerRule | undefined, P extends z.ZodType | undefined, B extends z.ZodType | undefined> {
+export interface HttpRoute<
+  C extends CallerRule | undefined,
+  P extends z.ZodType | undefined,
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined = undefined,
+> {
   /** Who may call. @default - anyone: the route is public */
   readonly caller?: C;
   /** Schema of the path parameters; a failure is `Invalid <parameter>: <problem>`. @default - none read */
   readonly path?: P;
   /** Schema of the JSON body. @default - no body read */
   readonly body?: B;
-  readonly handle: (request: HttpRequest<C, P, B>) => Promise<HttpResponse>;
+  /** Schema of the query string parameters; a failure is `Invalid <parameter>: <problem>`. @default - none read */
+  readonly query?: Q;
+  readonly handle: (request: HttpRequest<C, P, B, Q>) => Promise<HttpResponse>;
 }
 
 export interface HttpRouteOptions {
@@ -77,7 +89,8 @@ export function httpRoute<
   C extends CallerRule | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
->(route: HttpRoute<C, P, B> & HttpRouteOptions): HttpHandler {
+  Q extends z.ZodType | undefined = undefined,
+>(route: HttpRoute<C, P, B, Q> & HttpRouteOptions): HttpHandler {
   return instrument<HttpEvent, HttpResponse>((event) => answer(event, route as AnyRoute, route), { correlationId: apiGatewayRequestId });
 }
 
@@ -98,19 +111,22 @@ export function route<
   C extends CallerRule | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
->(definition: HttpRoute<C, P, B>): AnyRoute {
+  Q extends z.ZodType | undefined = undefined,
+>(definition: HttpRoute<C, P, B, Q>): AnyRoute {
   return definition as AnyRoute;
 }
 
 // What the wrapper runs; each route's own types were checked where it was declared.
-type AnyRoute = HttpRoute<CallerRule | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+type AnyRoute = HttpRoute<CallerRule | undefined, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+type AnyRequest = HttpRequest<CallerRule | undefined, z.ZodType, z.ZodType, z.ZodType>;
 
 async function answer(event: HttpEvent, route: AnyRoute, options: HttpRouteOptions): Promise<HttpResponse> {
   try {
     const principal = route.caller === undefined ? undefined : callerOf(event, route.caller);
-    const path = route.path === undefined ? undefined : parsePath(event, route.path);
+    const path = route.path === undefined ? undefined : parseParameters(event.pathParameters, route.path);
+    const query = route.query === undefined ? undefined : parseParameters(event.queryStringParameters, route.query);
     const body = route.body === undefined ? undefined : parseJsonBody(event, route.body);
-    return await route.handle({ event, principal, path, body } as HttpRequest<CallerRule | undefined, z.ZodType, z.ZodType>);
+    return await route.handle({ event, principal, path, query, body } as AnyRequest);
   } catch (error) {
     if (!(error instanceof AppError)) {
       logger.error(options.failureLog, error as Error);
@@ -128,8 +144,9 @@ function callerOf(event: HttpEvent, rule: CallerRule): Principal {
   return principal;
 }
 
-function parsePath(event: HttpEvent, schema: z.ZodType): unknown {
-  const parsed = schema.safeParse(event.pathParameters ?? {});
+/** Path or query parameters: API Gateway leaves the object out when there are none. */
+function parseParameters(parameters: HttpEvent['pathParameters'], schema: z.ZodType): unknown {
+  const parsed = schema.safeParse(parameters ?? {});
   if (parsed.success) return parsed.data;
   const issues = fieldIssues(parsed.error);
   throw new BadRequestError(`Invalid ${issues[0]!.field}: ${issues[0]!.message}`, issues);
