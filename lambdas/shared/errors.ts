@@ -16,6 +16,14 @@ export const APP_ERROR_CODES = [
   'conflict',
   'rate_limited',
   'too_many_subscriptions',
+  // Billing (DESIGN.md sections 4 and 5).
+  'card_declined',
+  'insufficient_funds',
+  'already_subscribed',
+  'no_payment_due',
+  'idempotency_key_reused',
+  'request_in_progress',
+  'payment_provider_unavailable',
   'internal',
 ] as const;
 
@@ -54,6 +62,13 @@ export class UnauthorizedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message = 'Not allowed') {
     super('forbidden', message);
+  }
+}
+
+/** The thing asked for does not exist, or is not the caller's (the two look the same). */
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found') {
+    super('not_found', message);
   }
 }
 

@@ -18,9 +18,17 @@ import { CHANGE_TYPES, ENTITY_ATTRIBUTE, type ChangeType, type DomainChange, typ
 /** `source` of every event this platform publishes. */
 export const EVENT_SOURCE = 'realtime-platform';
 
-// Detail-types. Later issues add Subscription.Activated, Payment.Failed, Booking.Confirmed, Content.Published.
+// Detail-types. Later issues add Booking.Confirmed, Content.Published.
 export const USER_REGISTERED = 'User.Registered';
 export const TOPIC_EVENT_PUBLISHED = 'Realtime.TopicEventPublished';
+export const SUBSCRIPTION_ACTIVATED = 'Subscription.Activated';
+export const SUBSCRIPTION_RENEWED = 'Subscription.Renewed';
+export const SUBSCRIPTION_PAST_DUE = 'Subscription.PastDue';
+export const SUBSCRIPTION_CANCELED = 'Subscription.Canceled';
+export const SUBSCRIPTION_EXPIRED = 'Subscription.Expired';
+export const SUBSCRIPTION_INCOMPLETE_EXPIRED = 'Subscription.IncompleteExpired';
+export const PAYMENT_SUCCEEDED = 'Payment.Succeeded';
+export const PAYMENT_FAILED = 'Payment.Failed';
 
 // The change types are shared with fan-out (cdc/change.ts); re-exported for the catalog's users.
 export { CHANGE_TYPES, ENTITY_ATTRIBUTE, type ChangeType, type DomainChange, type Item };
@@ -64,6 +72,41 @@ export const topicEventPublishedDetailSchema = z.strictObject({
   publishedAt: isoTimestamp,
 });
 export type TopicEventPublishedDetail = z.infer<typeof topicEventPublishedDetailSchema>;
+
+/** Every subscription event: where the subscription stands after the change. */
+export const subscriptionDetailSchema = z.strictObject({
+  ...envelope,
+  subscriptionId: z.string().min(1),
+  userId: z.string().min(1),
+  planId: z.string().min(1),
+  status: z.string().min(1),
+  /** Index of the current period (1 = the first paid one). */
+  period: z.number().int().nonnegative(),
+  currentPeriodStart: isoTimestamp.optional(),
+  currentPeriodEnd: isoTimestamp.optional(),
+  cancelAtPeriodEnd: z.boolean(),
+});
+export type SubscriptionDetail = z.infer<typeof subscriptionDetailSchema>;
+
+/** Payment.Succeeded and Payment.Failed. The payment token is never in it. */
+export const paymentDetailSchema = z.strictObject({
+  ...envelope,
+  paymentId: z.string().min(1),
+  userId: z.string().min(1),
+  purpose: z.enum(['subscription', 'booking']),
+  /** subscribe, renewal or recovery: dunning starts on a failed renewal. */
+  reason: z.string().min(1),
+  subscriptionId: z.string().min(1).optional(),
+  bookingId: z.string().min(1).optional(),
+  /** For a renewal, the end of the period it was for. */
+  periodEnd: isoTimestamp.optional(),
+  amount: z.number().int(),
+  currency: z.string().length(3),
+  provider: z.string().min(1),
+  failureCode: z.string().min(1).optional(),
+  createdAt: isoTimestamp,
+});
+export type PaymentDetail = z.infer<typeof paymentDetailSchema>;
 
 type Envelope = 'idempotencyKey' | 'occurredAt';
 
@@ -123,6 +166,74 @@ export class MalformedChangeError extends Error {
   }
 }
 
+const subscriptionImage = z.object({
+  id: z.string(),
+  userId: z.string(),
+  planId: z.string(),
+  status: z.string(),
+  period: z.number().int(),
+  currentPeriodStart: z.string().optional(),
+  currentPeriodEnd: z.string().optional(),
+  cancelAtPeriodEnd: z.boolean(),
+});
+type SubscriptionImage = z.infer<typeof subscriptionImage>;
+
+const subscriptionDetail = (s: SubscriptionImage) => ({
+  subscriptionId: s.id,
+  userId: s.userId,
+  planId: s.planId,
+  status: s.status,
+  period: s.period,
+  ...(s.currentPeriodStart ? { currentPeriodStart: s.currentPeriodStart } : {}),
+  ...(s.currentPeriodEnd ? { currentPeriodEnd: s.currentPeriodEnd } : {}),
+  cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+});
+
+/** The subscription before the change, when it was the same one (a subscribe replaces an ended one). */
+function before(change: DomainChange, after: SubscriptionImage): SubscriptionImage | undefined {
+  const old = subscriptionImage.safeParse(change.oldImage ?? {});
+  return old.success && old.data.id === after.id ? old.data : undefined;
+}
+
+/** A subscription event raised when the subscription's status becomes `status`. */
+function becameStatus(detailType: string, status: string): CatalogEntry {
+  return defineEvent({
+    detailType,
+    detailSchema: subscriptionDetailSchema,
+    on: { entity: 'Subscription', change: 'MODIFY' },
+    image: subscriptionImage,
+    when: (s, change) => s.status === status && before(change, s)?.status !== status,
+    toDetail: subscriptionDetail,
+  });
+}
+
+const paymentImage = z.object({
+  id: z.string(),
+  userId: z.string(),
+  purpose: z.enum(['subscription', 'booking']),
+  reason: z.string(),
+  subscriptionId: z.string().optional(),
+  bookingId: z.string().optional(),
+  periodEnd: z.string().optional(),
+  amount: z.number().int(),
+  currency: z.string(),
+  status: z.string(),
+  provider: z.string(),
+  failureCode: z.string().optional(),
+  createdAt: z.string(),
+});
+
+function paymentEvent(detailType: string, status: string): CatalogEntry {
+  return defineEvent({
+    detailType,
+    detailSchema: paymentDetailSchema,
+    on: { entity: 'Payment', change: 'INSERT' },
+    image: paymentImage,
+    when: (p) => p.status === status,
+    toDetail: ({ id, status: _status, ...p }) => ({ paymentId: id, ...p }),
+  });
+}
+
 export const CATALOG: readonly CatalogEntry[] = [
   defineEvent({
     detailType: USER_REGISTERED,
@@ -138,6 +249,34 @@ export const CATALOG: readonly CatalogEntry[] = [
     image: z.object({ topic: z.string(), event: z.string(), createdAt: z.string() }),
     toDetail: (item) => ({ topic: item.topic, event: item.event, publishedAt: item.createdAt }),
   }),
+  defineEvent({
+    detailType: SUBSCRIPTION_ACTIVATED,
+    detailSchema: subscriptionDetailSchema,
+    on: { entity: 'Subscription', change: 'MODIFY' },
+    image: subscriptionImage,
+    // From `incomplete` (or a new subscription replacing an ended one); a recovery from
+    // `past_due` is a renewal, not an activation.
+    when: (s, change) => s.status === 'active' && (before(change, s)?.status ?? 'incomplete') === 'incomplete',
+    toDetail: subscriptionDetail,
+  }),
+  defineEvent({
+    detailType: SUBSCRIPTION_RENEWED,
+    detailSchema: subscriptionDetailSchema,
+    on: { entity: 'Subscription', change: 'MODIFY' },
+    image: subscriptionImage,
+    // A paid next period: by the renewal, or by a payment that ended dunning.
+    when: (s, change) => {
+      const old = before(change, s);
+      return s.status === 'active' && old !== undefined && old.period >= 1 && s.period > old.period;
+    },
+    toDetail: subscriptionDetail,
+  }),
+  becameStatus(SUBSCRIPTION_PAST_DUE, 'past_due'),
+  becameStatus(SUBSCRIPTION_CANCELED, 'canceled'),
+  becameStatus(SUBSCRIPTION_EXPIRED, 'expired'),
+  becameStatus(SUBSCRIPTION_INCOMPLETE_EXPIRED, 'incomplete_expired'),
+  paymentEvent(PAYMENT_SUCCEEDED, 'succeeded'),
+  paymentEvent(PAYMENT_FAILED, 'failed'),
 ];
 
 /** Every detail-type in the catalog. */

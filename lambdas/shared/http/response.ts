@@ -33,6 +33,15 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<AppErrorCode, number>> = {
   rate_limited: 429,
   // A WebSocket-only condition; were it ever to reach HTTP, it is a conflict with existing state.
   too_many_subscriptions: 409,
+  // A decline is the customer's problem: 402 with the decline code.
+  card_declined: 402,
+  insufficient_funds: 402,
+  already_subscribed: 409,
+  no_payment_due: 409,
+  idempotency_key_reused: 409,
+  request_in_progress: 409,
+  // Every provider failed (not a decline): nothing was charged, the client may retry later.
+  payment_provider_unavailable: 503,
   internal: 500,
 };
 

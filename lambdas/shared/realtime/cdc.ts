@@ -5,15 +5,17 @@
  * built from the same list (`TOPIC_SOURCES`), so the function is only invoked for changes that map
  * to a topic.
  *
- * Today's source is the server-side producer (`POST /api/v1/topics/{topic}/events`, a
- * `TopicEvent` item). Later issues add theirs here (comments, counters, billing, bookings): one
- * entry each, with the entity and change type it reacts to.
+ * Sources: the server-side producer (`POST /api/v1/topics/{topic}/events`, a `TopicEvent` item)
+ * and billing (billing/live.ts: subscriptions and payments on `user:{id}`). Later issues add
+ * theirs (comments, counters, bookings): one entry each, with the entity and change type it
+ * reacts to.
  *
  * Order: a topic's events are delivered in the order fan-out numbers them, and the stream keeps
  * order per item key. A producer that needs strict order for a topic writes its events under one
  * partition key per topic (the `TopicEvent` items do: `TOPIC#<topic>`).
  */
 import { z } from 'zod';
+import { BILLING_TOPIC_SOURCES } from '../billing/live';
 import type { ChangeType, DomainChange } from '../cdc/change';
 import { topicSchema } from './topics';
 import type { TopicEvent } from './topic-log';
@@ -49,6 +51,7 @@ export const topicEventItemSchema = z.object({
 });
 
 export const TOPIC_SOURCES: readonly TopicSource[] = [
+  ...BILLING_TOPIC_SOURCES,
   {
     entity: TOPIC_EVENT_ENTITY,
     change: 'INSERT',

@@ -1,0 +1,354 @@
+/**
+ * Billing's use cases (DESIGN.md section 5; docs/billing.md): subscribe, status, cancel, payment
+ * method, a payment by the user, and what the charge worker and the reconciliation run. Free of
+ * AWS: it talks to a `SubscriptionStore`, a `PaymentProcessor` and a `DueJobScheduler`.
+ *
+ * Never twice: every change is a conditional write on the subscription checked against what was
+ * read (subscription-store.ts); every charge has a key that charges at most once
+ * (payments.ts): `subscribe:<id>` for a subscribe, `renewal:<id>:<periodEnd>` for a renewal, so a
+ * duplicate due job, a reconciliation of a subscription already renewed, or a worker retried
+ * after it charged, all end with one payment. Charges the user starts (subscribe, pay now) hold
+ * the subscription's charge lease, so two of them never run at once.
+ *
+ * Events and live frames are not sent from here: every change is an item change, and the
+ * stream turns it into both (decision 10).
+ */
+import { randomUUID } from 'node:crypto';
+import { BadRequestError, NotFoundError } from '../errors';
+import type { Clock } from '../clock';
+import type { DueJob, DueJobScheduler } from './due-jobs';
+import { AlreadySubscribed, ChargeInProgress, NoPaymentDue, PaymentDeclined, SubscribeInProgress } from './errors';
+import type { Payment, PaymentProcessor } from './payments';
+import { periodBoundary, toSecond } from './periods';
+import { findPlan, PLANS, type Plan } from './plans';
+import { ACCESS_STATUSES, hasAccess, INCOMPLETE_TTL_MS, type Subscription, type SubscriptionView, subscriptionView } from './subscription';
+import type { Change, SubscriptionStore } from './subscription-store';
+import type { DeclineCode } from './providers';
+
+/** How long a user-started charge holds the subscription: longer than a charge with failover takes. */
+export const CHARGE_LEASE_MS = 60_000;
+
+export interface SubscribeResult {
+  readonly subscription: SubscriptionView;
+  readonly payment: Payment;
+}
+
+export interface StatusResult {
+  readonly subscription: SubscriptionView | null;
+  readonly access: boolean;
+}
+
+/** What a due job did (for logs and metrics). */
+export type DueOutcome = 'renewed' | 'past_due' | 'canceled' | 'incomplete_expired' | 'rescheduled' | 'stale';
+
+export class BillingService {
+  constructor(
+    private readonly subscriptions: SubscriptionStore,
+    private readonly payments: PaymentProcessor,
+    private readonly scheduler: DueJobScheduler,
+    private readonly clock: Clock,
+  ) {}
+
+  plans(): readonly Plan[] {
+    return PLANS;
+  }
+
+  /**
+   * Subscribes and charges the first period at once. Declined: the subscription stays
+   * `incomplete` (expiring after 23 hours) and `PaymentDeclined` is thrown (402).
+   */
+  async subscribe(userId: string, planId: string, paymentToken: string): Promise<SubscribeResult> {
+    const plan = findPlan(planId);
+    if (!plan)
+      throw new BadRequestError(`Unknown plan ${planId}`, [
+        { field: 'planId', message: `No plan "${planId}"; see GET /api/v1/subscriptions/plans` },
+      ]);
+    const now = this.clock();
+    const iso = now.toISOString();
+    const fresh: Subscription = {
+      id: `sub_${randomUUID()}`,
+      userId,
+      planId: plan.id,
+      status: 'incomplete',
+      amount: plan.amount,
+      currency: plan.currency,
+      interval: plan.interval,
+      intervalCount: plan.intervalCount,
+      period: 0,
+      cancelAtPeriodEnd: false,
+      paymentToken,
+      createdAt: iso,
+      updatedAt: iso,
+    };
+    const begun = await this.subscriptions.begin(fresh, now.getTime() + CHARGE_LEASE_MS, now.getTime());
+    if (begun === 'already_subscribed') throw new AlreadySubscribed();
+    if (begun === 'in_progress') throw new SubscribeInProgress();
+    return this.chargeToActivate(fresh, paymentToken, `subscribe:${fresh.id}`, 'subscribe');
+  }
+
+  async status(userId: string): Promise<StatusResult> {
+    const subscription = await this.subscriptions.get(userId);
+    return {
+      subscription: subscription ? subscriptionView(subscription) : null,
+      access: subscription ? hasAccess(subscription.status) : false,
+    };
+  }
+
+  /**
+   * At period end (the default): access to the end, then `canceled` with no charge. Now: `canceled`
+   * at once and the due job removed. A subscription in dunning (`past_due`) has no paid period
+   * left, so either way it is cancelled now. Cancelling again, or an ended one, changes nothing.
+   */
+  async cancel(userId: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.subscriptions.get(userId);
+      if (!current) throw new NotFoundError('You have no subscription');
+      if (!hasAccess(current.status)) return subscriptionView(current);
+      const now = this.clock().toISOString();
+      if (atPeriodEnd && current.status === 'active') {
+        if (current.cancelAtPeriodEnd) return subscriptionView(current);
+        const updated = await this.subscriptions.update(
+          userId,
+          { id: current.id, status: ['active'] },
+          { set: { cancelAtPeriodEnd: true, updatedAt: now } },
+        );
+        if (updated) return subscriptionView(updated);
+        continue;
+      }
+      const updated = await this.subscriptions.update(
+        userId,
+        { id: current.id, status: ACCESS_STATUSES },
+        { set: { status: 'canceled', canceledAt: now, updatedAt: now }, remove: ['dueAt'] },
+      );
+      if (!updated) continue;
+      if (current.dueAt) await this.scheduler.unschedule({ userId, subscriptionId: current.id, dueAt: current.dueAt });
+      return subscriptionView(updated);
+    }
+    throw new SubscribeInProgress();
+  }
+
+  /** The payment method later charges use. */
+  async updatePaymentMethod(userId: string, paymentToken: string): Promise<SubscriptionView> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.subscriptions.get(userId);
+      if (!current) throw new NotFoundError('You have no subscription');
+      if (!hasAccess(current.status) && current.status !== 'incomplete') throw new NoPaymentDue(current.status);
+      const updated = await this.subscriptions.update(
+        userId,
+        { id: current.id, status: [current.status] },
+        { set: { paymentToken, updatedAt: this.clock().toISOString() } },
+      );
+      if (updated) return subscriptionView(updated);
+    }
+    throw new SubscribeInProgress();
+  }
+
+  /**
+   * A payment by the user (`payments/process`, purpose `subscription`): pays what is owed. An
+   * `incomplete` subscription is activated from now; a `past_due` one gets its next period, from
+   * the end of the last paid one. Anything else owes nothing (409).
+   */
+  async payNow(userId: string, subscriptionId: string, paymentToken: string): Promise<SubscribeResult> {
+    const current = await this.subscriptions.get(userId);
+    // Another user's id and no id at all look the same: 404.
+    if (!current || current.id !== subscriptionId) throw new NotFoundError(`No subscription ${subscriptionId}`);
+    if (current.status !== 'incomplete' && current.status !== 'past_due') throw new NoPaymentDue(current.status);
+    const now = this.clock().getTime();
+    const leased = await this.subscriptions.lease(userId, { id: current.id, status: [current.status] }, now + CHARGE_LEASE_MS, now);
+    if (!leased) throw new ChargeInProgress();
+    if (leased.status === 'incomplete') {
+      return this.chargeToActivate(leased, paymentToken, `subscribe:${leased.id}:${randomUUID()}`, 'recovery');
+    }
+    return this.chargeToRecover(leased, paymentToken);
+  }
+
+  /**
+   * Runs a due job (the charge worker): renews, cancels at period end, or expires an `incomplete`
+   * subscription, whichever its state says is due. A job that no longer matches the subscription
+   * (already done, replaced, cancelled) does nothing but make sure the current due time is
+   * scheduled. Throws when the job must be retried (providers unavailable, a charge under way).
+   */
+  async processDue(job: DueJob): Promise<DueOutcome> {
+    const current = await this.subscriptions.get(job.userId);
+    if (!current || current.id !== job.subscriptionId) return 'stale';
+    if (current.dueAt !== job.dueAt) {
+      // Done already (a duplicate, or a retry after the work succeeded but scheduling the next
+      // job failed): the next job must exist.
+      if (current.dueAt && current.dueAt > job.dueAt)
+        await this.scheduler.schedule({ userId: current.userId, subscriptionId: current.id, dueAt: current.dueAt });
+      return 'stale';
+    }
+    const now = this.clock();
+    if (new Date(job.dueAt) > now) {
+      await this.scheduler.schedule(job);
+      return 'rescheduled';
+    }
+    const iso = now.toISOString();
+    const expect = { id: current.id, dueAt: job.dueAt };
+    if (current.status === 'incomplete') {
+      const expired = await this.subscriptions.update(
+        job.userId,
+        { ...expect, status: ['incomplete'], noLiveLeaseAt: now.getTime() },
+        { set: { status: 'incomplete_expired', updatedAt: iso }, remove: ['dueAt'] },
+      );
+      // Not expired: a payment by the user holds it; the queue retries the job after it.
+      if (!expired) throw new ChargeInProgress();
+      return 'incomplete_expired';
+    }
+    if (current.status !== 'active') return 'stale';
+    if (current.cancelAtPeriodEnd) {
+      const canceled = await this.subscriptions.update(
+        job.userId,
+        { ...expect, status: ['active'] },
+        { set: { status: 'canceled', canceledAt: job.dueAt, updatedAt: iso }, remove: ['dueAt'] },
+      );
+      return canceled ? 'canceled' : 'stale';
+    }
+    return this.renew(current, job);
+  }
+
+  private async renew(current: Subscription, job: DueJob): Promise<DueOutcome> {
+    const periodEnd = job.dueAt;
+    const payment = await this.payments.charge({
+      chargeKey: `renewal:${current.id}:${periodEnd}`,
+      userId: current.userId,
+      amount: { amount: current.amount, currency: current.currency },
+      paymentToken: current.paymentToken,
+      purpose: 'subscription',
+      reason: 'renewal',
+      subscriptionId: current.id,
+      periodEnd,
+      description: `Renewal of ${current.planId}`,
+    });
+    const iso = this.clock().toISOString();
+    const expect = { id: current.id, dueAt: job.dueAt, status: ['active'] as const };
+    if (payment.status !== 'succeeded') {
+      const pastDue = await this.subscriptions.update(current.userId, expect, {
+        set: { status: 'past_due', updatedAt: iso },
+        remove: ['dueAt'],
+      });
+      return pastDue ? 'past_due' : 'stale';
+    }
+    const next = this.nextPeriod(current);
+    const renewed = await this.subscriptions.update(current.userId, expect, { set: { ...next, updatedAt: iso } });
+    if (!renewed) return 'stale';
+    await this.scheduler.schedule({ userId: current.userId, subscriptionId: current.id, dueAt: next.dueAt });
+    return 'renewed';
+  }
+
+  /** Charges the first period of an `incomplete` subscription (which holds the lease) and activates it. */
+  private async chargeToActivate(
+    subscription: Subscription,
+    paymentToken: string,
+    chargeKey: string,
+    reason: 'subscribe' | 'recovery',
+  ): Promise<SubscribeResult> {
+    let payment: Payment;
+    try {
+      payment = await this.payments.charge({
+        chargeKey,
+        userId: subscription.userId,
+        amount: { amount: subscription.amount, currency: subscription.currency },
+        paymentToken,
+        purpose: 'subscription',
+        reason,
+        subscriptionId: subscription.id,
+        description: `Subscription to ${subscription.planId}`,
+      });
+    } catch (error) {
+      // Nothing was charged (providers down): leave it `incomplete`, expiring, and free to retry.
+      await this.settleIncomplete(subscription);
+      throw error;
+    }
+    if (payment.status !== 'succeeded') {
+      await this.settleIncomplete(subscription);
+      throw new PaymentDeclined((payment.failureCode ?? 'card_declined') as DeclineCode);
+    }
+    const anchor = toSecond(this.clock());
+    const end = periodBoundary(anchor, subscription, 1);
+    const change: Change = {
+      set: {
+        status: 'active',
+        paymentToken,
+        anchor: anchor.toISOString(),
+        period: 1,
+        currentPeriodStart: anchor.toISOString(),
+        currentPeriodEnd: end.toISOString(),
+        dueAt: end.toISOString(),
+        updatedAt: this.clock().toISOString(),
+      },
+      remove: ['leaseUntil'],
+    };
+    const activated = await this.subscriptions.update(subscription.userId, { id: subscription.id, status: ['incomplete'] }, change);
+    // The lease kept everyone else off this subscription, so the write can only fail if the lease
+    // ran out mid-charge and an expiry won: the payment is recorded, the worker's expiry lost.
+    if (!activated) throw new Error(`Subscription ${subscription.id} changed while its first charge held the lease`);
+    // An `incomplete` subscription paid later had its expiry scheduled: one job at a time.
+    if (subscription.dueAt)
+      await this.scheduler.unschedule({ userId: subscription.userId, subscriptionId: subscription.id, dueAt: subscription.dueAt });
+    await this.scheduler.schedule({ userId: activated.userId, subscriptionId: activated.id, dueAt: activated.dueAt! });
+    return { subscription: subscriptionView(activated), payment };
+  }
+
+  /** Pays the next period of a `past_due` subscription (which holds the lease). */
+  private async chargeToRecover(subscription: Subscription, paymentToken: string): Promise<SubscribeResult> {
+    let payment: Payment;
+    try {
+      payment = await this.payments.charge({
+        chargeKey: `recovery:${subscription.id}:${subscription.currentPeriodEnd}:${randomUUID()}`,
+        userId: subscription.userId,
+        amount: { amount: subscription.amount, currency: subscription.currency },
+        paymentToken,
+        purpose: 'subscription',
+        reason: 'recovery',
+        subscriptionId: subscription.id,
+        periodEnd: subscription.currentPeriodEnd,
+        description: `Payment of ${subscription.planId}`,
+      });
+    } catch (error) {
+      await this.release(subscription);
+      throw error;
+    }
+    if (payment.status !== 'succeeded') {
+      await this.release(subscription);
+      throw new PaymentDeclined((payment.failureCode ?? 'card_declined') as DeclineCode);
+    }
+    const next = this.nextPeriod(subscription);
+    const recovered = await this.subscriptions.update(
+      subscription.userId,
+      { id: subscription.id, status: ['past_due'] },
+      { set: { ...next, status: 'active', paymentToken, updatedAt: this.clock().toISOString() }, remove: ['leaseUntil'] },
+    );
+    if (!recovered) throw new Error(`Subscription ${subscription.id} changed while a payment held its lease`);
+    await this.scheduler.schedule({ userId: recovered.userId, subscriptionId: recovered.id, dueAt: next.dueAt });
+    return { subscription: subscriptionView(recovered), payment };
+  }
+
+  /** The period after the subscription's current one, calendar-anchored (periods.ts). */
+  private nextPeriod(s: Subscription) {
+    const anchor = new Date(s.anchor!);
+    const period = s.period + 1;
+    const start = periodBoundary(anchor, s, s.period).toISOString();
+    const end = periodBoundary(anchor, s, period).toISOString();
+    return { period, currentPeriodStart: start, currentPeriodEnd: end, dueAt: end };
+  }
+
+  /** A first charge that did not succeed: `incomplete`, expiring 23 hours after it was created. */
+  private async settleIncomplete(subscription: Subscription): Promise<void> {
+    const dueAt = new Date(new Date(subscription.createdAt).getTime() + INCOMPLETE_TTL_MS).toISOString();
+    const settled = await this.subscriptions.update(
+      subscription.userId,
+      { id: subscription.id, status: ['incomplete'] },
+      { set: { dueAt, updatedAt: this.clock().toISOString() }, remove: ['leaseUntil'] },
+    );
+    if (settled) await this.scheduler.schedule({ userId: subscription.userId, subscriptionId: subscription.id, dueAt });
+  }
+
+  private async release(subscription: Subscription): Promise<void> {
+    await this.subscriptions.update(
+      subscription.userId,
+      { id: subscription.id, status: [subscription.status] },
+      { set: {}, remove: ['leaseUntil'] },
+    );
+  }
+}
