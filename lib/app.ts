@@ -74,6 +74,8 @@ export function buildApp(props: BuildAppProps = {}): App {
     domainEventsDeadLetterQueue: stateful.domainEventsDeadLetterQueue,
     fanoutJobQueue: stateful.fanoutJobQueue,
     fanoutStreamFailures: stateful.fanoutStreamFailures,
+    chargeQueue: stateful.chargeQueue,
+    schedulerDeadLetterQueue: stateful.schedulerDeadLetterQueue,
   });
 
   return app;

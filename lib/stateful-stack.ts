@@ -1,7 +1,7 @@
 /**
  * The stateful stack: resources that hold data and outlive deployments of the code (DESIGN.md
  * section 2): the tables, the token-signing secret, the domain-event bus with its dead-letter
- * queue, and fan-out's queues. Kept apart so the stateless stack can be destroyed and recreated
+ * queue, fan-out's queues and billing's charge queue. Kept apart so the stateless stack can be destroyed and recreated
  * freely. When asked, it also sets up API Gateway's account-level logging role, which the
  * stateless stack's WebSocket stage needs and which outlives any deployment of it.
  */
@@ -12,6 +12,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ApiGatewayLogsRole } from './constructs/api-gateway-logs-role';
+import { BillingQueues } from './constructs/billing-queues';
 import { DomainEventBus } from './constructs/domain-event-bus';
 import { FanoutQueues } from './constructs/fanout-queues';
 import { SigningKey } from './constructs/signing-key';
@@ -43,6 +44,9 @@ export class StatefulStack extends Stack {
   /** Fan-out's FIFO job queue (hot topics) and the on-failure destination of its stream mapping. */
   public readonly fanoutJobQueue: IQueue;
   public readonly fanoutStreamFailures: IQueue;
+  /** Billing's due jobs, and what Scheduler could not deliver to them. */
+  public readonly chargeQueue: IQueue;
+  public readonly schedulerDeadLetterQueue: IQueue;
 
   constructor(
     scope: Construct,
@@ -65,6 +69,9 @@ export class StatefulStack extends Stack {
     const fanoutQueues = new FanoutQueues(this, 'FanoutQueues');
     this.fanoutJobQueue = fanoutQueues.jobs;
     this.fanoutStreamFailures = fanoutQueues.streamFailures;
+    const billingQueues = new BillingQueues(this, 'BillingQueues');
+    this.chargeQueue = billingQueues.charges;
+    this.schedulerDeadLetterQueue = billingQueues.schedulerDeadLetterQueue;
     if (apiGatewayCloudWatchRole) {
       new ApiGatewayLogsRole(this, 'ApiGatewayLogsRole');
     }

@@ -1,5 +1,5 @@
 /**
- * The stateless stack: APIs and functions (later workflows and schedules). It owns no data; it
+ * The stateless stack: APIs, functions and schedules (later workflows). It owns no data; it
  * receives the stateful resources as interfaces and only wires constructs together.
  */
 import { CfnOutput, CrossStackReferences, ReferenceStrength, RemovalPolicies, Stack, type StackProps } from 'aws-cdk-lib';
@@ -8,6 +8,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { Billing } from './constructs/billing';
 import { DomainEvents } from './constructs/domain-events';
 import { Fanout } from './constructs/fanout';
 import { HttpApi } from './constructs/http-api';
@@ -26,6 +27,8 @@ export interface StatelessStackProps extends StackProps {
   readonly domainEventsDeadLetterQueue: IQueue;
   readonly fanoutJobQueue: IQueue;
   readonly fanoutStreamFailures: IQueue;
+  readonly chargeQueue: IQueue;
+  readonly schedulerDeadLetterQueue: IQueue;
   /**
    * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
    * @default false
@@ -44,6 +47,8 @@ export class StatelessStack extends Stack {
       domainEventsDeadLetterQueue,
       fanoutJobQueue,
       fanoutStreamFailures,
+      chargeQueue,
+      schedulerDeadLetterQueue,
       ephemeral = false,
       ...stackProps
     } = props;
@@ -68,6 +73,7 @@ export class StatelessStack extends Stack {
       streamFailureQueue: fanoutStreamFailures,
     });
     new TopicProducers(this, 'TopicProducers', { httpApi, authorizer: identity.authorizer, domainTable });
+    new Billing(this, 'Billing', { httpApi, authorizer: identity.authorizer, domainTable, chargeQueue, schedulerDeadLetterQueue });
     new DomainEvents(this, 'DomainEvents', { domainTable, bus: eventBus, deadLetterQueue: domainEventsDeadLetterQueue });
 
     if (ephemeral) {

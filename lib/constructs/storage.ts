@@ -7,16 +7,19 @@
  *   is short-lived and expires through TTL.
  *
  * Both use generic keys (`pk`/`sk`), so new access patterns need new key formats, not new tables.
- * Neither has a secondary index: every access pattern so far is a key lookup or a query of one
- * partition (subscribers of a topic are edge items in the topic's partitions, read with strongly
- * consistent queries, which a GSI cannot give: docs/decisions.md #11). A feature that needs an
- * index adds it here and grants it with `AppFunction.grantIndexQuery`. Plain `Table`
+ * Access patterns are key lookups or queries of one partition (subscribers of a topic are edge
+ * items in the topic's partitions, read with strongly consistent queries, which a GSI cannot
+ * give: docs/decisions.md #11), with one exception: billing's due index on the domain table
+ * (`DUE_INDEX`, sparse, keys only plus the job's fields), which the daily reconciliation queries
+ * for overdue subscriptions, one day of due times per partition (docs/billing.md). A feature that
+ * needs an index adds it here and grants it with `AppFunction.grantIndexQuery`. Plain `Table`
  * (AWS::DynamoDB::Table) rather than `TableV2` (a global table): there are no replicas to manage,
  * and it is the resource the local cloud maps onto DynamoDB Local.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { DUE_INDEX } from '../../lambdas/shared/billing/dynamo-subscriptions';
 import { retainOrDestroy } from './validate';
 
 /** The TTL attribute of both tables: epoch seconds after which DynamoDB may delete the item. */
@@ -42,7 +45,15 @@ export class Storage extends Construct {
     super(scope, id);
 
     const removalPolicy = retainOrDestroy(`Storage ${id}`, props.removalPolicy ?? RemovalPolicy.RETAIN);
-    this.domainTable = this.table('DomainTable', removalPolicy, StreamViewType.NEW_AND_OLD_IMAGES);
+    const domainTable = this.table('DomainTable', removalPolicy, StreamViewType.NEW_AND_OLD_IMAGES);
+    domainTable.addGlobalSecondaryIndex({
+      indexName: DUE_INDEX.name,
+      partitionKey: { name: DUE_INDEX.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['userId', 'id', 'dueAt'],
+    });
+    this.domainTable = domainTable;
     this.realtimeTable = this.table('RealtimeTable', removalPolicy);
   }
 

@@ -45,6 +45,8 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
   });
 
   const CONNECTIONS = 'arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<RealtimeGatewayApiEE6FD42E>/dev/*/@connections/*';
+  const DUE_SCHEDULES =
+    'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/RealtimedevStateless-Billing-DueJobs-F5F39D51/*';
 
   it('acknowledges only the findings we decided on, each with a reason', () => {
     const found = acknowledgments(dev.app);
@@ -97,6 +99,19 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
         'AwsSolutions-IAM5[Resource::*] Realtime-dev-Stateless/Fanout/StreamRole',
         'AwsSolutions-SQS3 Realtime-dev-Stateful/FanoutQueues/JobsDeadLetterQueue',
         'AwsSolutions-SQS3 Realtime-dev-Stateful/FanoutQueues/StreamFailures/Queue',
+        // Billing: the public plan list; schedules of the due-job group, named at run time; the
+        // reconciliation schedule's invoke grant (the function and its versions); the dead-letter queues.
+        'AwsSolutions-APIG4 Realtime-dev-Stateless/HttpApi/Api/GET--api--v1--subscriptions--plans',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Billing/Subscriptions',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Billing/Payments',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Billing/ChargeWorker',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Billing/Reconcile',
+        `AwsSolutions-IAM5[Resource::${DUE_SCHEDULES}] Realtime-dev-Stateless/Billing/SubscriptionsRole`,
+        `AwsSolutions-IAM5[Resource::${DUE_SCHEDULES}] Realtime-dev-Stateless/Billing/PaymentsRole`,
+        `AwsSolutions-IAM5[Resource::${DUE_SCHEDULES}] Realtime-dev-Stateless/Billing/ChargeWorkerRole`,
+        'AwsSolutions-IAM5[Resource::<BillingReconcile645A16C0.Arn>:*] Realtime-dev-Stateless/Billing/ReconcileScheduleRole',
+        'AwsSolutions-SQS3 Realtime-dev-Stateful/BillingQueues/ChargesDeadLetter/Queue',
+        'AwsSolutions-SQS3 Realtime-dev-Stateful/BillingQueues/SchedulerDeadLetter/Queue',
       ].sort(),
     );
     for (const { id, path, reason } of found) {

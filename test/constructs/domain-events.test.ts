@@ -108,7 +108,10 @@ describe('DomainEvents (stateless stack)', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('filters the stream with the patterns built from the catalog', () => {
     const patterns = (publisherMapping().FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern));
-    expect(patterns).toEqual([{ eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['TopicEvent', 'User'] } } } }]);
+    expect(patterns).toEqual([
+      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['Payment', 'TopicEvent', 'User'] } } } },
+      { eventName: ['MODIFY'], dynamodb: { NewImage: { entity: { S: ['Subscription'] } } } },
+    ]);
   });
 
   it('may put events on the domain bus and nowhere else, and is told its name', () => {
@@ -166,7 +169,8 @@ describe('streamFilters', () => {
   it('builds one filter per change type from the catalog triggers, on the image that change carries', () => {
     const patterns = (triggers: Parameters<typeof streamFilters>[0]) => streamFilters(triggers).map((f) => JSON.parse(String(f.pattern)));
     expect(patterns(STREAM_TRIGGERS)).toEqual([
-      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['TopicEvent', 'User'] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['Payment', 'TopicEvent', 'User'] } } } },
+      { eventName: ['MODIFY'], dynamodb: { NewImage: { entity: { S: ['Subscription'] } } } },
     ]);
     // What later catalog entries would add: still at most three filters (Lambda allows five).
     expect(
@@ -178,7 +182,7 @@ describe('streamFilters', () => {
         { entity: 'Content', change: 'REMOVE' },
       ]),
     ).toEqual([
-      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['Content', 'TopicEvent', 'User'] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { entity: { S: ['Content', 'Payment', 'TopicEvent', 'User'] } } } },
       { eventName: ['MODIFY'], dynamodb: { NewImage: { entity: { S: ['Booking', 'Subscription'] } } } },
       { eventName: ['REMOVE'], dynamodb: { OldImage: { entity: { S: ['Content'] } } } },
     ]);

@@ -14,7 +14,7 @@ describe('HttpApi', { timeout: SYNTH_TIMEOUT }, () => {
       CorsConfiguration: {
         AllowOrigins: ['*'],
         AllowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
-        AllowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        AllowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
       },
     });
   });

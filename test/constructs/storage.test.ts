@@ -18,8 +18,6 @@ const commonTableProps = {
   // SSEEnabled without a key: the AWS managed key (aws/dynamodb), not a customer key.
   SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
   TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-  // Every access pattern is by key (docs/decisions.md #11): no index to pay for.
-  GlobalSecondaryIndexes: Match.absent(),
 };
 
 describe('Storage', { timeout: SYNTH_TIMEOUT }, () => {
@@ -30,16 +28,28 @@ describe('Storage', { timeout: SYNTH_TIMEOUT }, () => {
     }
   });
 
-  it('gives the domain table pk/sk keys and no index, TTL, PITR, on-demand billing and a NEW_AND_OLD_IMAGES stream', () => {
+  it('gives the domain table pk/sk keys, TTL, PITR, on-demand billing, a NEW_AND_OLD_IMAGES stream, and only the due index', () => {
     dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
       ...commonTableProps,
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      // Sparse, hour-bucketed, the few attributes a due job needs (docs/billing.md).
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'DueIndex',
+          KeySchema: [
+            { AttributeName: 'dueBucket', KeyType: 'HASH' },
+            { AttributeName: 'dueSort', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId', 'id', 'dueAt'] },
+        },
+      ],
     });
   });
 
-  it('gives the realtime table the same keys, no index, TTL, and no stream', () => {
+  it('gives the realtime table the same keys, no index (every access is by key: docs/decisions.md #11), TTL, and no stream', () => {
     dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
       ...commonTableProps,
+      GlobalSecondaryIndexes: Match.absent(),
       StreamSpecification: Match.absent(),
     });
   });

@@ -129,15 +129,15 @@ describe('DynamoSubscriptionStore', () => {
     expect(item).not.toHaveProperty('dueAt');
   });
 
-  it('due() answers the subscriptions of one hour due by a time, and nothing else', async () => {
-    const dues = ['2027-02-28T09:10:00.000Z', '2027-02-28T09:40:00.000Z', '2027-02-28T10:05:00.000Z'];
+  it('due() answers the subscriptions of one day due by a time, and nothing else', async () => {
+    const dues = ['2027-02-28T09:10:00.000Z', '2027-02-28T09:40:00.000Z', '2027-03-01T00:05:00.000Z'];
     for (const [i, due] of dues.entries()) {
       await store.begin(fresh(`u${i}`), NOW + 60_000, NOW);
       await activate(`u${i}`, `sub_u${i}`, due);
     }
-    const hour = new Date('2027-02-28T09:00:00Z');
-    expect(await store.due(hour, new Date('2027-02-28T09:30:00Z'))).toEqual([{ userId: 'u0', subscriptionId: 'sub_u0', dueAt: dues[0] }]);
-    expect((await store.due(hour, new Date('2027-02-28T12:00:00Z'))).map((r) => r.userId)).toEqual(['u0', 'u1']);
-    expect(await store.due(new Date('2027-02-28T11:00:00Z'), new Date('2027-03-01T00:00:00Z'))).toEqual([]);
+    const day = new Date('2027-02-28T00:00:00Z');
+    expect(await store.due(day, new Date('2027-02-28T09:30:00Z'))).toEqual([{ userId: 'u0', subscriptionId: 'sub_u0', dueAt: dues[0] }]);
+    expect((await store.due(day, new Date('2027-03-02T00:00:00Z'))).map((r) => r.userId)).toEqual(['u0', 'u1']);
+    expect(await store.due(new Date('2027-03-01T12:00:00Z'), new Date('2027-03-01T00:04:00Z'))).toEqual([]);
   });
 });

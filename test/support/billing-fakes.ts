@@ -22,7 +22,8 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     if (current) {
       const ended = ['incomplete_expired', 'canceled', 'expired'].includes(current.status);
       const freeIncomplete = current.status === 'incomplete' && (current.leaseUntil === undefined || current.leaseUntil < now);
-      if (!ended && !freeIncomplete) return current.status === 'active' || current.status === 'past_due' ? 'already_subscribed' : 'in_progress';
+      if (!ended && !freeIncomplete)
+        return current.status === 'active' || current.status === 'past_due' ? 'already_subscribed' : 'in_progress';
     }
     this.items.set(subscription.userId, { ...subscription, leaseUntil });
     return 'begun';
@@ -36,7 +37,8 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     const current = this.items.get(user);
     if (!current || current.id !== expect.id || !expect.status.includes(current.status)) return undefined;
     if (expect.dueAt !== undefined && current.dueAt !== expect.dueAt) return undefined;
-    if (expect.noLiveLeaseAt !== undefined && current.leaseUntil !== undefined && current.leaseUntil >= expect.noLiveLeaseAt) return undefined;
+    if (expect.noLiveLeaseAt !== undefined && current.leaseUntil !== undefined && current.leaseUntil >= expect.noLiveLeaseAt)
+      return undefined;
     const next: Record<string, unknown> = { ...current };
     for (const [k, v] of Object.entries(change.set)) if (v !== undefined) next[k] = v;
     for (const k of change.remove ?? []) delete next[k];
@@ -44,9 +46,9 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     return next as unknown as Subscription;
   }
 
-  async due(hour: Date, until: Date): Promise<DueRef[]> {
+  async due(day: Date, until: Date): Promise<DueRef[]> {
     return [...this.items.values()]
-      .filter((s) => s.dueAt !== undefined && dueBucket(s.dueAt) === dueBucket(hour) && s.dueAt <= until.toISOString())
+      .filter((s) => s.dueAt !== undefined && dueBucket(s.dueAt) === dueBucket(day) && s.dueAt <= until.toISOString())
       .map((s) => ({ userId: s.userId, subscriptionId: s.id, dueAt: s.dueAt! }));
   }
 }

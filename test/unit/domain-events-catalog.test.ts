@@ -98,12 +98,22 @@ describe('the event catalog', () => {
   });
 
   it('lists each detail-type once, with the triggers the stream filter is built from', () => {
-    expect(DETAIL_TYPES).toEqual([USER_REGISTERED, TOPIC_EVENT_PUBLISHED]);
-    expect(new Set(DETAIL_TYPES).size).toBe(CATALOG.length);
-    expect(STREAM_TRIGGERS).toEqual([
-      { entity: 'User', change: 'INSERT' },
-      { entity: 'TopicEvent', change: 'INSERT' },
+    expect(DETAIL_TYPES).toEqual([
+      USER_REGISTERED,
+      TOPIC_EVENT_PUBLISHED,
+      'Subscription.Activated',
+      'Subscription.Renewed',
+      'Subscription.PastDue',
+      'Subscription.Canceled',
+      'Subscription.Expired',
+      'Subscription.IncompleteExpired',
+      'Payment.Succeeded',
+      'Payment.Failed',
     ]);
+    expect(new Set(DETAIL_TYPES).size).toBe(CATALOG.length);
+    expect(new Set(STREAM_TRIGGERS.map((t) => `${t.entity} ${t.change}`))).toEqual(
+      new Set(['User INSERT', 'TopicEvent INSERT', 'Subscription MODIFY', 'Payment INSERT']),
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Payment providers behind one interface (DESIGN.md section 5). Two sandbox providers
  * (sandbox-provider.ts) are driven by the test tokens; a real one (Stripe, Adyen) plugs in behind
- * the same interface. The gateway (payment-gateway.ts) tries them in order through a circuit
+ * the same interface. The processor (payment-processor.ts) tries them in order through a circuit
  * breaker each, failing over on provider errors only.
  *
  * Idempotency: every charge carries a `chargeKey`, unique to one charge (a subscribe, one renewal

@@ -1,7 +1,7 @@
 /**
  * The daily safety net of renewals: every subscription whose due time passed more than `graceMs`
  * ago (its schedule was never created, or never delivered), within the lookback window, is
- * enqueued as a due job. Found by one query per hour of the due index (dynamo-subscriptions.ts),
+ * enqueued as a due job. Found by one query per day of the due index (dynamo-subscriptions.ts),
  * never a scan. Enqueuing a job already done is harmless: the worker is idempotent.
  */
 import type { Clock } from '../clock';
@@ -9,13 +9,17 @@ import type { DueJobQueue } from './due-jobs';
 import type { SubscriptionStore } from './subscription-store';
 
 export interface ReconcileConfig {
-  /** How far back to look for overdue subscriptions. @default 7 days */
-  readonly lookbackHours: number;
+  /**
+   * Days before today to look back for overdue subscriptions: the run is daily, so 3 covers two
+   * missed runs. Anything older is in the charge queue's dead-letter queue or was never due.
+   * @default 3
+   */
+  readonly lookbackDays: number;
   /** A job this late is taken as missed by its schedule. @default 15 minutes */
   readonly graceMs: number;
 }
 
-export const DEFAULT_RECONCILE_CONFIG: ReconcileConfig = { lookbackHours: 7 * 24, graceMs: 15 * 60_000 };
+export const DEFAULT_RECONCILE_CONFIG: ReconcileConfig = { lookbackDays: 3, graceMs: 15 * 60_000 };
 
 /** Enqueues the overdue subscriptions; answers how many. */
 export async function reconcileDue(
@@ -26,8 +30,8 @@ export async function reconcileDue(
 ): Promise<number> {
   const until = new Date(clock().getTime() - config.graceMs);
   let enqueued = 0;
-  for (let h = config.lookbackHours; h >= 0; h--) {
-    const due = await subscriptions.due(new Date(until.getTime() - h * 3_600_000), until);
+  for (let d = config.lookbackDays; d >= 0; d--) {
+    const due = await subscriptions.due(new Date(until.getTime() - d * 86_400_000), until);
     if (due.length === 0) continue;
     await queue.enqueue(due);
     enqueued += due.length;

@@ -49,6 +49,6 @@ export interface SubscriptionStore {
   lease(userId: string, expect: Expect, leaseUntil: number, now: number): Promise<Subscription | undefined>;
   /** Applies `change` if `expect` holds; the new subscription, or undefined when it did not. */
   update(userId: string, expect: Expect, change: Change): Promise<Subscription | undefined>;
-  /** Subscriptions due in the hour bucket of `hour` with `dueAt` <= `until`. */
-  due(hour: Date, until: Date): Promise<DueRef[]>;
+  /** Subscriptions due on the UTC day of `day` with `dueAt` <= `until` (the due index). */
+  due(day: Date, until: Date): Promise<DueRef[]>;
 }
