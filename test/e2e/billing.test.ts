@@ -301,11 +301,16 @@ describe('billing end to end', () => {
 
   it('a declined renewal makes it past_due with Payment.Failed on the bus; a payment by the user recovers it', async () => {
     const user = await newUser('fail-after-first');
+    const unpaid = await newUser('unpaid');
+    expect((await subscribe(unpaid, 'tok_declined')).status).toBe(402);
     const { body } = await subscribe(user, 'tok_fail_after_first');
     expect(body.subscription.status).toBe('active');
     await advanceTo(new Date(Date.parse(body.subscription.currentPeriodEnd) + 60_000));
     await relogin(user);
     expect(await status(user)).toMatchObject({ access: true, subscription: { status: 'past_due' } });
+    // Meanwhile the declined subscribe's `incomplete` subscription expired, 23 hours after it was made.
+    await relogin(unpaid);
+    expect(await status(unpaid)).toMatchObject({ access: false, subscription: { status: 'incomplete_expired' } });
     const failed = await busEvent((e) => e['detail-type'] === 'Payment.Failed' && e.detail.subscriptionId === body.subscription.id);
     expect(failed.detail).toMatchObject({ reason: 'renewal', failureCode: 'card_declined', periodEnd: body.subscription.currentPeriodEnd });
     expect(JSON.stringify(failed)).not.toContain('tok_');
