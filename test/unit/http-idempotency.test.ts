@@ -176,6 +176,20 @@ describe('withIdempotency', () => {
     expect(limited.store.records.size).toBe(0);
   });
 
+  it('keeps nothing for a refusal that says "not now" (409 request_in_progress from the work), so the same key runs again', async () => {
+    // Another request of the user (under another key, or none) holds what this one needs.
+    const busy = setup(async (n) => {
+      if (n === 1) throw new AppError('request_in_progress', 'A subscribe for this account is being processed');
+      return json(201, { n });
+    });
+    const first = await busy.call();
+    expect([first.statusCode, errorOf(first).code]).toEqual([409, 'request_in_progress']);
+    expect(busy.store.records.size).toBe(0);
+    const again = await busy.call();
+    expect([again.statusCode, again.headers['idempotent-replayed']]).toEqual([201, undefined]);
+    expect(busy.runs()).toBe(2);
+  });
+
   it('keeps nothing for a 5xx or an unexpected error, so the same key runs again', async () => {
     const unavailable = setup(async (n) => (n === 1 ? json(503, {}) : json(201, { n })));
     expect((await unavailable.call()).statusCode).toBe(503);

@@ -24,9 +24,12 @@
  * it is a 409 `request_in_progress`. "The same request" is the same body bytes and path parameters.
  *
  * Which answers are kept: those the client should get again, every status below 500 including a
- * refusal the handler threw (a declined card stays declined for that key) but a 429, which says
- * "later", not "no". A 5xx or an unexpected error keeps nothing, so the client may retry with the
- * same key. The schemas of the route run before this: an invalid body is a 400 that claims nothing.
+ * refusal the handler threw (a declined card stays declined for that key) but those that say
+ * "later", not "no": a 429, and a 409 `request_in_progress` the work threw because another request
+ * of the caller holds what it needs (its message says "try again in a moment", which a kept answer
+ * would make a lie for 24 hours; Stripe keeps no result for a request that conflicted with a
+ * concurrent one either). A 5xx or an unexpected error keeps nothing, so the client may retry with
+ * the same key. The schemas of the route run before this: an invalid body is a 400 that claims nothing.
  *
  * An in-progress claim holds the key for `lockSeconds`; after that another request with the key
  * may take it over (its holder died: a crash, a timeout). The holder's later writes are
@@ -35,7 +38,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { AppError, BadRequestError } from '../errors';
+import { AppError, type AppErrorCode, BadRequestError } from '../errors';
 import type { Principal } from '../identity/tokens';
 import { logger } from '../observability';
 import { toErrorResponse, type HttpResponse } from './response';
@@ -52,6 +55,9 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 export const DEFAULT_LOCK_SECONDS = 60;
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** Refusals that say "not now" rather than "no": the same request may succeed in a moment. */
+const NOT_NOW_CODES: ReadonlySet<AppErrorCode> = new Set<AppErrorCode>(['request_in_progress', 'rate_limited']);
 
 export const storedResponseSchema = z.object({
   statusCode: z.number().int(),
@@ -146,8 +152,9 @@ export function withIdempotency(options: IdempotencyOptions): Idempotent {
     try {
       response = await work();
     } catch (error) {
-      // A refusal the handler threw is an answer like any other; route.ts maps it the same way.
-      const refusal = error instanceof AppError ? toErrorResponse(error) : undefined;
+      // A refusal the handler threw is an answer like any other (route.ts maps it the same way),
+      // unless it says "not now".
+      const refusal = error instanceof AppError && !NOT_NOW_CODES.has(error.code) ? toErrorResponse(error) : undefined;
       await settle(store, id, lockToken, refusal);
       throw error;
     }
