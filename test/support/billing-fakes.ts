@@ -62,10 +62,29 @@ export class MemoryPaymentProcessor implements PaymentProcessor {
   readonly charged: string[] = [];
   /** Tokens that decline after their first success (like tok_fail_after_first). */
   private readonly usedOnce = new Set<string>();
+  private held?: { reached: () => void; gate: Promise<void> };
 
   constructor(private readonly now: () => Date) {}
 
+  /**
+   * Holds the next charge on its way to the provider until `release()`: a charge under way, for
+   * tests of what happens meanwhile. `reached` resolves once the charge is held.
+   */
+  hold(): { readonly reached: Promise<void>; release(): void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+    this.held = { reached, gate: new Promise<void>((resolve) => (release = resolve)) };
+    return { reached: reachedPromise, release };
+  }
+
   async charge(command: ChargeCommand): Promise<Payment> {
+    const held = this.held;
+    if (held) {
+      this.held = undefined;
+      held.reached();
+      await held.gate;
+    }
     const existing = this.payments.get(command.chargeKey);
     if (existing) return existing;
     if (command.paymentToken === 'tok_down') throw new PaymentProvidersUnavailable();

@@ -1,6 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BillingService } from '../../lambdas/shared/billing/billing-service';
-import { AlreadySubscribed, NoPaymentDue, PaymentDeclined, PaymentProvidersUnavailable, SubscribeInProgress } from '../../lambdas/shared/billing/errors';
+import {
+  AlreadySubscribed,
+  ChargeInProgress,
+  NoPaymentDue,
+  PaymentDeclined,
+  PaymentProvidersUnavailable,
+  SubscribeInProgress,
+} from '../../lambdas/shared/billing/errors';
 import { reconcileDue } from '../../lambdas/shared/billing/reconciliation';
 import { BadRequestError, NotFoundError } from '../../lambdas/shared/errors';
 import { MemoryPaymentProcessor, MemoryScheduler, MemorySubscriptionStore } from '../support/billing-fakes';
@@ -40,7 +47,9 @@ describe('subscribe', () => {
       cancelAtPeriodEnd: false,
     });
     expect(payment).toMatchObject({ status: 'succeeded', amount: 999, currency: 'USD', reason: 'subscribe' });
-    expect([...scheduler.schedules.values()]).toEqual([{ userId: 'u1', subscriptionId: subscription.id, dueAt: '2027-02-28T09:30:00.000Z' }]);
+    expect([...scheduler.schedules.values()]).toEqual([
+      { userId: 'u1', subscriptionId: subscription.id, dueAt: '2027-02-28T09:30:00.000Z' },
+    ]);
     expect(await billing.status('u1')).toMatchObject({ access: true, subscription: { status: 'active' } });
   });
 
@@ -70,7 +79,8 @@ describe('subscribe', () => {
   it('50 subscribes of one user at once: one charge, the others already_subscribed or in progress', async () => {
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => billing.subscribe('u1', 'basic-monthly', 'tok_ok')));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect(r.reason).toSatisfy((e) => e instanceof AlreadySubscribed || e instanceof SubscribeInProgress);
+    for (const r of results)
+      if (r.status === 'rejected') expect(r.reason).toSatisfy((e) => e instanceof AlreadySubscribed || e instanceof SubscribeInProgress);
     expect(payments.charged).toHaveLength(1);
   });
 });
@@ -87,7 +97,12 @@ describe('renewals', () => {
       expect(s.currentPeriodStart).toBe(ends.at(-1));
       ends.push(s.currentPeriodEnd!);
     }
-    expect(ends.slice(0, 4)).toEqual(['2027-02-28T09:30:00.000Z', '2027-03-31T09:30:00.000Z', '2027-04-30T09:30:00.000Z', '2027-05-31T09:30:00.000Z']);
+    expect(ends.slice(0, 4)).toEqual([
+      '2027-02-28T09:30:00.000Z',
+      '2027-03-31T09:30:00.000Z',
+      '2027-04-30T09:30:00.000Z',
+      '2027-05-31T09:30:00.000Z',
+    ]);
     expect(payments.charged.filter((k) => k.startsWith('renewal:'))).toHaveLength(12);
   });
 
@@ -95,8 +110,10 @@ describe('renewals', () => {
     const { subscription } = await billing.subscribe('u1', 'basic-monthly', 'tok_ok');
     const job = { userId: 'u1', subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd! };
     now = new Date(job.dueAt);
-    const outcomes = await Promise.all([billing.processDue(job), billing.processDue(job), billing.processDue(job)]);
-    expect(outcomes.filter((o) => o === 'renewed')).toHaveLength(1);
+    const outcomes = await Promise.allSettled([billing.processDue(job), billing.processDue(job), billing.processDue(job)]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'renewed')).toHaveLength(1);
+    // A copy that meets the renewal under way goes back to the queue, and then finds it done.
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(ChargeInProgress);
     expect(await billing.processDue(job)).toBe('stale');
     expect(payments.charged.filter((k) => k.startsWith('renewal:'))).toHaveLength(1);
   });
@@ -108,7 +125,11 @@ describe('renewals', () => {
     expect(scheduler.schedules.size).toBe(0);
     now = new Date('2027-03-02T00:00:00Z');
     const paid = await billing.payNow('u1', subscription.id, 'tok_ok');
-    expect(paid.subscription).toMatchObject({ status: 'active', currentPeriodStart: '2027-02-28T09:30:00.000Z', currentPeriodEnd: '2027-03-31T09:30:00.000Z' });
+    expect(paid.subscription).toMatchObject({
+      status: 'active',
+      currentPeriodStart: '2027-02-28T09:30:00.000Z',
+      currentPeriodEnd: '2027-03-31T09:30:00.000Z',
+    });
     expect([...scheduler.schedules.values()].map((j) => j.dueAt)).toEqual(['2027-03-31T09:30:00.000Z']);
     await expect(billing.payNow('u1', subscription.id, 'tok_ok')).rejects.toBeInstanceOf(NoPaymentDue);
   });
@@ -144,5 +165,59 @@ describe('renewals', () => {
     const count = await reconcileDue(store, { enqueue: async (jobs) => void enqueued.push(...jobs) }, () => now);
     expect(count).toBe(1);
     expect(enqueued).toEqual([{ userId: 'u1', subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd }]);
+  });
+});
+
+describe('a charge under way holds the subscription', () => {
+  it('a cancel now while its renewal is charging waits (409): never a paid renewal on a cancelled subscription', async () => {
+    const { subscription } = await billing.subscribe('u1', 'basic-monthly', 'tok_ok');
+    const job = { userId: 'u1', subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd! };
+    now = new Date(job.dueAt);
+    const charge = payments.hold();
+    const renewal = billing.processDue(job);
+    await charge.reached;
+    await expect(billing.cancel('u1', false)).rejects.toBeInstanceOf(ChargeInProgress);
+    await expect(billing.cancel('u1', true)).rejects.toBeInstanceOf(ChargeInProgress);
+    charge.release();
+    expect(await renewal).toBe('renewed');
+    // The renewal came first: the cancel then ends the period it paid for, not the one before.
+    const canceled = await billing.cancel('u1', false);
+    expect(canceled).toMatchObject({ status: 'canceled', currentPeriodStart: subscription.currentPeriodEnd });
+    expect(payments.charged.filter((k) => k.startsWith('renewal:'))).toHaveLength(1);
+  });
+
+  it('a renewal whose providers are down frees the subscription at once: a cancel then wins, and the retry charges nothing', async () => {
+    const { subscription } = await billing.subscribe('u1', 'basic-monthly', 'tok_ok');
+    await billing.updatePaymentMethod('u1', 'tok_down');
+    const job = { userId: 'u1', subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd! };
+    now = new Date(job.dueAt);
+    await expect(billing.processDue(job)).rejects.toBeInstanceOf(PaymentProvidersUnavailable);
+    expect((await billing.cancel('u1', false)).status).toBe('canceled');
+    expect(await billing.processDue(job)).toBe('stale');
+    expect(payments.charged.filter((k) => k.startsWith('renewal:'))).toEqual([]);
+  });
+
+  it('a renewal charges the payment method the subscription has when it starts charging', async () => {
+    const { subscription } = await billing.subscribe('u1', 'basic-monthly', 'tok_ok');
+    const job = { userId: 'u1', subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd! };
+    now = new Date(job.dueAt);
+    await billing.updatePaymentMethod('u1', 'tok_declined');
+    expect(await billing.processDue(job)).toBe('past_due');
+  });
+
+  it('a cancel now or a new payment method while a payment by the user is charging waits (409); nothing is lost', async () => {
+    const { subscription } = await billing.subscribe('u1', 'basic-monthly', 'tok_fail_after_first');
+    expect(await advanceTo(subscription.currentPeriodEnd!)).toEqual(['past_due']);
+    const charge = payments.hold();
+    const paying = billing.payNow('u1', subscription.id, 'tok_ok');
+    await charge.reached;
+    await expect(billing.cancel('u1', false)).rejects.toBeInstanceOf(ChargeInProgress);
+    await expect(billing.updatePaymentMethod('u1', 'tok_other')).rejects.toBeInstanceOf(ChargeInProgress);
+    charge.release();
+    expect((await paying).subscription.status).toBe('active');
+    // After it, both go through, and the new payment method is the one renewals charge.
+    await billing.updatePaymentMethod('u1', 'tok_other');
+    expect(store.items.get('u1')?.paymentToken).toBe('tok_other');
+    expect((await billing.cancel('u1', false)).status).toBe('canceled');
   });
 });

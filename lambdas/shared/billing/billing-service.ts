@@ -7,8 +7,11 @@
  * read (subscription-store.ts); every charge has a key that charges at most once
  * (payments.ts): `subscribe:<id>` for a subscribe, `renewal:<id>:<periodEnd>` for a renewal, so a
  * duplicate due job, a reconciliation of a subscription already renewed, or a worker retried
- * after it charged, all end with one payment. Charges the user starts (subscribe, pay now) hold
- * the subscription's charge lease, so two of them never run at once.
+ * after it charged, all end with one payment. Every charge holds the subscription's charge lease
+ * while it runs (a subscribe, a payment by the user, a renewal), so two never run at once, and
+ * what the user changes meanwhile (a cancel, a new payment method) waits for its outcome: a 409
+ * `request_in_progress` rather than a cancel landing on a subscription just charged, or a payment
+ * method overwritten by the charge's.
  *
  * Events and live frames are not sent from here: every change is an item change, and the
  * stream turns it into both (decision 10).
@@ -17,7 +20,14 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestError, NotFoundError } from '../errors';
 import type { Clock } from '../clock';
 import type { DueJob, DueJobScheduler } from './due-jobs';
-import { AlreadySubscribed, ChargeInProgress, NoPaymentDue, PaymentDeclined, SubscribeInProgress } from './errors';
+import {
+  AlreadySubscribed,
+  ChargeInProgress,
+  NoPaymentDue,
+  PaymentDeclined,
+  PaymentProvidersUnavailable,
+  SubscribeInProgress,
+} from './errors';
 import type { Payment, PaymentProcessor } from './payments';
 import { periodBoundary, toSecond } from './periods';
 import { findPlan, PLANS, type Plan } from './plans';
@@ -104,12 +114,15 @@ export class BillingService {
       const current = await this.subscriptions.get(userId);
       if (!current) throw new NotFoundError('You have no subscription');
       if (!hasAccess(current.status)) return subscriptionView(current);
-      const now = this.clock().toISOString();
+      if (atPeriodEnd && current.status === 'active' && current.cancelAtPeriodEnd) return subscriptionView(current);
+      const at = this.clock();
+      const now = at.toISOString();
+      const expect = { id: current.id, noLiveLeaseAt: at.getTime() };
+      if (isHeld(current, at)) throw new ChargeInProgress();
       if (atPeriodEnd && current.status === 'active') {
-        if (current.cancelAtPeriodEnd) return subscriptionView(current);
         const updated = await this.subscriptions.update(
           userId,
-          { id: current.id, status: ['active'] },
+          { ...expect, status: ['active'] },
           { set: { cancelAtPeriodEnd: true, updatedAt: now } },
         );
         if (updated) return subscriptionView(updated);
@@ -117,7 +130,7 @@ export class BillingService {
       }
       const updated = await this.subscriptions.update(
         userId,
-        { id: current.id, status: ACCESS_STATUSES },
+        { ...expect, status: ACCESS_STATUSES },
         { set: { status: 'canceled', canceledAt: now, updatedAt: now }, remove: ['dueAt'] },
       );
       if (!updated) continue;
@@ -127,16 +140,21 @@ export class BillingService {
     throw new SubscribeInProgress();
   }
 
-  /** The payment method later charges use. */
+  /**
+   * The payment method later charges use. Not while a charge runs: a payment by the user makes its
+   * own token the payment method when it succeeds, and would overwrite this one.
+   */
   async updatePaymentMethod(userId: string, paymentToken: string): Promise<SubscriptionView> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.subscriptions.get(userId);
       if (!current) throw new NotFoundError('You have no subscription');
       if (!hasAccess(current.status) && current.status !== 'incomplete') throw new NoPaymentDue(current.status);
+      const at = this.clock();
+      if (isHeld(current, at)) throw new ChargeInProgress();
       const updated = await this.subscriptions.update(
         userId,
-        { id: current.id, status: [current.status] },
-        { set: { paymentToken, updatedAt: this.clock().toISOString() } },
+        { id: current.id, status: [current.status], noLiveLeaseAt: at.getTime() },
+        { set: { paymentToken, updatedAt: at.toISOString() } },
       );
       if (updated) return subscriptionView(updated);
     }
@@ -196,42 +214,69 @@ export class BillingService {
       return 'incomplete_expired';
     }
     if (current.status !== 'active') return 'stale';
-    if (current.cancelAtPeriodEnd) {
-      const canceled = await this.subscriptions.update(
-        job.userId,
-        { ...expect, status: ['active'] },
-        { set: { status: 'canceled', canceledAt: job.dueAt, updatedAt: iso }, remove: ['dueAt'] },
-      );
-      return canceled ? 'canceled' : 'stale';
-    }
-    return this.renew(current, job);
+    if (current.cancelAtPeriodEnd) return this.endAtPeriodEnd(current, job);
+    // The renewal holds the subscription while it charges (see the module header). Not leased:
+    // another charge holds it (a duplicate of this job), or it changed since the read; the queue
+    // brings the job back, and the next run sees which.
+    const leased = await this.subscriptions.lease(
+      job.userId,
+      { ...expect, status: ['active'] },
+      now.getTime() + CHARGE_LEASE_MS,
+      now.getTime(),
+    );
+    if (!leased) throw new ChargeInProgress();
+    // Cancelled at period end between the read and the lease: that is what is due now.
+    if (leased.cancelAtPeriodEnd) return this.endAtPeriodEnd(leased, job);
+    return this.renew(leased, job);
   }
 
+  private async endAtPeriodEnd(current: Subscription, job: DueJob): Promise<DueOutcome> {
+    const canceled = await this.subscriptions.update(
+      job.userId,
+      { id: current.id, dueAt: job.dueAt, status: ['active'] },
+      { set: { status: 'canceled', canceledAt: job.dueAt, updatedAt: this.clock().toISOString() }, remove: ['dueAt', 'leaseUntil'] },
+    );
+    return canceled ? 'canceled' : 'stale';
+  }
+
+  /** Charges the period after `current` (which holds the lease) and moves the period on, or makes it `past_due`. */
   private async renew(current: Subscription, job: DueJob): Promise<DueOutcome> {
     const periodEnd = job.dueAt;
-    const payment = await this.payments.charge({
-      chargeKey: `renewal:${current.id}:${periodEnd}`,
-      userId: current.userId,
-      amount: { amount: current.amount, currency: current.currency },
-      paymentToken: current.paymentToken,
-      purpose: 'subscription',
-      reason: 'renewal',
-      subscriptionId: current.id,
-      periodEnd,
-      description: `Renewal of ${current.planId}`,
-    });
+    let payment: Payment;
+    try {
+      payment = await this.payments.charge({
+        chargeKey: `renewal:${current.id}:${periodEnd}`,
+        userId: current.userId,
+        amount: { amount: current.amount, currency: current.currency },
+        paymentToken: current.paymentToken,
+        purpose: 'subscription',
+        reason: 'renewal',
+        subscriptionId: current.id,
+        periodEnd,
+        description: `Renewal of ${current.planId}`,
+      });
+    } catch (error) {
+      // Nothing was charged (providers down, the key held elsewhere): free the subscription now, so
+      // a cancel need not wait for the retry. Any other failure may have charged: the lease stays
+      // until it runs out, and the retry finds the charge key's payment.
+      if (error instanceof PaymentProvidersUnavailable || error instanceof ChargeInProgress) await this.release(current);
+      throw error;
+    }
     const iso = this.clock().toISOString();
     const expect = { id: current.id, dueAt: job.dueAt, status: ['active'] as const };
     if (payment.status !== 'succeeded') {
       const pastDue = await this.subscriptions.update(current.userId, expect, {
         set: { status: 'past_due', updatedAt: iso },
-        remove: ['dueAt'],
+        remove: ['dueAt', 'leaseUntil'],
       });
-      return pastDue ? 'past_due' : 'stale';
+      if (!pastDue) throw new Error(`Subscription ${current.id} changed while its renewal held the lease`);
+      return 'past_due';
     }
     const next = this.nextPeriod(current);
-    const renewed = await this.subscriptions.update(current.userId, expect, { set: { ...next, updatedAt: iso } });
-    if (!renewed) return 'stale';
+    const renewed = await this.subscriptions.update(current.userId, expect, { set: { ...next, updatedAt: iso }, remove: ['leaseUntil'] });
+    // Only a lease that ran out mid-charge lets anything else change it: the payment is recorded, and
+    // this failure is logged and retried (the retry finds the subscription changed).
+    if (!renewed) throw new Error(`Subscription ${current.id} changed while its renewal held the lease`);
     await this.scheduler.schedule({ userId: current.userId, subscriptionId: current.id, dueAt: next.dueAt });
     return 'renewed';
   }
@@ -344,6 +389,7 @@ export class BillingService {
     if (settled) await this.scheduler.schedule({ userId: subscription.userId, subscriptionId: subscription.id, dueAt });
   }
 
+  /** Ends the charge lease `subscription` holds. */
   private async release(subscription: Subscription): Promise<void> {
     await this.subscriptions.update(
       subscription.userId,
@@ -351,4 +397,9 @@ export class BillingService {
       { set: {}, remove: ['leaseUntil'] },
     );
   }
+}
+
+/** Whether a charge holds the subscription at `now` (its lease has not run out). */
+function isHeld(subscription: Subscription, now: Date): boolean {
+  return subscription.leaseUntil !== undefined && subscription.leaseUntil >= now.getTime();
 }
