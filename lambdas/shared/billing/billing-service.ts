@@ -108,6 +108,7 @@ export class BillingService {
    * At period end (the default): access to the end, then `canceled` with no charge. Now: `canceled`
    * at once and the due job removed. A subscription in dunning (`past_due`) has no paid period
    * left, so either way it is cancelled now. Cancelling again, or an ended one, changes nothing.
+   * While a charge holds the subscription, `ChargeInProgress` (409): the charge's outcome first.
    */
   async cancel(userId: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -117,8 +118,10 @@ export class BillingService {
       if (atPeriodEnd && current.status === 'active' && current.cancelAtPeriodEnd) return subscriptionView(current);
       const at = this.clock();
       const now = at.toISOString();
-      const expect = { id: current.id, noLiveLeaseAt: at.getTime() };
+      // Cancelled under a renewal or a payment by the user, the subscription would keep a payment
+      // for a period it no longer has; the lease in the condition covers a charge begun since the read.
       if (isHeld(current, at)) throw new ChargeInProgress();
+      const expect = { id: current.id, noLiveLeaseAt: at.getTime() };
       if (atPeriodEnd && current.status === 'active') {
         const updated = await this.subscriptions.update(
           userId,
