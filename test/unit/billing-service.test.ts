@@ -220,4 +220,23 @@ describe('a charge under way holds the subscription', () => {
     expect(store.items.get('u1')?.paymentToken).toBe('tok_other');
     expect((await billing.cancel('u1', false)).status).toBe('canceled');
   });
+
+  it('a schedule that cannot be created after a subscribe does not fail the request: the reconciliation finds it', async () => {
+    const failures: unknown[] = [];
+    const flaky = { schedule: async () => Promise.reject(new Error('Scheduler throttled')), unschedule: async () => {} };
+    const service = new BillingService(
+      store,
+      payments,
+      flaky,
+      () => now,
+      (error) => failures.push(error),
+    );
+    const { subscription } = await service.subscribe('u9', 'basic-monthly', 'tok_ok');
+    expect(subscription.status).toBe('active');
+    expect(failures).toHaveLength(1);
+    now = new Date(Date.parse(subscription.currentPeriodEnd!) + 3_600_000);
+    const enqueued: unknown[] = [];
+    await reconcileDue(store, { enqueue: async (jobs) => void enqueued.push(...jobs) }, () => now);
+    expect(enqueued).toEqual([{ userId: 'u9', subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd }]);
+  });
 });

@@ -57,6 +57,8 @@ export class BillingService {
     private readonly payments: PaymentProcessor,
     private readonly scheduler: DueJobScheduler,
     private readonly clock: Clock,
+    /** Told when a request's schedule change failed after its write (logged by the caller). @default ignored */
+    private readonly onScheduleError: (error: unknown, job: DueJob) => void = () => {},
   ) {}
 
   plans(): readonly Plan[] {
@@ -137,7 +139,7 @@ export class BillingService {
         { set: { status: 'canceled', canceledAt: now, updatedAt: now }, remove: ['dueAt'] },
       );
       if (!updated) continue;
-      if (current.dueAt) await this.scheduler.unschedule({ userId, subscriptionId: current.id, dueAt: current.dueAt });
+      if (current.dueAt) await this.afterCommit('unschedule', { userId, subscriptionId: current.id, dueAt: current.dueAt });
       return subscriptionView(updated);
     }
     throw new SubscribeInProgress();
@@ -333,8 +335,8 @@ export class BillingService {
     if (!activated) throw new Error(`Subscription ${subscription.id} changed while its first charge held the lease`);
     // An `incomplete` subscription paid later had its expiry scheduled: one job at a time.
     if (subscription.dueAt)
-      await this.scheduler.unschedule({ userId: subscription.userId, subscriptionId: subscription.id, dueAt: subscription.dueAt });
-    await this.scheduler.schedule({ userId: activated.userId, subscriptionId: activated.id, dueAt: activated.dueAt! });
+      await this.afterCommit('unschedule', { userId: subscription.userId, subscriptionId: subscription.id, dueAt: subscription.dueAt });
+    await this.afterCommit('schedule', { userId: activated.userId, subscriptionId: activated.id, dueAt: activated.dueAt! });
     return { subscription: subscriptionView(activated), payment };
   }
 
@@ -368,8 +370,22 @@ export class BillingService {
       { set: { ...next, status: 'active', paymentToken, updatedAt: this.clock().toISOString() }, remove: ['leaseUntil'] },
     );
     if (!recovered) throw new Error(`Subscription ${subscription.id} changed while a payment held its lease`);
-    await this.scheduler.schedule({ userId: recovered.userId, subscriptionId: recovered.id, dueAt: next.dueAt });
+    await this.afterCommit('schedule', { userId: recovered.userId, subscriptionId: recovered.id, dueAt: next.dueAt });
     return { subscription: subscriptionView(recovered), payment };
+  }
+
+  /**
+   * A schedule change a request makes after its write has committed: it must not turn a done
+   * change (a charge taken, a cancel applied) into a 500. A schedule that failed to be created is
+   * found by the daily reconciliation (the item's `dueAt` is in the due index); one that failed to
+   * be deleted fires a job the worker finds stale.
+   */
+  private async afterCommit(action: 'schedule' | 'unschedule', job: DueJob): Promise<void> {
+    try {
+      await this.scheduler[action](job);
+    } catch (error) {
+      this.onScheduleError(error, job);
+    }
   }
 
   /** The period after the subscription's current one, calendar-anchored (periods.ts). */
@@ -389,7 +405,7 @@ export class BillingService {
       { id: subscription.id, status: ['incomplete'] },
       { set: { dueAt, updatedAt: this.clock().toISOString() }, remove: ['leaseUntil'] },
     );
-    if (settled) await this.scheduler.schedule({ userId: subscription.userId, subscriptionId: subscription.id, dueAt });
+    if (settled) await this.afterCommit('schedule', { userId: subscription.userId, subscriptionId: subscription.id, dueAt });
   }
 
   /** Ends the charge lease `subscription` holds. */

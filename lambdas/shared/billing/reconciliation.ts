@@ -10,16 +10,17 @@ import type { SubscriptionStore } from './subscription-store';
 
 export interface ReconcileConfig {
   /**
-   * Days before today to look back for overdue subscriptions: the run is daily, so 3 covers two
-   * missed runs. Anything older is in the charge queue's dead-letter queue or was never due.
-   * @default 3
+   * Days before today to look back for overdue subscriptions: the run is daily, and a job the
+   * worker gave up on (every provider down for its ~20 minutes of receives) is dead-lettered with
+   * an alarm; a week of daily retries covers an outage and missed runs. Older is an operator's
+   * (redrive the dead-letter queue). @default 7
    */
   readonly lookbackDays: number;
   /** A job this late is taken as missed by its schedule. @default 15 minutes */
   readonly graceMs: number;
 }
 
-export const DEFAULT_RECONCILE_CONFIG: ReconcileConfig = { lookbackDays: 3, graceMs: 15 * 60_000 };
+export const DEFAULT_RECONCILE_CONFIG: ReconcileConfig = { lookbackDays: 7, graceMs: 15 * 60_000 };
 
 /** Enqueues the overdue subscriptions; answers how many. */
 export async function reconcileDue(

@@ -12,6 +12,7 @@ import { createDocumentClient } from '../dynamodb';
 import { requireEnv } from '../env';
 import { DynamoIdempotencyStore } from '../http/dynamo-idempotency';
 import { withIdempotency, type Idempotent } from '../http/idempotency';
+import { logger, metrics, MetricUnit } from '../observability';
 import { BillingService } from './billing-service';
 import { CircuitBreaker } from './breaker';
 import { DynamoBreakerStore } from './dynamo-breaker';
@@ -47,6 +48,10 @@ export function billingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Bi
     processor,
     SchedulerDueJobs.fromEnvironment(env, { clock }),
     clock,
+    (error, job) => {
+      logger.warn('Due job not (un)scheduled after its write; the reconciliation catches it', { ...job, error: error as Error });
+      metrics.addMetric('DueJobScheduleFailed', MetricUnit.Count, 1);
+    },
   );
   return { billing, history: payments, idempotent: withIdempotency({ store: new DynamoIdempotencyStore(db, table), clock }) };
 }
