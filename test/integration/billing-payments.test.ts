@@ -127,7 +127,7 @@ describe('the test tokens', () => {
     ['tok_provider_error', 'succeeded', 'sandbox-b', undefined],
     ['tok_unknown', 'failed', 'sandbox-a', 'card_declined'],
     ['__proto__', 'failed', 'sandbox-a', 'card_declined'],
-  ])('%s → %s at %s (%s)', async (token, status, provider, failureCode) => {
+  ])('%s → %s at %s', async (token, status, provider, failureCode) => {
     const { processor } = setup();
     const cmd = command(token, { reason: 'renewal', periodEnd: '2026-12-21T10:00:00.000Z' });
     const payment = await processor.charge(cmd);
