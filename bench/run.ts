@@ -6,11 +6,13 @@
  */
 import { localOverhead } from './local-overhead';
 import { realtimeFanout } from './realtime-fanout';
+import { renewalStorm } from './renewal-storm';
 import { subscribeStorm } from './subscribe-storm';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   'local-overhead': localOverhead,
   'realtime-fanout': realtimeFanout,
+  'renewal-storm': renewalStorm,
   'subscribe-storm': subscribeStorm,
 };
 
