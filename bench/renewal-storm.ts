@@ -336,7 +336,7 @@ function subscriptionItem(subscription: Subscription): Record<string, unknown> {
   return item;
 }
 
-/** Writes the subscriptions (BatchWriteItem, 25 at a time) and waits for the stream consumers to handle them. */
+/** Writes `n` subscriptions, one new user each (BatchWriteItem, 25 at a time, 8 batches of 250 at once). */
 async function seed(platform: Platform, due: (i: number) => Date, n: number): Promise<Seeded[]> {
   const seeded = Array.from({ length: n }, (_, i) => seedSubscription(randomUUID(), due(i)));
   const chunks: Seeded[][] = [];
@@ -1185,6 +1185,7 @@ export async function renewalStorm(): Promise<void> {
     `renewal-storm: ${N} subscriptions due in one minute (spread over ${SPREAD_SECONDS} s), the clock advanced past it` +
       `${DUPLICATES ? '; then again with every job delivered twice' : ''}; ${COUNT_N} counted renewals each way; subscribe at ${SUBSCRIBE_USERS} concurrent users`,
   );
+  const benchStarted = performance.now();
   const cloud = await launchPlatform([], 180_000);
   const platform = platformOf(cloud);
   try {
@@ -1233,8 +1234,10 @@ export async function renewalStorm(): Promise<void> {
         `${met.writeUnitsPerRenewal ? 'met' : 'NOT met'}, ${met.writeUnitsPerRenewalWithLiveUpdates ? 'met' : 'NOT met'}); ` +
         `double charges ${doubleCharges} (${met.doubleCharges ? 'met' : 'NOT met'})`,
     );
+    const durationMinutes = round1((performance.now() - benchStarted) / 60_000);
     const file = writeResult('renewal-storm', {
       ...tree,
+      durationMinutes,
       subscriptions: N,
       spreadSeconds: SPREAD_SECONDS,
       target: TARGET,
@@ -1252,7 +1255,7 @@ export async function renewalStorm(): Promise<void> {
       counted,
       subscribe,
     });
-    console.log(`renewal-storm: written to ${file}`);
+    console.log(`renewal-storm: ${durationMinutes} minutes; written to ${file}`);
   } finally {
     platform.db.destroy();
     platform.sqs.destroy();
