@@ -36,7 +36,8 @@ export const paymentKey = (userId: string, createdAt: string, paymentId: string)
 });
 export const chargeClaimKey = (chargeKey: string) => ({ pk: `CHARGE#${chargeKey}`, sk: 'CHARGE' });
 
-const paymentSchema = z.object({
+/** A payment item's fields (the stream consumers parse the same: billing/live.ts). */
+export const paymentSchema = z.object({
   id: z.string(),
   userId: z.string(),
   purpose: z.enum(['subscription', 'booking']),

@@ -10,11 +10,10 @@
  */
 import type { DomainChange } from '../cdc/change';
 import type { TopicSource } from '../realtime/cdc';
+import { paymentSchema } from './dynamo-payments';
 import { subscriptionItemSchema } from './dynamo-subscriptions';
-import { CURRENCIES } from './money';
-import { PAYMENT_STATUSES, paymentView } from './payments';
+import { paymentView } from './payments';
 import { subscriptionView } from './subscription';
-import { z } from 'zod';
 
 function viewOf(image: unknown) {
   const item = subscriptionItemSchema.safeParse(image);
@@ -22,37 +21,18 @@ function viewOf(image: unknown) {
 }
 
 function subscriptionUpdated(change: DomainChange) {
-  const view = viewOf(change.newImage);
-  if (!view) return [];
+  const item = subscriptionItemSchema.safeParse(change.newImage);
+  if (!item.success) return [];
+  const view = subscriptionView(item.data);
   // A lease taken or released, a payment method changed: nothing the client sees.
   if (JSON.stringify(viewOf(change.oldImage)) === JSON.stringify(view)) return [];
-  const userId = (change.newImage as { userId: string }).userId;
-  return [{ topic: `user:${userId}`, event: 'subscription.updated', payload: { subscription: view }, ts: change.occurredAt }];
+  return [{ topic: `user:${item.data.userId}`, event: 'subscription.updated', payload: { subscription: view }, ts: change.occurredAt }];
 }
 
-/** The fields of a payment item a client is shown (the item has more: chargeKey, reason). */
-const paymentItemSchema = z.object({
-  entity: z.literal('Payment'),
-  id: z.string(),
-  userId: z.string(),
-  purpose: z.enum(['subscription', 'booking']),
-  reason: z.enum(['subscribe', 'renewal', 'recovery']),
-  subscriptionId: z.string().optional(),
-  bookingId: z.string().optional(),
-  amount: z.number().int(),
-  currency: z.enum(CURRENCIES),
-  status: z.enum(PAYMENT_STATUSES),
-  provider: z.string(),
-  failureCode: z.string().optional(),
-  periodEnd: z.string().optional(),
-  chargeKey: z.string(),
-  createdAt: z.string(),
-});
-
 function paymentRecorded(change: DomainChange) {
-  const item = paymentItemSchema.safeParse(change.newImage);
+  const item = paymentSchema.safeParse(change.newImage);
   if (!item.success) return [];
-  const { entity: _entity, ...payment } = item.data;
+  const payment = item.data;
   return [
     {
       topic: `user:${payment.userId}`,
