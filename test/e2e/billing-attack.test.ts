@@ -23,37 +23,15 @@ import {
 } from '@aws-sdk/client-sqs';
 import { clientConfig } from '@realtime/local-cloud/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Answer, type BillingUser, billingApi } from '../support/billing-api';
 import { usePlatform } from '../support/platform';
 
 const platform = usePlatform();
 let sqs: SQSClient;
 let lambda: LambdaClient;
 
-interface User {
-  readonly email: string;
-  readonly userId: string;
-  accessToken: string;
-}
-
-interface Answer {
-  readonly status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API, asserted field by field
-  readonly body: any;
-  readonly headers: Headers;
-}
-
-const PASSWORD = 'correct-horse-battery';
-let users = 0;
-
-async function call(method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${platform.cloud.endpoints.httpUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
+const { call, control, newUser, relogin, status, history, now, advanceTo, resource } = billingApi(platform, 'billing-attack');
+type User = BillingUser;
 
 /** A request with headers exactly as given (fetch refuses non-ASCII header values). */
 function rawPost(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
@@ -69,28 +47,11 @@ function rawPost(path: string, headers: Record<string, string>, body: string): P
   });
 }
 
-async function newUser(tag: string): Promise<User> {
-  const email = `billing-attack-${tag}-${process.pid}-${++users}@example.com`;
-  const res = await call('POST', '/api/v1/auth/signup', undefined, { email, password: PASSWORD, name: tag });
-  expect(res.status).toBe(201);
-  return { email, userId: res.body.user.id, accessToken: res.body.accessToken };
-}
-
-/** Access tokens live an hour: after moving the clock, log in again. */
-async function relogin(user: User): Promise<void> {
-  const res = await call('POST', '/api/v1/auth/login', undefined, { email: user.email, password: PASSWORD });
-  expect(res.status).toBe(200);
-  user.accessToken = res.body.accessToken;
-}
-
 const subscribe = (user: User, paymentToken: string, headers: Record<string, string> = {}) =>
   call('POST', '/api/v1/subscriptions/subscribe', user.accessToken, { planId: 'basic-monthly', paymentToken }, headers);
 const payNow = (user: User, subscriptionId: string, headers: Record<string, string> = {}) =>
   call('POST', '/api/v1/payments/process', user.accessToken, { purpose: 'subscription', subscriptionId, paymentToken: 'tok_ok' }, headers);
 const cancelNow = (user: User) => call('POST', '/api/v1/subscriptions/cancel', user.accessToken, { atPeriodEnd: false });
-const status = async (user: User) => (await call('GET', '/api/v1/subscriptions/status', user.accessToken)).body;
-const history = async (user: User) =>
-  (await call('GET', '/api/v1/payments/history?limit=100', user.accessToken)).body.payments as Record<string, unknown>[];
 const succeeded = async (user: User) => (await history(user)).filter((p) => p.status === 'succeeded');
 
 /** `<status>` or `<status> <error code>`. */
@@ -103,31 +64,7 @@ function tally(answers: readonly Answer[]): Record<string, number> {
   return counts;
 }
 
-async function control(path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${platform.cloud.endpoints.controlUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-const clockNow = async () => Date.parse(((await control('/clock')) as { now: string }).now);
-
-/** Moves the virtual clock (firing every schedule on the way), then waits for the queues to drain. */
-async function advanceTo(at: Date | number): Promise<void> {
-  await control('/clock/advance', { to: new Date(at).toISOString() });
-  await control('/settled');
-}
-
-/** The one resource of `type` whose logical id is `prefix` and CDK's hash. */
-function resource(type: string, prefix: string): { physicalId: string; url?: string } {
-  const found = Object.values(platform.cloud.endpoints.resources)
-    .flatMap((stack) => Object.entries(stack))
-    .filter(([logicalId, r]) => r.type === type && new RegExp(`^${prefix}[0-9A-F]{8}$`).test(logicalId));
-  expect(found).toHaveLength(1);
-  return found[0]![1] as { physicalId: string; url?: string };
-}
+const clockNow = async () => (await now()).getTime();
 
 const chargeQueue = () => resource('AWS::SQS::Queue', 'BillingQueuesCharges').url!;
 const chargeDeadLetters = () => resource('AWS::SQS::Queue', 'BillingQueuesChargesDeadLetterQueue').url!;

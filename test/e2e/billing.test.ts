@@ -19,6 +19,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { clientConfig } from '@realtime/local-cloud/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BillingUser, billingApi } from '../support/billing-api';
 import { usePlatform } from '../support/platform';
 
 const platform = usePlatform();
@@ -28,84 +29,15 @@ let lambda: LambdaClient;
 let eventsQueue: string;
 const busEvents: { 'detail-type': string; detail: Record<string, unknown> }[] = [];
 
-interface User {
-  readonly email: string;
-  readonly userId: string;
-  accessToken: string;
-}
-
-interface Answer {
-  readonly status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API, asserted field by field
-  readonly body: any;
-  readonly headers: Headers;
-}
-
-const PASSWORD = 'correct-horse-battery';
-let users = 0;
-
-async function call(method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${platform.cloud.endpoints.httpUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
-
 /** Users of the running test: their subscriptions are cancelled after it (see afterEach). */
-let created: User[] = [];
-
-async function newUser(tag: string): Promise<User> {
-  const email = `billing-${tag}-${process.pid}-${++users}@example.com`;
-  const res = await call('POST', '/api/v1/auth/signup', undefined, { email, password: PASSWORD, name: tag });
-  expect(res.status).toBe(201);
-  const user = { email, userId: res.body.user.id, accessToken: res.body.accessToken };
-  created.push(user);
-  return user;
-}
-
-/** Access tokens live an hour: after moving the clock, log in again. */
-async function relogin(user: User): Promise<void> {
-  const res = await call('POST', '/api/v1/auth/login', undefined, { email: user.email, password: PASSWORD });
-  expect(res.status).toBe(200);
-  user.accessToken = res.body.accessToken;
-}
+let created: BillingUser[] = [];
+const { call, control, newUser, relogin, status, history, now, advanceTo, resource } = billingApi(platform, 'billing', (user) =>
+  created.push(user),
+);
+type User = BillingUser;
 
 const subscribe = (user: User, paymentToken: string, planId = 'basic-monthly', headers: Record<string, string> = {}) =>
   call('POST', '/api/v1/subscriptions/subscribe', user.accessToken, { planId, paymentToken }, headers);
-const status = async (user: User) => (await call('GET', '/api/v1/subscriptions/status', user.accessToken)).body;
-const history = async (user: User) =>
-  (await call('GET', '/api/v1/payments/history?limit=100', user.accessToken)).body.payments as Record<string, unknown>[];
-
-async function control(path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${platform.cloud.endpoints.controlUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-const now = async () => new Date(((await control('/clock')) as { now: string }).now);
-/** Moves the virtual clock (firing every schedule on the way), then waits for the queues to drain. */
-async function advanceTo(at: Date | string): Promise<void> {
-  await control('/clock/advance', { to: new Date(at).toISOString() });
-  await control('/settled');
-}
-
-/** The one resource of `type` whose logical id is `prefix` and CDK's hash, as endpoints.json describes it. */
-function resource(type: string, prefix: string): { physicalId: string; url?: string } {
-  const found = Object.values(platform.cloud.endpoints.resources)
-    .flatMap((stack) => Object.entries(stack))
-    .filter(([logicalId, r]) => r.type === type && new RegExp(`^${prefix}[0-9A-F]{8}$`).test(logicalId));
-  expect(
-    found.map(([logicalId]) => logicalId),
-    `${type} ${prefix}*`,
-  ).toHaveLength(1);
-  return found[0]![1] as { physicalId: string; url?: string };
-}
 
 /** The due times scheduled for a subscription (the schedules of the due-job group naming it). */
 async function schedulesOf(subscriptionId: string): Promise<string[]> {
