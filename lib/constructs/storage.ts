@@ -51,7 +51,7 @@ export class Storage extends Construct {
       partitionKey: { name: DUE_INDEX.partitionKey, type: AttributeType.STRING },
       sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.INCLUDE,
-      nonKeyAttributes: ['userId', 'id', 'dueAt'],
+      nonKeyAttributes: [...DUE_INDEX.include],
     });
     this.domainTable = domainTable;
     this.realtimeTable = this.table('RealtimeTable', removalPolicy);

@@ -4,53 +4,24 @@
  * raced 50 times, a change checked against a stale read, the charge lease) and the index the
  * reconciliation queries.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DUE_INDEX, DynamoSubscriptionStore, dueBucket, subscriptionKey } from '../../lambdas/shared/billing/dynamo-subscriptions';
 import type { Subscription } from '../../lambdas/shared/billing/subscription';
-import { getItem, startLocalDynamo, type LocalDynamo } from '../support/realtime-local';
+import { getItem, type LocalDynamo, useLocalDynamo } from '../support/realtime-local';
 
 let local: LocalDynamo;
 let table: string;
 let store: DynamoSubscriptionStore;
-let tables = 0;
 
-beforeAll(async () => {
-  local = await startLocalDynamo();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  table = `billing-${++tables}`;
-  await local.raw.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: DUE_INDEX.partitionKey, AttributeType: 'S' },
-        { AttributeName: DUE_INDEX.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: DUE_INDEX.name,
-          KeySchema: [
-            { AttributeName: DUE_INDEX.partitionKey, KeyType: 'HASH' },
-            { AttributeName: DUE_INDEX.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId', 'id', 'dueAt'] },
-        },
-      ],
-    }),
-  );
-  store = new DynamoSubscriptionStore(local.db, table);
-});
+useLocalDynamo(
+  (started, fresh) => {
+    local = started;
+    table = fresh;
+    store = new DynamoSubscriptionStore(local.db, table);
+  },
+  // The domain table's due index, as lib/constructs/storage.ts creates it.
+  [DUE_INDEX],
+);
 
 const NOW = Date.parse('2027-01-31T09:30:00Z');
 

@@ -17,12 +17,20 @@ import type { ServerFrame } from '../../lambdas/shared/realtime/frames';
 import type { ConnectionPoster, PostOutcome } from '../../lambdas/shared/realtime/poster';
 import type { TopicEvent } from '../../lambdas/shared/realtime/topic-log';
 
+/** A global secondary index of string keys, projecting `include` (keys only when empty). */
+export interface LocalIndex {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly include?: readonly string[];
+}
+
 export interface LocalDynamo {
   readonly server: DynamoDbServer;
   readonly raw: DynamoDBClient;
   readonly db: DynamoDBDocumentClient;
-  /** Creates an empty `pk`/`sk` table with a new name. */
-  newTable(): Promise<string>;
+  /** Creates an empty `pk`/`sk` table with a new name, and the given string-keyed indexes. */
+  newTable(indexes?: readonly LocalIndex[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +38,10 @@ export interface LocalDynamo {
  * The hooks every DynamoDB Local test file needs: one server for the file, a fresh table for each
  * test. `onTable` receives both before each test (build the stores under test there).
  */
-export function useLocalDynamo(onTable: (local: LocalDynamo, table: string) => void | Promise<void>): void {
+export function useLocalDynamo(
+  onTable: (local: LocalDynamo, table: string) => void | Promise<void>,
+  indexes: readonly LocalIndex[] = [],
+): void {
   let local: LocalDynamo | undefined;
   beforeAll(async () => {
     local = await startLocalDynamo();
@@ -39,7 +50,7 @@ export function useLocalDynamo(onTable: (local: LocalDynamo, table: string) => v
     await local?.stop();
   });
   beforeEach(async () => {
-    await onTable(local!, await local!.newTable());
+    await onTable(local!, await local!.newTable(indexes));
   });
 }
 
@@ -56,20 +67,32 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
     server,
     raw,
     db,
-    async newTable() {
+    async newTable(indexes = []) {
       const name = `realtime-${++tables}`;
+      const indexKeys = [...new Set(indexes.flatMap((index) => [index.partitionKey, index.sortKey]))];
       await raw.send(
         new CreateTableCommand({
           TableName: name,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
+          AttributeDefinitions: ['pk', 'sk', ...indexKeys].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
           KeySchema: [
             { AttributeName: 'pk', KeyType: 'HASH' },
             { AttributeName: 'sk', KeyType: 'RANGE' },
           ],
+          ...(indexes.length > 0
+            ? {
+                GlobalSecondaryIndexes: indexes.map((index) => ({
+                  IndexName: index.name,
+                  KeySchema: [
+                    { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+                    { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+                  ],
+                  Projection: index.include?.length
+                    ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] }
+                    : { ProjectionType: 'KEYS_ONLY' as const },
+                })),
+              }
+            : {}),
         }),
       );
       return name;

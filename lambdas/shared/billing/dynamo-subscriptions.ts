@@ -21,7 +21,13 @@ import type { BeginResult, Change, DueRef, Expect, SubscriptionStore } from './s
 
 export const SUBSCRIPTION_ENTITY = 'Subscription';
 /** The due index: its name and key attributes (lib/constructs/storage.ts creates it). */
-export const DUE_INDEX = { name: 'DueIndex', partitionKey: 'dueBucket', sortKey: 'dueSort' } as const;
+export const DUE_INDEX = {
+  name: 'DueIndex',
+  partitionKey: 'dueBucket',
+  sortKey: 'dueSort',
+  /** What the reconciliation reads of an item (`due`): the rest stays out of the index. */
+  include: ['userId', 'id', 'dueAt'],
+} as const;
 
 export const subscriptionKey = (userId: string) => ({ pk: `USER#${userId}`, sk: 'SUBSCRIPTION' });
 
