@@ -5,8 +5,9 @@
  * built from the same list (`TOPIC_SOURCES`), so the function is only invoked for changes that map
  * to a topic.
  *
- * Sources: the server-side producer (`POST /api/v1/topics/{topic}/events`, a `TopicEvent` item)
- * and billing (billing/live.ts: subscriptions and payments on `user:{id}`). Later issues add
+ * Sources: the server-side producer (`POST /api/v1/topics/{topic}/events`, a `TopicEvent` item),
+ * billing (billing/live.ts: subscriptions and payments on `user:{id}`) and notifications
+ * (notifications/live.ts: a new notification on `user:{id}`). Later issues add
  * theirs (comments, counters, bookings): one entry each, with the entity and change type it
  * reacts to.
  *
@@ -17,6 +18,7 @@
 import { z } from 'zod';
 import { BILLING_TOPIC_SOURCES } from '../billing/live';
 import type { ChangeType, DomainChange } from '../cdc/change';
+import { NOTIFICATION_TOPIC_SOURCES } from '../notifications/live';
 import { topicSchema } from './topics';
 import type { TopicEvent } from './topic-log';
 
@@ -52,6 +54,7 @@ export const topicEventItemSchema = z.object({
 
 export const TOPIC_SOURCES: readonly TopicSource[] = [
   ...BILLING_TOPIC_SOURCES,
+  ...NOTIFICATION_TOPIC_SOURCES,
   {
     entity: TOPIC_EVENT_ENTITY,
     change: 'INSERT',
