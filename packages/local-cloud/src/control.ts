@@ -20,6 +20,15 @@ import { answerClientErrors, listen } from './net';
 
 const MAX_FAILURES = 1_000;
 
+/** A control request a service answers (e.g. `GET /ses/messages`): its query and body. */
+export interface ControlRequest {
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+}
+
+/** Answered as JSON; throw an `AwsError` for the caller's mistakes (answered `{message}` with its status). */
+export type ControlRoute = (request: ControlRequest) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
+
 export interface ControlServerOptions {
   readonly host: string;
   readonly port: number;
@@ -40,6 +49,8 @@ export class ControlServer {
   private endpoints: unknown = {};
   private readonly jsonServices = new Map<string, JsonService>();
   private readonly restServices: RestService[] = [];
+  /** Control routes services add, by `METHOD /path`. */
+  private readonly routes = new Map<string, ControlRoute>();
   private readonly failures: Array<{ destination: string; record: unknown; at: string }> = [];
 
   constructor(private readonly options: ControlServerOptions) {
@@ -64,6 +75,14 @@ export class ControlServer {
   /** Serves an AWS REST-JSON service (dispatched on the path) on this port. */
   registerRest(service: RestService): void {
     this.restServices.push(service);
+  }
+
+  /**
+   * Adds a control route a service owns (`GET /ses/messages`): the path is matched exactly, the
+   * query is passed on. The built-in routes cannot be replaced.
+   */
+  route(method: string, path: string, handler: ControlRoute): void {
+    this.routes.set(`${method} ${path}`, handler);
   }
 
   recordFailure(destination: string, record: unknown): void {
@@ -123,6 +142,11 @@ export class ControlServer {
         if (typeof body.factor !== 'number') throw new AwsError('ValidationError', 'body must be {"factor": F} with F ≥ 0');
         clock.scale(body.factor);
         return send(res, 200, this.clockState());
+      }
+      const route = this.routes.get(`${req.method} ${url.pathname}`);
+      if (route) {
+        const answer = await route({ query: url.searchParams, body: await readBody(req, 64 * 1024) });
+        return send(res, answer.status, answer.body);
       }
       if (url.pathname.startsWith('/unsupported-service')) {
         req.resume();
