@@ -437,6 +437,33 @@ export class CloudModel {
         const scheduleArn = arn('scheduler', `${kind}/${scheduleName}`);
         return { ...base, ref: scheduleName, physicalId: scheduleName, arn: scheduleArn, attributes: { Arn: scheduleArn } };
       }
+      case 'AWS::SES::EmailIdentity': {
+        // Ref is the identity itself (an address or a domain), as CloudFormation documents; the Easy
+        // DKIM tokens are stable stand-ins of the documented shape (`{token}._domainkey.{domain}`
+        // → `{token}.dkim.amazonses.com`), so records built from them resolve.
+        const identity = given('EmailIdentity') ?? generatedName(stack.stackName, logicalId, 320);
+        const domain = identity.slice(identity.lastIndexOf('@') + 1).toLowerCase();
+        const attributes: Record<string, string> = {};
+        for (const i of [1, 2, 3]) {
+          const token = shortId(`${where}/dkim/${i}`, 32);
+          attributes[`DkimDNSTokenName${i}`] = `${token}._domainkey.${domain}`;
+          attributes[`DkimDNSTokenValue${i}`] = `${token}.dkim.amazonses.com`;
+        }
+        return { ...base, ref: identity, physicalId: identity, arn: arn('ses', `identity/${identity}`), attributes };
+      }
+      case 'AWS::SES::Template': {
+        // Ref and Id are the template's name (CloudFormation names it when the template does not).
+        const template = (props.Template ?? {}) as Record<string, unknown>;
+        const templateName =
+          typeof template.TemplateName === 'string' ? template.TemplateName : generatedName(stack.stackName, logicalId, 64);
+        return {
+          ...base,
+          ref: templateName,
+          physicalId: templateName,
+          arn: arn('ses', `template/${templateName}`),
+          attributes: { Id: templateName },
+        };
+      }
       default: {
         // Anything else gets a stable id; its attributes are unknown, and a GetAtt on it is an error.
         const id = generatedName(stack.stackName, logicalId, 128);
