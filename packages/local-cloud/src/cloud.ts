@@ -15,6 +15,7 @@ import { LambdaService } from './lambda/service';
 import { AsyncInvoker } from './lambda/async';
 import { lambdaInvokeApi } from './lambda/invoke-api';
 import { secretsManagerModule } from './secretsmanager/module';
+import { sesModule } from './ses/module';
 import { sqsModule } from './sqs/module';
 import { eventBridgeModule } from './events/module';
 import { stepFunctionsModule } from './stepfunctions/module';
@@ -148,6 +149,7 @@ export class LocalCloud {
       const dynamodb = new DynamoDbModule(options);
       const modules: ServiceModule[] = [
         secretsManagerModule,
+        sesModule,
         sqsModule,
         eventBridgeModule,
         stepFunctionsModule,

@@ -26,6 +26,8 @@ export const EMULATED_TYPES = new Set([
   'AWS::Scheduler::ScheduleGroup',
   'AWS::StepFunctions::StateMachine',
   'AWS::SecretsManager::Secret',
+  'AWS::SES::EmailIdentity',
+  'AWS::SES::Template',
 ]);
 
 /** Types with no behaviour to reproduce locally: permissions, logging, metrics, bookkeeping. */
@@ -44,6 +46,7 @@ export const NO_LOCAL_EFFECT_TYPES: Record<string, string> = {
   'AWS::SQS::QueueInlinePolicy': 'IAM is not enforced locally',
   'AWS::Events::EventBusPolicy': 'IAM is not enforced locally (event bus permissions)',
   'AWS::SecretsManager::ResourcePolicy': 'IAM is not enforced locally (secret resource policies)',
+  'AWS::SES::ConfigurationSet': 'sending options only; SendEmail accepts ConfigurationSetName and ignores it',
 };
 
 export function reportTemplateCoverage(model: CloudModel): void {

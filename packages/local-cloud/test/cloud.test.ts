@@ -50,6 +50,7 @@ describe('LocalCloud.start', () => {
     expect(Object.keys(endpoints.services)).toEqual([
       'lambda',
       'secretsmanager',
+      'sesv2',
       'sqs',
       'events',
       'states',
@@ -63,6 +64,8 @@ describe('LocalCloud.start', () => {
     const ids: Record<string, string> = {
       lambda: 'LAMBDA',
       secretsmanager: 'SECRETS_MANAGER',
+      // @aws-sdk/client-sesv2's service id is "SESv2".
+      sesv2: 'SESV2',
       sqs: 'SQS',
       events: 'EVENTBRIDGE',
       states: 'SFN',

@@ -558,11 +558,21 @@ describe('gateways never crash on malformed input', () => {
       ['GET', '/schedules/%ZZ'],
       ['POST', '/schedule-groups/%ZZ'],
       ['GET', '/schedules?MaxResults=%ZZ'],
+      ['GET', '/v2/email/templates/%ZZ'],
+      ['DELETE', '/v2/email/templates/%E0%A4%A'],
+      ['GET', '/v2/email/templates?PageSize=%ZZ'],
+      ['GET', '/ses/messages?to=%ZZ'],
     ] as const;
     for (const [method, path] of restPaths) {
       const answer = await send(control, method, path, { body: '{}' });
       expect(answer.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
       expect(answer.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    // SES v2 is REST-JSON: its bodies are refused with its own client error, never a 500.
+    for (const body of ['garbage', 'null', '[]', '5', '"s"', '{"a":', Buffer.from([0xff, 0xfe]), '{}', '{"Content":null}']) {
+      const answer = await send(control, 'POST', '/v2/email/outbound-emails', { body });
+      expect(answer.status, `SendEmail ${String(body)}`).toBe(400);
+      expect(answer.headers['x-amzn-errortype'], `SendEmail ${String(body)}`).toBe('BadRequestException');
     }
     const invokeGarbage = await send(control, 'POST', '/2015-03-31/functions/Fuzz-Echo/invocations', { body: '{' });
     expect(invokeGarbage.status).toBeLessThan(500);
