@@ -18,6 +18,14 @@ export const PROJECT_TAG = 'realtime-platform';
  */
 export const API_GATEWAY_CLOUDWATCH_ROLE_CONTEXT = 'apiGatewayCloudWatchRole';
 
+/**
+ * CDK context: the address notification emails are sent from (the SES email identity of the
+ * `Notifications` construct). cdk.json sets the default; a stage sets its own with
+ * `-c notificationsFromAddress=noreply@mail.example.org`.
+ */
+export const NOTIFICATIONS_FROM_ADDRESS_CONTEXT = 'notificationsFromAddress';
+export const DEFAULT_NOTIFICATIONS_FROM_ADDRESS = 'noreply@example.com';
+
 export interface BuildAppProps {
   /** Stage to build; wins over the `stage` context value. @default - context `stage` */
   readonly stage?: string;
@@ -48,6 +56,7 @@ export function buildApp(props: BuildAppProps = {}): App {
   const stage = validateStage(props.stage ?? app.node.tryGetContext('stage'));
   const apiGatewayCloudWatchRole = booleanContext(app, API_GATEWAY_CLOUDWATCH_ROLE_CONTEXT);
   const ephemeral = isEphemeralStage(stage);
+  const notificationsFromAddress = stringContext(app, NOTIFICATIONS_FROM_ADDRESS_CONTEXT) ?? DEFAULT_NOTIFICATIONS_FROM_ADDRESS;
   const ids = stackIds(stage);
 
   // cdk-nag v3 is a policy-validation plugin that runs after synthesis (v2 was an Aspect). Any
@@ -76,6 +85,8 @@ export function buildApp(props: BuildAppProps = {}): App {
     fanoutStreamFailures: stateful.fanoutStreamFailures,
     chargeQueue: stateful.chargeQueue,
     schedulerDeadLetterQueue: stateful.schedulerDeadLetterQueue,
+    notificationQueue: stateful.notificationQueue,
+    notificationsFromAddress,
   });
 
   return app;
@@ -87,4 +98,12 @@ function booleanContext(app: App, key: string): boolean {
   if (value === undefined || value === false || value === 'false') return false;
   if (value === true || value === 'true') return true;
   throw new Error(`Invalid context ${key}=${JSON.stringify(value)}: use true or false, e.g. \`-c ${key}=true\``);
+}
+
+/** A string context value, or undefined when it is not set. */
+function stringContext(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new Error(`Invalid context ${key}=${JSON.stringify(value)}: expected a string`);
+  return value;
 }

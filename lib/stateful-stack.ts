@@ -1,7 +1,8 @@
 /**
  * The stateful stack: resources that hold data and outlive deployments of the code (DESIGN.md
  * section 2): the tables, the token-signing secret, the domain-event bus with its dead-letter
- * queue, fan-out's queues and billing's charge queue. Kept apart so the stateless stack can be destroyed and recreated
+ * queue, fan-out's queues, billing's charge queue and the notification queue (with the rule that
+ * sends it renewal receipts from the bus). Kept apart so the stateless stack can be destroyed and recreated
  * freely. When asked, it also sets up API Gateway's account-level logging role, which the
  * stateless stack's WebSocket stage needs and which outlives any deployment of it.
  */
@@ -15,6 +16,7 @@ import { ApiGatewayLogsRole } from './constructs/api-gateway-logs-role';
 import { BillingQueues } from './constructs/billing-queues';
 import { DomainEventBus } from './constructs/domain-event-bus';
 import { FanoutQueues } from './constructs/fanout-queues';
+import { NotificationQueues } from './constructs/notification-queues';
 import { SigningKey } from './constructs/signing-key';
 import { Storage } from './constructs/storage';
 
@@ -47,6 +49,8 @@ export class StatefulStack extends Stack {
   /** Billing's due jobs, and what Scheduler could not deliver to them. */
   public readonly chargeQueue: IQueue;
   public readonly schedulerDeadLetterQueue: IQueue;
+  /** Notices for the notifier (`NotificationQueues.notices`); producers send to it. */
+  public readonly notificationQueue: IQueue;
 
   constructor(
     scope: Construct,
@@ -72,6 +76,7 @@ export class StatefulStack extends Stack {
     const billingQueues = new BillingQueues(this, 'BillingQueues');
     this.chargeQueue = billingQueues.charges;
     this.schedulerDeadLetterQueue = billingQueues.schedulerDeadLetterQueue;
+    this.notificationQueue = new NotificationQueues(this, 'NotificationQueues', { bus: domainEvents.bus }).notices;
     if (apiGatewayCloudWatchRole) {
       new ApiGatewayLogsRole(this, 'ApiGatewayLogsRole');
     }

@@ -13,6 +13,7 @@ import { DomainEvents } from './constructs/domain-events';
 import { Fanout } from './constructs/fanout';
 import { HttpApi } from './constructs/http-api';
 import { Identity } from './constructs/identity';
+import { Notifications } from './constructs/notifications';
 import { RealtimeGateway } from './constructs/realtime-gateway';
 import { TopicProducers } from './constructs/topic-producers';
 
@@ -29,6 +30,10 @@ export interface StatelessStackProps extends StackProps {
   readonly fanoutStreamFailures: IQueue;
   readonly chargeQueue: IQueue;
   readonly schedulerDeadLetterQueue: IQueue;
+  /** Notices for the notifier (`NotificationQueues.notices`). */
+  readonly notificationQueue: IQueue;
+  /** The address notification emails are sent from (context `notificationsFromAddress`). */
+  readonly notificationsFromAddress: string;
   /**
    * Whether log groups are deleted with the stack (dev-like stages); otherwise they are retained.
    * @default false
@@ -49,6 +54,8 @@ export class StatelessStack extends Stack {
       fanoutStreamFailures,
       chargeQueue,
       schedulerDeadLetterQueue,
+      notificationQueue,
+      notificationsFromAddress,
       ephemeral = false,
       ...stackProps
     } = props;
@@ -74,6 +81,13 @@ export class StatelessStack extends Stack {
     });
     new TopicProducers(this, 'TopicProducers', { httpApi, authorizer: identity.authorizer, domainTable });
     new Billing(this, 'Billing', { httpApi, authorizer: identity.authorizer, domainTable, chargeQueue, schedulerDeadLetterQueue });
+    new Notifications(this, 'Notifications', {
+      httpApi,
+      authorizer: identity.authorizer,
+      domainTable,
+      notificationQueue,
+      fromAddress: notificationsFromAddress,
+    });
     new DomainEvents(this, 'DomainEvents', { domainTable, bus: eventBus, deadLetterQueue: domainEventsDeadLetterQueue });
 
     if (ephemeral) {

@@ -112,6 +112,10 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
         'AwsSolutions-IAM5[Resource::<BillingReconcile645A16C0.Arn>:*] Realtime-dev-Stateless/Billing/ReconcileScheduleRole',
         'AwsSolutions-SQS3 Realtime-dev-Stateful/BillingQueues/ChargesDeadLetter/Queue',
         'AwsSolutions-SQS3 Realtime-dev-Stateful/BillingQueues/SchedulerDeadLetter/Queue',
+        // Notifications: the notifier and the routes' function; the notification dead-letter queue.
+        'AwsSolutions-L1 Realtime-dev-Stateless/Notifications/Notifier',
+        'AwsSolutions-L1 Realtime-dev-Stateless/Notifications/Api',
+        'AwsSolutions-SQS3 Realtime-dev-Stateful/NotificationQueues/DeadLetter/Queue',
       ].sort(),
     );
     for (const { id, path, reason } of found) {

@@ -1,7 +1,7 @@
 /**
  * The naming convention of lambdas/shared (docs/architecture.md): in a feature folder, a module
  * that calls an AWS service is an adapter and its name starts with that service (`dynamo-`, `sqs-`,
- * `apigw-`, `secrets-`, `eventbridge-`, `scheduler-`); every other module is domain logic (or handler glue) and
+ * `apigw-`, `secrets-`, `eventbridge-`, `scheduler-`, `ses-`); every other module is domain logic (or handler glue) and
  * imports no AWS SDK client, so it is tested without AWS. Type-only imports do not count.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SHARED = join(import.meta.dirname, '../../lambdas/shared');
-const ADAPTER_PREFIXES = ['dynamo-', 'sqs-', 'apigw-', 'secrets-', 'eventbridge-', 'scheduler-'];
+const ADAPTER_PREFIXES = ['dynamo-', 'sqs-', 'apigw-', 'secrets-', 'eventbridge-', 'scheduler-', 'ses-'];
 const SDK_VALUE_IMPORT = /^import (?!type )[^;]*from '@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)';/m;
 
 const featureModules = readdirSync(SHARED, { withFileTypes: true })
