@@ -190,6 +190,15 @@ describe('the test tokens', () => {
     expect((await processor.charge(command('tok_fail_after_first', { userId: 'u2' }))).status).toBe('succeeded');
   });
 
+  it('tok_fail_first: the first charge declines insufficient_funds, later ones succeed, a repeat of the first keeps its answer', async () => {
+    const { processor } = setup();
+    const first = command('tok_fail_first');
+    expect(await processor.charge(first)).toMatchObject({ status: 'failed', failureCode: 'insufficient_funds' });
+    expect((await processor.charge(command('tok_fail_first'))).status).toBe('succeeded');
+    expect(await processor.charge(first)).toMatchObject({ status: 'failed', failureCode: 'insufficient_funds' });
+    expect(await processor.charge(command('tok_fail_first', { userId: 'u2' }))).toMatchObject({ status: 'failed' });
+  });
+
   it('tok_fail_after_first: of two concurrent first charges, one succeeds', async () => {
     const { processor } = setup();
     const payments = await Promise.all([

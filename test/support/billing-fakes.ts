@@ -4,6 +4,7 @@
  * adapters themselves are tested against DynamoDB Local.
  */
 import type { DueJob, DueJobScheduler } from '../../lambdas/shared/billing/due-jobs';
+import { type DunningPlan, type DunningSaga, dunningExecutionName } from '../../lambdas/shared/billing/dunning';
 import { PaymentProvidersUnavailable } from '../../lambdas/shared/billing/errors';
 import type { ChargeCommand, Payment, PaymentProcessor } from '../../lambdas/shared/billing/payments';
 import type { Subscription } from '../../lambdas/shared/billing/subscription';
@@ -37,6 +38,7 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     const current = this.items.get(user);
     if (!current || current.id !== expect.id || !expect.status.includes(current.status)) return undefined;
     if (expect.dueAt !== undefined && current.dueAt !== expect.dueAt) return undefined;
+    if (expect.periodEnd !== undefined && current.currentPeriodEnd !== expect.periodEnd) return undefined;
     if (expect.noLiveLeaseAt !== undefined && current.leaseUntil !== undefined && current.leaseUntil >= expect.noLiveLeaseAt)
       return undefined;
     const next: Record<string, unknown> = { ...current };
@@ -137,5 +139,24 @@ export class MemoryScheduler implements DueJobScheduler {
     const due = [...this.schedules.entries()].filter(([, job]) => job.dueAt <= now.toISOString());
     for (const [name] of due) this.schedules.delete(name);
     return due.map(([, job]) => job);
+  }
+}
+
+/** Records sagas as Step Functions would keep executions: one per name, started once. */
+export class MemoryDunning implements DunningSaga {
+  readonly started = new Map<string, DunningPlan>();
+  readonly stopped: string[] = [];
+  readonly calls: string[] = [];
+
+  async start(plan: DunningPlan) {
+    const name = dunningExecutionName(plan.subscriptionId, plan.periodEnd);
+    this.calls.push(`start ${name}`);
+    if (!this.started.has(name)) this.started.set(name, plan);
+  }
+
+  async stop(subscriptionId: string, periodEnd: string) {
+    const name = dunningExecutionName(subscriptionId, periodEnd);
+    this.calls.push(`stop ${name}`);
+    this.stopped.push(name);
   }
 }

@@ -10,12 +10,13 @@ import {
 } from '../../lambdas/shared/billing/errors';
 import { reconcileDue } from '../../lambdas/shared/billing/reconciliation';
 import { BadRequestError, NotFoundError } from '../../lambdas/shared/errors';
-import { MemoryPaymentProcessor, MemoryScheduler, MemorySubscriptionStore } from '../support/billing-fakes';
+import { MemoryDunning, MemoryPaymentProcessor, MemoryScheduler, MemorySubscriptionStore } from '../support/billing-fakes';
 
 let now: Date;
 let store: MemorySubscriptionStore;
 let payments: MemoryPaymentProcessor;
 let scheduler: MemoryScheduler;
+let dunning: MemoryDunning;
 let billing: BillingService;
 
 beforeEach(() => {
@@ -23,7 +24,8 @@ beforeEach(() => {
   store = new MemorySubscriptionStore();
   payments = new MemoryPaymentProcessor(() => now);
   scheduler = new MemoryScheduler();
-  billing = new BillingService(store, payments, scheduler, () => now);
+  dunning = new MemoryDunning();
+  billing = new BillingService({ subscriptions: store, payments, scheduler, dunning, clock: () => now });
 });
 
 /** Moves the clock and runs every schedule due by then, as Scheduler and the worker would. */
@@ -224,13 +226,14 @@ describe('a charge under way holds the subscription', () => {
   it('a schedule that cannot be created after a subscribe does not fail the request: the reconciliation finds it', async () => {
     const failures: unknown[] = [];
     const flaky = { schedule: async () => Promise.reject(new Error('Scheduler throttled')), unschedule: async () => {} };
-    const service = new BillingService(
-      store,
+    const service = new BillingService({
+      subscriptions: store,
       payments,
-      flaky,
-      () => now,
-      (error) => failures.push(error),
-    );
+      scheduler: flaky,
+      dunning,
+      clock: () => now,
+      onScheduleError: (error) => failures.push(error),
+    });
     const { subscription } = await service.subscribe('u9', 'basic-monthly', 'tok_ok');
     expect(subscription.status).toBe('active');
     expect(failures).toHaveLength(1);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SHARED = join(import.meta.dirname, '../../lambdas/shared');
-const ADAPTER_PREFIXES = ['dynamo-', 'sqs-', 'apigw-', 'secrets-', 'eventbridge-', 'scheduler-', 'ses-'];
+const ADAPTER_PREFIXES = ['dynamo-', 'sqs-', 'apigw-', 'secrets-', 'eventbridge-', 'scheduler-', 'ses-', 'sfn-'];
 const SDK_VALUE_IMPORT = /^import (?!type )[^;]*from '@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)';/m;
 
 const featureModules = readdirSync(SHARED, { withFileTypes: true })

@@ -6,7 +6,9 @@
  *        402 card_declined | insufficient_funds; 409 already_subscribed; 503; Idempotency-Key
  *   GET  /api/v1/subscriptions/status          → 200 {subscription | null, access}
  *   POST /api/v1/subscriptions/cancel          {atPeriodEnd?: true} → 200 {subscription}
- *   PUT  /api/v1/subscriptions/payment-method  {paymentToken} → 200 {subscription}
+ *   PUT  /api/v1/subscriptions/payment-method  {paymentToken} → 200 {subscription, payment?}
+ *        (`past_due`: charged at once with the new method; `payment` is that attempt, null when
+ *        no provider was available)
  *
  * Parsing, one domain call, mapping: the logic is in `lambdas/shared/billing/`.
  *
@@ -57,8 +59,11 @@ export const handler = httpRoutes(
     'PUT /api/v1/subscriptions/payment-method': route({
       caller: 'authorized',
       body: paymentMethodBodySchema,
-      handle: async ({ principal, body }) =>
-        json(200, { subscription: await billing.updatePaymentMethod(principal.userId, body.paymentToken) }),
+      handle: async ({ principal, body }) => {
+        const { subscription, payment } = await billing.updatePaymentMethod(principal.userId, body.paymentToken);
+        // `past_due`: the retry made at once with the new method (null: no provider to retry with).
+        return json(200, { subscription, ...(payment === undefined ? {} : { payment: payment && paymentView(payment) }) });
+      },
     }),
   },
   { failureLog: 'Subscriptions request failed', refusals: { log: 'Subscriptions request refused', metricPrefix: 'SubscriptionsRefused_' } },

@@ -13,13 +13,19 @@
  * `request_in_progress` rather than a cancel landing on a subscription just charged, or a payment
  * method overwritten by the charge's.
  *
+ * A declined renewal starts the dunning saga (dunning.ts), whose steps come back here
+ * (`dunningStep`); the ways out of dunning (a payment by the user, a new payment method, a cancel)
+ * stop it once they have committed, and a step that runs anyway finds nothing to do.
+ *
  * Events and live frames are not sent from here: every change is an item change, and the
  * stream turns it into both (decision 10).
  */
 import { randomUUID } from 'node:crypto';
 import { BadRequestError, NotFoundError } from '../errors';
 import type { Clock } from '../clock';
+import type { Notice } from '../notifications/notices';
 import type { DueJob, DueJobScheduler } from './due-jobs';
+import { dunningPlan, type DunningOutcome, type DunningPlan, type DunningSaga, type DunningStep } from './dunning';
 import {
   AlreadySubscribed,
   ChargeInProgress,
@@ -48,18 +54,48 @@ export interface StatusResult {
   readonly access: boolean;
 }
 
+/** What a step of the dunning saga decided, and the notice to send next (if any). */
+export interface DunningStepResult {
+  readonly outcome: DunningOutcome;
+  readonly notice?: Notice;
+}
+
+/** What the payment-method change did: a `past_due` subscription is charged at once with it. */
+export interface PaymentMethodResult {
+  readonly subscription: SubscriptionView;
+  /** The retry's payment (`past_due` only); null when no provider was available to retry. */
+  readonly payment?: Payment | null;
+}
+
+export interface BillingDependencies {
+  readonly subscriptions: SubscriptionStore;
+  readonly payments: PaymentProcessor;
+  readonly scheduler: DueJobScheduler;
+  readonly dunning: DunningSaga;
+  readonly clock: Clock;
+  /** Told when a request's schedule or saga change failed after its write (logged by the caller). @default ignored */
+  readonly onScheduleError?: (error: unknown, job: DueJob) => void;
+}
+
 /** What a due job did (for logs and metrics). */
 export type DueOutcome = 'renewed' | 'past_due' | 'canceled' | 'incomplete_expired' | 'rescheduled' | 'stale';
 
 export class BillingService {
-  constructor(
-    private readonly subscriptions: SubscriptionStore,
-    private readonly payments: PaymentProcessor,
-    private readonly scheduler: DueJobScheduler,
-    private readonly clock: Clock,
-    /** Told when a request's schedule change failed after its write (logged by the caller). @default ignored */
-    private readonly onScheduleError: (error: unknown, job: DueJob) => void = () => {},
-  ) {}
+  private readonly subscriptions: SubscriptionStore;
+  private readonly payments: PaymentProcessor;
+  private readonly scheduler: DueJobScheduler;
+  private readonly dunning: DunningSaga;
+  private readonly clock: Clock;
+  private readonly onScheduleError: (error: unknown, job: DueJob) => void;
+
+  constructor(dependencies: BillingDependencies) {
+    this.subscriptions = dependencies.subscriptions;
+    this.payments = dependencies.payments;
+    this.scheduler = dependencies.scheduler;
+    this.dunning = dependencies.dunning;
+    this.clock = dependencies.clock;
+    this.onScheduleError = dependencies.onScheduleError ?? (() => {});
+  }
 
   plans(): readonly Plan[] {
     return PLANS;
@@ -140,30 +176,56 @@ export class BillingService {
       );
       if (!updated) continue;
       if (current.dueAt) await this.afterCommit('unschedule', { userId, subscriptionId: current.id, dueAt: current.dueAt });
+      if (current.status === 'past_due') await this.stopDunning(current);
       return subscriptionView(updated);
     }
-    throw new SubscribeInProgress();
+    throw new ChargeInProgress();
   }
 
   /**
    * The payment method later charges use. Not while a charge runs: a payment by the user makes its
-   * own token the payment method when it succeeds, and would overwrite this one.
+   * own token the payment method when it succeeds, and would overwrite this one. A `past_due`
+   * subscription is charged at once with the new method (DESIGN.md section 5, Dunning): paid, it is
+   * `active` again and the saga stops; declined, it stays `past_due` with the new method, which the
+   * saga's next retry uses.
    */
-  async updatePaymentMethod(userId: string, paymentToken: string): Promise<SubscriptionView> {
+  async updatePaymentMethod(userId: string, paymentToken: string): Promise<PaymentMethodResult> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.subscriptions.get(userId);
       if (!current) throw new NotFoundError('You have no subscription');
       if (!hasAccess(current.status) && current.status !== 'incomplete') throw new NoPaymentDue(current.status);
       const at = this.clock();
       if (isHeld(current, at)) throw new ChargeInProgress();
+      if (current.status === 'past_due') {
+        // The new method and the charge lease in one write: nothing else charges meanwhile.
+        const leased = await this.subscriptions.update(
+          userId,
+          { id: current.id, status: ['past_due'], noLiveLeaseAt: at.getTime() },
+          { set: { paymentToken, leaseUntil: at.getTime() + CHARGE_LEASE_MS, updatedAt: at.toISOString() } },
+        );
+        if (!leased) continue;
+        try {
+          const paid = await this.chargeToRecover(
+            leased,
+            paymentToken,
+            `recovery:${leased.id}:${leased.currentPeriodEnd}:${randomUUID()}`,
+            'recovery',
+          );
+          return { subscription: paid.subscription, payment: paid.payment };
+        } catch (error) {
+          if (error instanceof PaymentDeclined) return { subscription: subscriptionView(leased), payment: error.payment ?? null };
+          if (error instanceof PaymentProvidersUnavailable) return { subscription: subscriptionView(leased), payment: null };
+          throw error;
+        }
+      }
       const updated = await this.subscriptions.update(
         userId,
         { id: current.id, status: [current.status], noLiveLeaseAt: at.getTime() },
         { set: { paymentToken, updatedAt: at.toISOString() } },
       );
-      if (updated) return subscriptionView(updated);
+      if (updated) return { subscription: subscriptionView(updated) };
     }
-    throw new SubscribeInProgress();
+    throw new ChargeInProgress();
   }
 
   /**
@@ -182,7 +244,7 @@ export class BillingService {
     if (leased.status === 'incomplete') {
       return this.chargeToActivate(leased, paymentToken, `subscribe:${leased.id}:${randomUUID()}`, 'recovery');
     }
-    return this.chargeToRecover(leased, paymentToken);
+    return this.chargeToRecover(leased, paymentToken, `recovery:${leased.id}:${leased.currentPeriodEnd}:${randomUUID()}`, 'recovery');
   }
 
   /**
@@ -195,6 +257,12 @@ export class BillingService {
     const current = await this.subscriptions.get(job.userId);
     if (!current || current.id !== job.subscriptionId) return 'stale';
     if (current.dueAt !== job.dueAt) {
+      // Declined already (a duplicate, or a retry after starting the saga failed): the saga must
+      // run; starting it again is a no-op.
+      if (current.status === 'past_due' && current.currentPeriodEnd === job.dueAt) {
+        await this.dunning.start(dunningPlan(current, job.dueAt));
+        return 'stale';
+      }
       // Done already (a duplicate, or a retry after the work succeeded but scheduling the next
       // job failed): the next job must exist.
       if (current.dueAt && current.dueAt > job.dueAt)
@@ -275,6 +343,8 @@ export class BillingService {
         remove: ['dueAt', 'leaseUntil'],
       });
       if (!pastDue) throw new Error(`Subscription ${current.id} changed while its renewal held the lease`);
+      // Not started: the job fails and comes back, and the branch for a declined renewal above starts it.
+      await this.dunning.start(dunningPlan(current, periodEnd));
       return 'past_due';
     }
     const next = this.nextPeriod(current);
@@ -312,7 +382,7 @@ export class BillingService {
     }
     if (payment.status !== 'succeeded') {
       await this.settleIncomplete(subscription);
-      throw new PaymentDeclined((payment.failureCode ?? 'card_declined') as DeclineCode);
+      throw new PaymentDeclined((payment.failureCode ?? 'card_declined') as DeclineCode, payment);
     }
     const anchor = toSecond(this.clock());
     const end = periodBoundary(anchor, subscription, 1);
@@ -340,17 +410,26 @@ export class BillingService {
     return { subscription: subscriptionView(activated), payment };
   }
 
-  /** Pays the next period of a `past_due` subscription (which holds the lease). */
-  private async chargeToRecover(subscription: Subscription, paymentToken: string): Promise<SubscribeResult> {
+  /**
+   * Pays the next period of a `past_due` subscription (which holds the lease): `active` again from
+   * the end of the last paid period, the next renewal scheduled. Paid by the user (`recovery`), the
+   * saga is stopped; paid by the saga's retry (`dunning`), the saga ends by itself.
+   */
+  private async chargeToRecover(
+    subscription: Subscription,
+    paymentToken: string,
+    chargeKey: string,
+    reason: 'recovery' | 'dunning',
+  ): Promise<SubscribeResult> {
     let payment: Payment;
     try {
       payment = await this.payments.charge({
-        chargeKey: `recovery:${subscription.id}:${subscription.currentPeriodEnd}:${randomUUID()}`,
+        chargeKey,
         userId: subscription.userId,
         amount: { amount: subscription.amount, currency: subscription.currency },
         paymentToken,
         purpose: 'subscription',
-        reason: 'recovery',
+        reason,
         subscriptionId: subscription.id,
         periodEnd: subscription.currentPeriodEnd,
         description: `Payment of ${subscription.planId}`,
@@ -361,7 +440,7 @@ export class BillingService {
     }
     if (payment.status !== 'succeeded') {
       await this.release(subscription);
-      throw new PaymentDeclined((payment.failureCode ?? 'card_declined') as DeclineCode);
+      throw new PaymentDeclined((payment.failureCode ?? 'card_declined') as DeclineCode, payment);
     }
     const next = this.nextPeriod(subscription);
     const recovered = await this.subscriptions.update(
@@ -371,7 +450,91 @@ export class BillingService {
     );
     if (!recovered) throw new Error(`Subscription ${subscription.id} changed while a payment held its lease`);
     await this.afterCommit('schedule', { userId: recovered.userId, subscriptionId: recovered.id, dueAt: next.dueAt });
+    if (reason === 'recovery') await this.stopDunning(subscription);
     return { subscription: subscriptionView(recovered), payment };
+  }
+
+  /**
+   * One step of the dunning saga of `plan` (dunning.ts; the step function calls it). Every step
+   * first checks that the subscription is still `past_due` for the plan's period: paid, cancelled
+   * or replaced meanwhile, the step answers `ended` and does nothing. A retry charges the current
+   * payment method with the key `dunning:<id>:<periodEnd>:<attempt>`, so a step run again charges
+   * at most once. Throws `ChargeInProgress` while a payment by the user holds the subscription and
+   * `PaymentProvidersUnavailable` when nothing could charge: the state machine retries both later.
+   */
+  async dunningStep(plan: DunningPlan, step: DunningStep): Promise<DunningStepResult> {
+    const current = await this.subscriptions.get(plan.userId);
+    const inDunning = (s: Subscription | undefined): s is Subscription =>
+      s !== undefined && s.id === plan.subscriptionId && s.status === 'past_due' && s.currentPeriodEnd === plan.periodEnd;
+    if (!inDunning(current)) return { outcome: 'ended' };
+    const owed = { planId: current.planId, amount: current.amount, currency: current.currency };
+    const noticeId = (what: string) => `dunning:${current.id}:${plan.periodEnd}:${what}`;
+    const now = this.clock();
+    const expect = { id: current.id, status: ['past_due'] as const, periodEnd: plan.periodEnd };
+
+    if (step.action === 'begin') {
+      const nextRetryAt = plan.retries[0]?.at ?? plan.expireAt;
+      return {
+        outcome: 'pending',
+        notice: { noticeId: noticeId('failed'), userId: current.userId, template: 'payment_failed', data: { ...owed, nextRetryAt } },
+      };
+    }
+    if (step.action === 'expire') {
+      const expired = await this.subscriptions.update(
+        current.userId,
+        { ...expect, noLiveLeaseAt: now.getTime() },
+        { set: { status: 'expired', expiredAt: now.toISOString(), updatedAt: now.toISOString() } },
+      );
+      if (!expired) {
+        // A payment by the user holds it (retried shortly), or it left dunning since the read.
+        if (inDunning(await this.subscriptions.get(plan.userId))) throw new ChargeInProgress();
+        return { outcome: 'ended' };
+      }
+      return {
+        outcome: 'expired',
+        notice: {
+          noticeId: noticeId('expired'),
+          userId: current.userId,
+          template: 'subscription_expired',
+          data: { planId: current.planId },
+        },
+      };
+    }
+
+    const index = plan.retries.findIndex((r) => r.attempt === step.attempt);
+    const retry = plan.retries[index];
+    if (!retry) throw new Error(`Dunning plan of ${plan.subscriptionId} has no attempt ${step.attempt}`);
+    const leased = await this.subscriptions.lease(current.userId, expect, now.getTime() + CHARGE_LEASE_MS, now.getTime());
+    if (!leased) {
+      if (inDunning(await this.subscriptions.get(plan.userId))) throw new ChargeInProgress();
+      return { outcome: 'ended' };
+    }
+    try {
+      await this.chargeToRecover(leased, leased.paymentToken, `dunning:${leased.id}:${plan.periodEnd}:${retry.attempt}`, 'dunning');
+      return { outcome: 'recovered' };
+    } catch (error) {
+      if (!(error instanceof PaymentDeclined)) throw error;
+      const nextRetryAt = plan.retries[index + 1]?.at ?? null;
+      return {
+        outcome: 'declined',
+        notice: {
+          noticeId: noticeId(`reminder:${retry.attempt}`),
+          userId: current.userId,
+          template: 'payment_reminder',
+          data: { ...owed, daysLeft: retry.daysLeft, nextRetryAt },
+        },
+      };
+    }
+  }
+
+  /** Stops the saga of `subscription`'s period after a way out of dunning committed (best effort: its steps check anyway). */
+  private async stopDunning(subscription: Subscription): Promise<void> {
+    if (!subscription.currentPeriodEnd) return;
+    try {
+      await this.dunning.stop(subscription.id, subscription.currentPeriodEnd);
+    } catch (error) {
+      this.onScheduleError(error, { userId: subscription.userId, subscriptionId: subscription.id, dueAt: subscription.currentPeriodEnd });
+    }
   }
 
   /**

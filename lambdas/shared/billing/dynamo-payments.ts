@@ -23,7 +23,7 @@ import { isConditionalCheckFailed, type DocumentClientLike } from '../dynamodb';
 import { BadRequestError } from '../errors';
 import { CURRENCIES } from './money';
 import type { ChargeClaim, ChargeClaimStore, ClaimResult, PaymentRecords } from './payment-processor';
-import { PAYMENT_STATUSES, type Payment, type PaymentHistory, type PaymentPage } from './payments';
+import { CHARGE_REASONS, PAYMENT_STATUSES, type Payment, type PaymentHistory, type PaymentPage } from './payments';
 
 export const PAYMENT_ENTITY = 'Payment';
 export const CHARGE_CLAIM_ENTITY = 'ChargeClaim';
@@ -41,7 +41,7 @@ export const paymentSchema = z.object({
   id: z.string(),
   userId: z.string(),
   purpose: z.enum(['subscription', 'booking']),
-  reason: z.enum(['subscribe', 'renewal', 'recovery']),
+  reason: z.enum(CHARGE_REASONS),
   subscriptionId: z.string().optional(),
   bookingId: z.string().optional(),
   amount: z.number().int(),

@@ -60,6 +60,7 @@ export const subscriptionItemSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   canceledAt: z.string().optional(),
+  expiredAt: z.string().optional(),
 });
 
 function toSubscription(item: unknown): Subscription {
@@ -147,6 +148,10 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       names['#expectedDue'] = 'dueAt';
       values[':expectedDue'] = expect.dueAt;
       conditions.push('#expectedDue = :expectedDue');
+    }
+    if (expect.periodEnd !== undefined) {
+      values[':expectedPeriodEnd'] = expect.periodEnd;
+      conditions.push('currentPeriodEnd = :expectedPeriodEnd');
     }
     if (expect.noLiveLeaseAt !== undefined) {
       values[':leaseNow'] = expect.noLiveLeaseAt;

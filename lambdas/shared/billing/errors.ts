@@ -2,11 +2,16 @@
  * Billing's typed errors (STYLE 8); `http/response.ts` maps each code to its status.
  */
 import { AppError } from '../errors';
+import type { Payment } from './payments';
 import type { DeclineCode } from './providers';
 
 /** The customer's payment method was declined. → 402 with the decline code */
 export class PaymentDeclined extends AppError {
-  constructor(readonly declineCode: DeclineCode) {
+  constructor(
+    readonly declineCode: DeclineCode,
+    /** The failed payment, as history shows it. */
+    readonly payment?: Payment,
+  ) {
     super(declineCode, declineCode === 'insufficient_funds' ? 'The card has insufficient funds' : 'The card was declined');
   }
 }

@@ -15,7 +15,9 @@ export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 export type PaymentPurpose = 'subscription' | 'booking';
 
 /** Why a subscription charge was made: carried to events (dunning reacts to renewal failures). */
-export type ChargeReason = 'subscribe' | 'renewal' | 'recovery';
+/** `recovery`: a payment by the user of what is owed; `dunning`: a retry of the dunning saga. */
+export const CHARGE_REASONS = ['subscribe', 'renewal', 'recovery', 'dunning'] as const;
+export type ChargeReason = (typeof CHARGE_REASONS)[number];
 
 export interface Payment {
   readonly id: string;

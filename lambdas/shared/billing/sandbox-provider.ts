@@ -6,6 +6,8 @@
  *   tok_declined            declined card_declined
  *   tok_insufficient_funds  declined insufficient_funds
  *   tok_fail_after_first    the customer's first successful charge with it succeeds, every later one declines
+ *   tok_fail_first          the customer's first charge with it declines insufficient_funds, every later one succeeds
+ *                           (a card that is paid in later: a dunning retry recovers it)
  *   tok_provider_error      a ProviderError at the providers configured to fail it (the first), success elsewhere
  *   tok_all_providers_down  a ProviderError at every provider
  *   anything else           declined card_declined
@@ -25,6 +27,7 @@ export const SANDBOX_TOKENS = {
   declined: 'tok_declined',
   insufficientFunds: 'tok_insufficient_funds',
   failAfterFirst: 'tok_fail_after_first',
+  failFirst: 'tok_fail_first',
   providerError: 'tok_provider_error',
   allProvidersDown: 'tok_all_providers_down',
 } as const;
@@ -93,6 +96,10 @@ export class SandboxProvider implements PaymentProvider {
     if (token === SANDBOX_TOKENS.failAfterFirst) {
       const first = await this.ledger.claimFirstCharge(request.customerId, token, request.chargeKey);
       return first ? undefined : 'card_declined';
+    }
+    if (token === SANDBOX_TOKENS.failFirst) {
+      const first = await this.ledger.claimFirstCharge(request.customerId, token, request.chargeKey);
+      return first ? 'insufficient_funds' : undefined;
     }
     return DECLINES.get(token) ?? 'card_declined';
   }

@@ -13,6 +13,8 @@ export interface Expect {
   readonly status: readonly SubscriptionStatus[];
   /** The due time the caller acted on (absent: any). */
   readonly dueAt?: string;
+  /** The end of the current period the caller acted on (absent: any); dunning acts on one period. */
+  readonly periodEnd?: string;
   /** Refuse while another invocation holds the charge lease (a charge is under way). */
   readonly noLiveLeaseAt?: number;
 }

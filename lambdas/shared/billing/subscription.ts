@@ -70,6 +70,8 @@ export interface Subscription {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly canceledAt?: string;
+  /** When dunning ran out (`expired`). */
+  readonly expiredAt?: string;
 }
 
 /** What `GET /subscriptions/status` and the subscribe response show (DESIGN.md section 5). */
@@ -86,6 +88,7 @@ export interface SubscriptionView {
   readonly intervalCount: number;
   readonly createdAt: string;
   readonly canceledAt?: string;
+  readonly expiredAt?: string;
 }
 
 export function subscriptionView(s: Subscription): SubscriptionView {
@@ -102,5 +105,6 @@ export function subscriptionView(s: Subscription): SubscriptionView {
     intervalCount: s.intervalCount,
     createdAt: s.createdAt,
     ...(s.canceledAt ? { canceledAt: s.canceledAt } : {}),
+    ...(s.expiredAt ? { expiredAt: s.expiredAt } : {}),
   };
 }

@@ -4,8 +4,9 @@
  * jobs, the payment history, and the `Idempotency-Key` wrapper of the routes that move money.
  * A missing variable fails the cold start with its name.
  *
- * Relies on: DOMAIN_TABLE_NAME, and the due-job settings of scheduler-due-jobs.ts
- * (DUE_SCHEDULE_GROUP, CHARGE_QUEUE_ARN, CHARGE_QUEUE_URL, SCHEDULER_ROLE_ARN, SCHEDULER_DLQ_ARN).
+ * Relies on: DOMAIN_TABLE_NAME, the due-job settings of scheduler-due-jobs.ts
+ * (DUE_SCHEDULE_GROUP, CHARGE_QUEUE_ARN, CHARGE_QUEUE_URL, SCHEDULER_ROLE_ARN, SCHEDULER_DLQ_ARN),
+ * and DUNNING_STATE_MACHINE_ARN (sfn-dunning.ts) unless the caller brings its own `dunning`.
  */
 import { systemClock } from '../clock';
 import { createDocumentClient } from '../dynamodb';
@@ -18,11 +19,13 @@ import { CircuitBreaker } from './breaker';
 import { DynamoBreakerStore } from './dynamo-breaker';
 import { DynamoChargeClaims, DynamoPaymentStore } from './dynamo-payments';
 import { DynamoSandboxLedger } from './dynamo-sandbox-ledger';
+import type { DunningSaga } from './dunning';
 import { DynamoSubscriptionStore } from './dynamo-subscriptions';
 import { ProviderPaymentProcessor } from './payment-processor';
 import type { PaymentHistory } from './payments';
 import { sandboxProviders } from './sandbox-provider';
 import { SchedulerDueJobs } from './scheduler-due-jobs';
+import { StepFunctionsDunning } from './sfn-dunning';
 
 export interface BillingWiring {
   readonly billing: BillingService;
@@ -30,7 +33,12 @@ export interface BillingWiring {
   readonly idempotent: Idempotent;
 }
 
-export function billingFromEnvironment(env: NodeJS.ProcessEnv = process.env): BillingWiring {
+export interface BillingWiringOptions {
+  /** The saga starter; the saga's own step function passes one that refuses (it never starts or stops sagas). */
+  readonly dunning?: DunningSaga;
+}
+
+export function billingFromEnvironment(env: NodeJS.ProcessEnv = process.env, options: BillingWiringOptions = {}): BillingWiring {
   const db = createDocumentClient();
   const table = requireEnv('DOMAIN_TABLE_NAME', env);
   // The local cloud's virtual clock at run time (it replaces `Date` in the function's environment).
@@ -43,15 +51,19 @@ export function billingFromEnvironment(env: NodeJS.ProcessEnv = process.env): Bi
     payments,
     clock,
   });
-  const billing = new BillingService(
-    new DynamoSubscriptionStore(db, table),
-    processor,
-    SchedulerDueJobs.fromEnvironment(env, { clock }),
+  const billing = new BillingService({
+    subscriptions: new DynamoSubscriptionStore(db, table),
+    payments: processor,
+    scheduler: SchedulerDueJobs.fromEnvironment(env, { clock }),
+    dunning: options.dunning ?? StepFunctionsDunning.fromEnvironment(env),
     clock,
-    (error, job) => {
-      logger.warn('Due job not (un)scheduled after its write; the reconciliation catches it', { ...job, error: error as Error });
+    onScheduleError: (error, job) => {
+      logger.warn("Due job or saga not changed after its write; the reconciliation or the saga's own checks catch it", {
+        ...job,
+        error: error as Error,
+      });
       metrics.addMetric('DueJobScheduleFailed', MetricUnit.Count, 1);
     },
-  );
+  });
   return { billing, history: payments, idempotent: withIdempotency({ store: new DynamoIdempotencyStore(db, table), clock }) };
 }
