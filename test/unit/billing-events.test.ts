@@ -54,9 +54,9 @@ describe('billing domain events', () => {
     expect(types(change('INSERT', incomplete))).toEqual([]);
   });
 
-  it('Renewed when a period is paid, whether by the renewal or by a payment out of past_due', () => {
+  it('Renewed when a period is paid, whether by the renewal or by a payment out of past_due; Recovered only for the latter', () => {
     expect(types(change('MODIFY', renewed, active))).toEqual(['Subscription.Renewed']);
-    expect(types(change('MODIFY', renewed, { ...active, status: 'past_due' }))).toEqual(['Subscription.Renewed']);
+    expect(types(change('MODIFY', renewed, { ...active, status: 'past_due' }))).toEqual(['Subscription.Renewed', 'Subscription.Recovered']);
   });
 
   it('one event per status reached, none for a change the status does not see (a lease, a card)', () => {

@@ -104,6 +104,7 @@ describe('the event catalog', () => {
       'Subscription.Activated',
       'Subscription.Renewed',
       'Subscription.PastDue',
+      'Subscription.Recovered',
       'Subscription.Canceled',
       'Subscription.Expired',
       'Subscription.IncompleteExpired',

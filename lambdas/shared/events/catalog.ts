@@ -24,6 +24,8 @@ export const TOPIC_EVENT_PUBLISHED = 'Realtime.TopicEventPublished';
 export const SUBSCRIPTION_ACTIVATED = 'Subscription.Activated';
 export const SUBSCRIPTION_RENEWED = 'Subscription.Renewed';
 export const SUBSCRIPTION_PAST_DUE = 'Subscription.PastDue';
+/** `past_due` → `active`: dunning ended paid (a retry, a payment by the user, a new payment method). */
+export const SUBSCRIPTION_RECOVERED = 'Subscription.Recovered';
 export const SUBSCRIPTION_CANCELED = 'Subscription.Canceled';
 export const SUBSCRIPTION_EXPIRED = 'Subscription.Expired';
 export const SUBSCRIPTION_INCOMPLETE_EXPIRED = 'Subscription.IncompleteExpired';
@@ -272,6 +274,14 @@ export const CATALOG: readonly CatalogEntry[] = [
     toDetail: subscriptionDetail,
   }),
   becameStatus(SUBSCRIPTION_PAST_DUE, 'past_due'),
+  defineEvent({
+    detailType: SUBSCRIPTION_RECOVERED,
+    detailSchema: subscriptionDetailSchema,
+    on: { entity: 'Subscription', change: 'MODIFY' },
+    image: subscriptionImage,
+    when: (s, change) => s.status === 'active' && before(change, s)?.status === 'past_due',
+    toDetail: subscriptionDetail,
+  }),
   becameStatus(SUBSCRIPTION_CANCELED, 'canceled'),
   becameStatus(SUBSCRIPTION_EXPIRED, 'expired'),
   becameStatus(SUBSCRIPTION_INCOMPLETE_EXPIRED, 'incomplete_expired'),
