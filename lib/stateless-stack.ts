@@ -80,7 +80,14 @@ export class StatelessStack extends Stack {
       streamFailureQueue: fanoutStreamFailures,
     });
     new TopicProducers(this, 'TopicProducers', { httpApi, authorizer: identity.authorizer, domainTable });
-    new Billing(this, 'Billing', { httpApi, authorizer: identity.authorizer, domainTable, chargeQueue, schedulerDeadLetterQueue });
+    new Billing(this, 'Billing', {
+      httpApi,
+      authorizer: identity.authorizer,
+      domainTable,
+      chargeQueue,
+      schedulerDeadLetterQueue,
+      notificationQueue,
+    });
     new Notifications(this, 'Notifications', {
       httpApi,
       authorizer: identity.authorizer,

@@ -8,12 +8,15 @@
  *   the functions at run time (`at()`, flexible window off, `ActionAfterCompletion: DELETE`),
  *   sending the job to the charge queue as `schedulerRole`, with a retry policy and the
  *   scheduler dead-letter queue. `ChargeWorker` takes the jobs (partial batch responses).
+ * - Dunning: a declined renewal starts the `Dunning` saga (its own construct, with the step
+ *   function made here); the charge worker starts executions, the routes that end dunning (pay,
+ *   payment method, cancel) stop them.
  * - `Reconcile`: a daily schedule (cron) runs it; it queries the domain table's due index for
  *   overdue subscriptions and enqueues them: the safety net for a schedule that was never
  *   created or never fired.
  *
- * Relies on: the domain table with its due index (`Storage`), the queues of `BillingQueues`
- * (stateful stack), HttpApi.addRoute and the HTTP authorizer (`Identity`).
+ * Relies on: the domain table with its due index (`Storage`), the queues of `BillingQueues` and the
+ * notification queue (stateful stack), HttpApi.addRoute and the HTTP authorizer (`Identity`).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -28,6 +31,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DUE_INDEX } from '../../lambdas/shared/billing/dynamo-subscriptions';
 import { AppFunction } from './app-function';
+import { Dunning } from './dunning';
 import type { IHttpApiRoutes } from './http-api';
 import { acknowledgeWildcardResources } from './nag';
 import { integerInRange } from './validate';
@@ -43,6 +47,8 @@ export interface BillingProps {
   readonly chargeQueue: IQueue;
   /** What Scheduler cannot deliver to the charge queue (`BillingQueues.schedulerDeadLetterQueue`). */
   readonly schedulerDeadLetterQueue: IQueue;
+  /** Where the dunning saga sends its notices (`NotificationQueues.notices`). */
+  readonly notificationQueue: IQueue;
   /**
    * When the daily reconciliation runs, as a cron expression in UTC.
    * @default 'cron(15 3 * * ? *)' (03:15 UTC)
@@ -63,6 +69,8 @@ export class Billing extends Construct {
   public readonly scheduleGroup: IScheduleGroup;
   /** The role Scheduler assumes to send due jobs to the charge queue. */
   public readonly schedulerRole: IRole;
+  /** The dunning saga. */
+  public readonly dunning: Dunning;
 
   constructor(scope: Construct, id: string, props: BillingProps) {
     super(scope, id);
@@ -104,6 +112,30 @@ export class Billing extends Construct {
       props.chargeQueue.grantSendMessages(fn);
     };
 
+    const dunningStep = billingFunction(
+      'DunningStep',
+      'billing/dunning-step.ts',
+      'Runs a step of the dunning saga: a retry, the expiry, the notices to send',
+      Duration.seconds(60),
+    );
+    bindDueJobs(dunningStep);
+    const dunning = new Dunning(this, 'Dunning', {
+      stepFunction: dunningStep,
+      notificationQueue: props.notificationQueue,
+      logRetention: props.logRetention,
+    });
+    /** Starts (the charge worker) or stops (the routes) sagas. */
+    const bindDunning = (fn: AppFunction, action: 'start' | 'stop') => {
+      fn.bindEnvironment('DUNNING_STATE_MACHINE_ARN', dunning.stateMachine.stateMachineArn);
+      if (action === 'start') dunning.stateMachine.grantStartExecution(fn);
+      else
+        acknowledgeWildcardResources(
+          fn.role!,
+          dunning.stateMachine.grantExecution(fn, 'states:StopExecution'),
+          'Executions are named per subscription and period at run time: the grant covers the executions of the dunning state machine only (the ARN names it).',
+        );
+    };
+
     // A charge may fail over across providers: more than a plain request, well under API Gateway's 29 s.
     const subscriptions = billingFunction(
       'Subscriptions',
@@ -112,8 +144,10 @@ export class Billing extends Construct {
       Duration.seconds(20),
     );
     bindDueJobs(subscriptions);
+    bindDunning(subscriptions, 'stop');
     const payments = billingFunction('Payments', 'http/billing/payments.ts', '/api/v1/payments/{process,history}', Duration.seconds(20));
     bindDueJobs(payments);
+    bindDunning(payments, 'stop');
 
     const worker = billingFunction(
       'ChargeWorker',
@@ -122,6 +156,7 @@ export class Billing extends Construct {
       Duration.seconds(60),
     );
     bindDueJobs(worker);
+    bindDunning(worker, 'start');
     worker.addEventSource(
       new SqsEventSource(props.chargeQueue, {
         batchSize: 10,
@@ -183,5 +218,6 @@ export class Billing extends Construct {
     this.reconcileFunction = reconcile;
     this.scheduleGroup = scheduleGroup;
     this.schedulerRole = schedulerRole;
+    this.dunning = dunning;
   }
 }

@@ -24,6 +24,15 @@ export function acknowledgeWildcardResources(role: IRole, grant: Grant, reason: 
   }
 }
 
+/**
+ * Acknowledges the `<function ARN>:*` (its versions and aliases) of a `lambda:InvokeFunction`
+ * that a construct granted on `role` without handing out the grant (Step Functions' LambdaInvoke).
+ */
+export function acknowledgeInvokeVersions(role: IRole, functionArn: string, reason: string): void {
+  const flattened = `${flattenReference(Stack.of(role).resolve(functionArn))}:*`;
+  Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flattened}]`, reason });
+}
+
 /** cdk-nag's rendering of a CloudFormation value: `<LogicalId>` for Ref, `<Id.Attr>` for GetAtt. */
 function flattenReference(value: unknown): string {
   if (typeof value === 'string') {

@@ -122,7 +122,7 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('gives every log group a retention, and lets only ephemeral stages delete them', () => {
     const devGroups = Object.values(dev.statelessTemplate.findResources('AWS::Logs::LogGroup'));
-    expect(devGroups).toHaveLength(23); // 21 functions + 2 access logs
+    expect(devGroups).toHaveLength(25); // 22 functions + 2 access logs + the dunning state machine's
     for (const group of devGroups) {
       expect(group.Properties.RetentionInDays).toBe(30);
       expect(group.DeletionPolicy).toBe('Delete');
@@ -135,7 +135,7 @@ describe('the app', { timeout: SYNTH_TIMEOUT }, () => {
 
   it('runs every function on Node.js 22 / ARM64 with source maps and the index.handler of an ESM bundle', () => {
     const functions = resourcesOf(dev.statelessTemplate, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(21); // 15 behind the APIs, fan-out's two, the domain-event publisher, the charge worker, the reconciliation, the notifier
+    expect(functions).toHaveLength(22); // 15 behind the APIs, fan-out's two, the domain-event publisher, the charge worker, the reconciliation, the notifier, the dunning step
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs22.x',

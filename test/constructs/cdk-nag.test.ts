@@ -47,6 +47,8 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
   const CONNECTIONS = 'arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<RealtimeGatewayApiEE6FD42E>/dev/*/@connections/*';
   const DUE_SCHEDULES =
     'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/RealtimedevStateless-Billing-DueJobs-F5F39D51/*';
+  const DUNNING_EXECUTIONS =
+    'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"BillingDunningStateMachine2497A1D1"}]}]}:*';
 
   it('acknowledges only the findings we decided on, each with a reason', () => {
     const found = acknowledgments(dev.app);
@@ -110,6 +112,14 @@ describe('cdk-nag AwsSolutions', { timeout: SYNTH_TIMEOUT }, () => {
         `AwsSolutions-IAM5[Resource::${DUE_SCHEDULES}] Realtime-dev-Stateless/Billing/PaymentsRole`,
         `AwsSolutions-IAM5[Resource::${DUE_SCHEDULES}] Realtime-dev-Stateless/Billing/ChargeWorkerRole`,
         'AwsSolutions-IAM5[Resource::<BillingReconcile645A16C0.Arn>:*] Realtime-dev-Stateless/Billing/ReconcileScheduleRole',
+        // Dunning: its step function; the state machine's invoke grant (the function and its
+        // versions) and its tracing/logging actions on "*"; executions named at run time, stopped by the routes.
+        'AwsSolutions-L1 Realtime-dev-Stateless/Billing/DunningStep',
+        `AwsSolutions-IAM5[Resource::${DUE_SCHEDULES}] Realtime-dev-Stateless/Billing/DunningStepRole`,
+        'AwsSolutions-IAM5[Resource::*] Realtime-dev-Stateless/Billing/Dunning/StateMachine/Role',
+        'AwsSolutions-IAM5[Resource::<BillingDunningStep138D51DF.Arn>:*] Realtime-dev-Stateless/Billing/Dunning/StateMachine/Role',
+        `AwsSolutions-IAM5[Resource::${DUNNING_EXECUTIONS}] Realtime-dev-Stateless/Billing/PaymentsRole`,
+        `AwsSolutions-IAM5[Resource::${DUNNING_EXECUTIONS}] Realtime-dev-Stateless/Billing/SubscriptionsRole`,
         'AwsSolutions-SQS3 Realtime-dev-Stateful/BillingQueues/ChargesDeadLetter/Queue',
         'AwsSolutions-SQS3 Realtime-dev-Stateful/BillingQueues/SchedulerDeadLetter/Queue',
         // Notifications: the notifier and the routes' function; the notification dead-letter queue.
