@@ -4,8 +4,9 @@
  * (which reaches `user:{id}` through the stream, not from here) and an email through SES v2
  * (shared/notifications/notifications.ts says how, and why at most once).
  *
- * A message is a notice (notices.ts), or the `Payment.Succeeded` event of a renewal that the
- * receipt rule sends from the event bus, which becomes a `renewal_receipt` notice (receipts.ts).
+ * A message is a notice (notices.ts), or an event a rule sends from the event bus: the
+ * `Payment.Succeeded` of a renewal, which becomes a `renewal_receipt` notice (receipts.ts), or a
+ * `Subscription.Recovered`, which becomes a `subscription_recovered` notice (recoveries.ts).
  * A message that is neither is logged and dropped with the `NoticeDropped` metric: retrying
  * cannot fix it. A delivery that fails (DynamoDB, SES refusing for now) is reported as a batch item
  * failure: SQS returns it after the visibility timeout, and after `maxReceiveCount` receives it is
@@ -21,6 +22,7 @@ import { z } from 'zod';
 import { noticeSchema, type Notice } from '../shared/notifications/notices';
 import { MailRefused } from '../shared/notifications/notifications';
 import { isEventBridgeEvent, receiptEventSchema, receiptNotice } from '../shared/notifications/receipts';
+import { recoveredEventSchema, recoveredNotice } from '../shared/notifications/recoveries';
 import { notifierFromEnvironment } from '../shared/notifications/wiring';
 import { instrument, logger, metrics, MetricUnit } from '../shared/observability';
 import { fieldIssues } from '../shared/validation';
@@ -52,8 +54,11 @@ async function noticeOf(record: NoticeRecord): Promise<Notice | undefined> {
     const notice = noticeSchema.safeParse(body);
     return notice.success ? notice.data : drop(record, 'not a notice', notice.error);
   }
+  const recovered = recoveredEventSchema.safeParse(body);
+  if (recovered.success)
+    return recoveredNotice(recovered.data.detail) ?? drop(record, 'a Subscription.Recovered event without a period end');
   const event = receiptEventSchema.safeParse(body);
-  if (!event.success) return drop(record, 'not a Payment.Succeeded event', event.error);
+  if (!event.success) return drop(record, 'not a Payment.Succeeded or Subscription.Recovered event', event.error);
   const { detail } = event.data;
   const receipt = receiptNotice(detail, await subscriptionOf(detail.userId));
   if (receipt.kind === 'notice') return receipt.notice;

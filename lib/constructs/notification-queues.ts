@@ -15,6 +15,8 @@
  *   lives here, beside the queue, because the queue's policy must name the rule: a rule in the
  *   stateless stack would make this stack refer to that one, and the stateless stack already
  *   depends on this one.
+ * - The recovery rule: `Subscription.Recovered` events go to `notices` whole too, and the
+ *   notifier makes the recovered notice, whichever way dunning was paid (decision 28).
  * - An alarm when the oldest notice has waited 15 minutes: the notifier is down or throttled.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -23,7 +25,7 @@ import { Rule, type IEventBus, type IRule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE, PAYMENT_SUCCEEDED } from '../../lambdas/shared/events/catalog';
+import { EVENT_SOURCE, PAYMENT_SUCCEEDED, SUBSCRIPTION_RECOVERED } from '../../lambdas/shared/events/catalog';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { integerInRange } from './validate';
 
@@ -46,6 +48,8 @@ export class NotificationQueues extends Construct {
   public readonly deadLetterQueue: IQueue;
   /** Sends renewals' `Payment.Succeeded` events to `notices`. */
   public readonly receiptRule: IRule;
+  /** Sends `Subscription.Recovered` events to `notices`. */
+  public readonly recoveryRule: IRule;
   public readonly alarms: readonly IAlarm[];
 
   constructor(scope: Construct, id: string, props: NotificationQueuesProps) {
@@ -58,7 +62,8 @@ export class NotificationQueues extends Construct {
     }
 
     const dlq = new DeadLetterQueue(this, 'DeadLetter', {
-      holds: 'notices the notifier failed repeatedly, and renewal receipt events EventBridge could not deliver to the notification queue',
+      holds:
+        'notices the notifier failed repeatedly, and receipt and recovery events EventBridge could not deliver to the notification queue',
     });
     const notices = new Queue(this, 'Notices', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -77,6 +82,13 @@ export class NotificationQueues extends Construct {
         detailType: [PAYMENT_SUCCEEDED],
         detail: { purpose: ['subscription'], reason: ['renewal'] },
       },
+      targets: [new SqsQueue(notices, { deadLetterQueue: dlq.queue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+
+    this.recoveryRule = new Rule(this, 'Recoveries', {
+      eventBus: props.bus,
+      description: 'Recovered notices: a past_due subscription paid (Subscription.Recovered) to the notification queue',
+      eventPattern: { source: [EVENT_SOURCE], detailType: [SUBSCRIPTION_RECOVERED] },
       targets: [new SqsQueue(notices, { deadLetterQueue: dlq.queue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
 
