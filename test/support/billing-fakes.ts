@@ -3,6 +3,7 @@
  * contracts the DynamoDB adapters keep (conditional writes, one payment per charge key); the
  * adapters themselves are tested against DynamoDB Local.
  */
+import { BillingService } from '../../lambdas/shared/billing/billing-service';
 import type { DueJob, DueJobScheduler } from '../../lambdas/shared/billing/due-jobs';
 import { type DunningPlan, type DunningSaga, dunningExecutionName } from '../../lambdas/shared/billing/dunning';
 import { PaymentProvidersUnavailable } from '../../lambdas/shared/billing/errors';
@@ -159,4 +160,14 @@ export class MemoryDunning implements DunningSaga {
     this.calls.push(`stop ${name}`);
     this.stopped.push(name);
   }
+}
+
+/** A BillingService on fresh in-memory ports, all on `clock`, and the ports to look into. */
+export function memoryBilling(clock: () => Date) {
+  const store = new MemorySubscriptionStore();
+  const payments = new MemoryPaymentProcessor(clock);
+  const scheduler = new MemoryScheduler();
+  const dunning = new MemoryDunning();
+  const billing = new BillingService({ subscriptions: store, payments, scheduler, dunning, clock });
+  return { store, payments, scheduler, dunning, billing };
 }

@@ -6,7 +6,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BillingService } from '../../lambdas/shared/billing/billing-service';
 import { dunningExecutionName, dunningPlan, type DunningPlan } from '../../lambdas/shared/billing/dunning';
-import { MemoryDunning, MemoryPaymentProcessor, MemoryScheduler, MemorySubscriptionStore } from '../support/billing-fakes';
+import {
+  type MemoryDunning,
+  type MemoryPaymentProcessor,
+  type MemoryScheduler,
+  type MemorySubscriptionStore,
+  memoryBilling,
+} from '../support/billing-fakes';
 
 let now: Date;
 let store: MemorySubscriptionStore;
@@ -17,11 +23,7 @@ let billing: BillingService;
 
 beforeEach(() => {
   now = new Date('2027-01-31T09:30:00.250Z');
-  store = new MemorySubscriptionStore();
-  payments = new MemoryPaymentProcessor(() => now);
-  scheduler = new MemoryScheduler();
-  dunning = new MemoryDunning();
-  billing = new BillingService({ subscriptions: store, payments, scheduler, dunning, clock: () => now });
+  ({ store, payments, scheduler, dunning, billing } = memoryBilling(() => now));
 });
 
 /** A subscription whose first renewal was declined: past_due, its saga started. */

@@ -10,7 +10,13 @@ import {
 } from '../../lambdas/shared/billing/errors';
 import { reconcileDue } from '../../lambdas/shared/billing/reconciliation';
 import { BadRequestError, NotFoundError } from '../../lambdas/shared/errors';
-import { MemoryDunning, MemoryPaymentProcessor, MemoryScheduler, MemorySubscriptionStore } from '../support/billing-fakes';
+import {
+  type MemoryDunning,
+  type MemoryPaymentProcessor,
+  type MemoryScheduler,
+  type MemorySubscriptionStore,
+  memoryBilling,
+} from '../support/billing-fakes';
 
 let now: Date;
 let store: MemorySubscriptionStore;
@@ -21,11 +27,7 @@ let billing: BillingService;
 
 beforeEach(() => {
   now = new Date('2027-01-31T09:30:00.250Z');
-  store = new MemorySubscriptionStore();
-  payments = new MemoryPaymentProcessor(() => now);
-  scheduler = new MemoryScheduler();
-  dunning = new MemoryDunning();
-  billing = new BillingService({ subscriptions: store, payments, scheduler, dunning, clock: () => now });
+  ({ store, payments, scheduler, dunning, billing } = memoryBilling(() => now));
 });
 
 /** Moves the clock and runs every schedule due by then, as Scheduler and the worker would. */
