@@ -22,6 +22,12 @@ import type { SandboxCharge, SandboxLedger } from './sandbox-provider';
 
 export const SANDBOX_CHARGE_ENTITY = 'SandboxCharge';
 export const SANDBOX_LEDGER_TTL_SECONDS = 35 * 24 * 60 * 60;
+/**
+ * How long a card remembers its first charge (`tok_fail_after_first`, `tok_fail_first`): longer
+ * than any test timeline. It once shared the ledger's 35 days, and a card whose renewal was
+ * declined paid again on day 5 of dunning, 36 days after its first charge.
+ */
+export const SANDBOX_CARD_USE_TTL_SECONDS = 400 * 24 * 60 * 60;
 
 export const sandboxChargeKey = (provider: string, chargeKey: string) => ({ pk: `SANDBOX#${provider}#CHARGE#${chargeKey}`, sk: 'CHARGE' });
 export const cardFirstChargeKey = (customerId: string, paymentToken: string) => ({
@@ -88,7 +94,7 @@ export class DynamoSandboxLedger implements SandboxLedger {
             ...cardFirstChargeKey(customerId, paymentToken),
             entity: 'SandboxCardUse',
             firstChargeKey: chargeKey,
-            expiresAt: epochSeconds(this.clock()) + SANDBOX_LEDGER_TTL_SECONDS,
+            expiresAt: epochSeconds(this.clock()) + SANDBOX_CARD_USE_TTL_SECONDS,
           },
           // The same key may claim again: a repeat of the first charge keeps succeeding.
           ConditionExpression: 'attribute_not_exists(pk) OR firstChargeKey = :key',
