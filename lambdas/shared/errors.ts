@@ -24,6 +24,11 @@ export const APP_ERROR_CODES = [
   'idempotency_key_reused',
   'request_in_progress',
   'payment_provider_unavailable',
+  // Bookings (DESIGN.md section 6).
+  'slot_taken',
+  'booking_conflict',
+  'cutoff_passed',
+  'subscription_required',
   'internal',
 ] as const;
 

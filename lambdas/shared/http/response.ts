@@ -42,6 +42,13 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<AppErrorCode, number>> = {
   request_in_progress: 409,
   // Every provider failed (not a decline): nothing was charged, the client may retry later.
   payment_provider_unavailable: 503,
+  // The slot's seats are all taken, or the user already holds an overlapping booking: retry elsewhere.
+  slot_taken: 409,
+  booking_conflict: 409,
+  // Too late to cancel or reschedule under the service's rules: the booking itself is fine.
+  cutoff_passed: 409,
+  // Booking needs access (an `active` or `past_due` subscription): authenticated, not allowed.
+  subscription_required: 403,
   internal: 500,
 };
 
