@@ -1,140 +1,57 @@
-/**
- * Renewal storm (docs/billing.md, "Renewals"): N subscriptions due in the same minute, the virtual
- * clock advanced past it, on the whole platform as `npm start` runs it (`local/launch.ts`
- * `launchPlatform`): how long until every one is charged exactly once, renewals per second, what a
- * renewal costs in DynamoDB write units and Scheduler calls, the same with every charge message
- * delivered twice, and the subscribe latency at 32 concurrent users. Targets on the 2-core
- * machine: ≥ 150 renewals/s, ≤ 8 write units per renewal, 0 double charges.
- *
- * **Rounds** (`single`, then `duplicate`), each on N fresh `active` subscriptions (`tok_ok`), written
- * straight into the domain table in the item layout of dynamo-subscriptions.ts (due index keys
- * included; one user each, no user items: the worker reads the subscription only), due at
- * `<minute> + (i mod RENEWAL_STORM_SPREAD_SECONDS)` seconds, the minute 5 to 6 minutes ahead on the
- * virtual clock. Untimed: their schedules are created with the product's own `SchedulerDueJobs`
- * against the local Scheduler (the real group, queue, role and dead-letter queue), and the stream
- * consumers are let finish the inserts (`GET /settled`). Timed: one `POST /clock/advance` past the
- * minute. The local cloud fires every schedule on the way and settles after each due second, so the
- * advance returns when the renewals, their live updates and their events are all done: that is
- * `advanceSeconds`. Meanwhile the bench reads the clock once a second (how far into the minute it
- * is) and, once the last due second has fired and the charge queue has nothing visible or delayed,
- * counts the subscriptions left in the minute's due index (a COUNT query; a renewal moves the
- * subscription's due index keys a month on): the time that count is 0 is `chargedSeconds`, and
- * renewals/s = N / chargedSeconds. The probes are cheap for the platform: the clock and the queue
- * are answered by the local cloud's main thread, and the query only runs at the end.
- *
- * `duplicate` also sends every job to the charge queue a second time itself (SendMessageBatch, the
- * same body), delayed to become visible at the very virtual millisecond its schedule fires (the
- * clock is frozen on a whole second while they are sent), so both copies race; its advance goes a
- * visibility timeout further, so copies refused with `request_in_progress` come back and finish.
- *
- * Exactly once, after each round: a Scan of the domain table counts per subscription its renewal
- * payments, its providers' ledger charges (`SandboxCharge`, one per provider and charge key) and its
- * charge claims, and reads its period and due time; double charges = ledger charges beyond one. The
- * next period's schedule must exist (ListSchedules). The charge worker's log lines ("Due job",
- * "Due job retried later") give the outcomes on the platform.
- *
- * **Write units per renewal**: DynamoDB Local answers `ReturnConsumedCapacity`, but the product does
- * not ask for it and its functions reach DynamoDB Local directly, so the platform's own requests
- * cannot be counted from outside. Two measurements instead:
- * - the charge worker's part (`counted`): `BillingService.processDue` run in this process on
- *   RENEWAL_STORM_COUNT_N more subscriptions of the platform's domain table, wired exactly as
- *   lambdas/shared/billing/wiring.ts wires the charge worker (same stores, providers, breaker,
- *   processor, `SchedulerDueJobs` on the local Scheduler), except that every client is wrapped to
- *   count requests by kind and to ask DynamoDB Local for `ReturnConsumedCapacity: INDEXES` (base
- *   table and due index units, by AWS's rules: 1 KB per unit, an update that moves an index key = a
- *   delete and a put in the index). A conditional write whose condition fails is charged by AWS but
- *   not reported by DynamoDB Local: counted as 1 unit (every item here is under 1 KB). Once with
- *   each job delivered once, once with each delivered twice at the same moment (the copy refused
- *   with `request_in_progress` is delivered again afterwards, as SQS would).
- * - the live updates' part (`fanout`): two of a renewal's changes show on `user:{id}` (the
- *   subscription's next period, the new payment; its lease does not), and the fan-out stream
- *   consumer numbers and logs each frame in the realtime table: one head update per topic and stream
- *   batch (`assign`) and one log entry per frame. Counted on the platform after each round from the realtime table: the
- *   round's log entries, and from each head's `lastSrcs` whether the two frames were numbered by one
- *   update or two; each write's units are what DynamoDB Local answers for a copy of that item.
- * **Scheduler calls per renewal**: counted exactly in `counted`; on the platform, the next period's
- * schedules found, and calls derived from the logged outcomes (a renewal creates one; a stale copy
- * makes sure the next one exists: one more, answered ConflictException).
- *
- * **Subscribe latency**, first, on the idle platform: RENEWAL_STORM_SUBSCRIBE_USERS users (signed up
- * beforehand, untimed: a scrypt hash each) each send `POST /api/v1/subscriptions/subscribe
- * {"planId":"basic-monthly","paymentToken":"tok_ok"}` (no Idempotency-Key) at once; a first round
- * warms the functions up and is not counted, then RENEWAL_STORM_SUBSCRIBE_ROUNDS rounds with new
- * users; p50/p99 over all of them. Then an advance over an empty minute (`settleFloorSeconds`: the
- * local cloud settles after each due second, so this much of a round is not renewals), then the
- * rounds, then the counted passes.
- *
- * CPU seconds of this process, the local cloud's process (its main thread apart: gateways and
- * services; the rest is mostly the Lambda worker threads), DynamoDB Local's JVM and everything else
- * on the machine are recorded for each round, and from them the rate our processes' CPU per renewal
- * allows on two cores of their own (`cpuBoundRenewalsPerSecond`): this VM is shared, so `other` is
- * what to look at before comparing runs.
- *
- * Environment: RENEWAL_STORM_N (default 5000) subscriptions per round; RENEWAL_STORM_SPREAD_SECONDS
- * (60: due times spread over the minute; 1: all in its first second); RENEWAL_STORM_DUPLICATES (1;
- * 0 skips the `duplicate` round); RENEWAL_STORM_COUNT_N (100) subscriptions per counted pass;
- * RENEWAL_STORM_SUBSCRIBE_USERS (32), RENEWAL_STORM_SUBSCRIBE_ROUNDS (5; 0 skips it). Results go to
- * bench/results/renewal-storm.json.
- */
-import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
-  type ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { CreateScheduleCommand, type DeleteScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, type DeleteScheduleCommand, ListSchedulesCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   type SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { LaunchedCloud, ResourceEndpoint } from '@realtime/local-cloud';
-import { clientConfig } from '@realtime/local-cloud/testing';
 import { BillingService } from '../lambdas/shared/billing/billing-service';
 import { CircuitBreaker } from '../lambdas/shared/billing/breaker';
 import type { DueJob } from '../lambdas/shared/billing/due-jobs';
 import { DynamoBreakerStore } from '../lambdas/shared/billing/dynamo-breaker';
 import { DynamoChargeClaims, DynamoPaymentStore } from '../lambdas/shared/billing/dynamo-payments';
 import { DynamoSandboxLedger } from '../lambdas/shared/billing/dynamo-sandbox-ledger';
-import {
-  DUE_INDEX,
-  DynamoSubscriptionStore,
-  dueBucket,
-  SUBSCRIPTION_ENTITY,
-  subscriptionItemSchema,
-  subscriptionKey,
-} from '../lambdas/shared/billing/dynamo-subscriptions';
+import { DUE_INDEX, DynamoSubscriptionStore, dueBucket, subscriptionKey } from '../lambdas/shared/billing/dynamo-subscriptions';
 import { ProviderPaymentProcessor } from '../lambdas/shared/billing/payment-processor';
-import { periodBoundary } from '../lambdas/shared/billing/periods';
-import { findPlan } from '../lambdas/shared/billing/plans';
 import { sandboxProviders } from '../lambdas/shared/billing/sandbox-provider';
-import {
-  type DueJobsConfig,
-  SchedulerDueJobs,
-  type SchedulerLike,
-  type SqsLike,
-  scheduleName,
-} from '../lambdas/shared/billing/scheduler-due-jobs';
-import type { Subscription } from '../lambdas/shared/billing/subscription';
+import { SchedulerDueJobs, type SchedulerLike, type SqsLike, scheduleName } from '../lambdas/shared/billing/scheduler-due-jobs';
 import type { Clock } from '../lambdas/shared/clock';
-import { batchWriteAll, type DocumentClientLike, isConditionalCheckFailed } from '../lambdas/shared/dynamodb';
+import { type DocumentClientLike, isConditionalCheckFailed } from '../lambdas/shared/dynamodb';
 import { headKey } from '../lambdas/shared/realtime/dynamo-subscription-registry';
 import { launchPlatform } from '../local/launch';
 import { PlatformClient, type Session } from '../test/support/realtime-client';
 import { summarize, writeResult } from './harness';
+import {
+  control,
+  cpuBetween,
+  cpuSample,
+  increment,
+  measuredTree,
+  type ClockState,
+  type Platform,
+  platformOf,
+  pool,
+  round1,
+  round2,
+  round3,
+  scanAll,
+  settled,
+  sleep,
+  virtualClock,
+  workerOutcomes,
+} from './platform';
+import { PLAN, type Seeded, seed } from './seed-subscriptions';
 
 const N = Number(process.env.RENEWAL_STORM_N ?? 5000);
 const SPREAD_SECONDS = Math.max(1, Number(process.env.RENEWAL_STORM_SPREAD_SECONDS ?? 60));
@@ -144,7 +61,6 @@ const SUBSCRIBE_USERS = Number(process.env.RENEWAL_STORM_SUBSCRIBE_USERS ?? 32);
 const SUBSCRIBE_ROUNDS = Number(process.env.RENEWAL_STORM_SUBSCRIBE_ROUNDS ?? 5);
 
 const TARGET = { renewalsPerSecond: 150, writeUnitsPerRenewal: 8, doubleCharges: 0 } as const;
-const PLAN = findPlan('basic-monthly')!;
 const TOKEN = 'tok_ok';
 /** How far ahead of the clock a round's minute starts: schedules are made at least a minute ahead. */
 const LEAD_MS = 5 * 60_000;
@@ -152,204 +68,6 @@ const LEAD_MS = 5 * 60_000;
 const SETUP_CONCURRENCY = 16;
 /** processDue calls at once in a counted pass: a worker batch of 10, a little more. */
 const COUNT_CONCURRENCY = 16;
-
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const round2 = (n: number) => Math.round(n * 100) / 100;
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function pool<T>(items: readonly T[], concurrency: number, run: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await run(items[i]!, i);
-      }
-    }),
-  );
-}
-
-function increment(counts: Record<string, number>, key: string, by = 1): void {
-  counts[key] = (counts[key] ?? 0) + by;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The platform: resources, clients, the control API
-// ---------------------------------------------------------------------------------------------
-
-interface Platform {
-  readonly cloud: LaunchedCloud;
-  readonly db: DynamoDBDocumentClient;
-  readonly sqs: SQSClient;
-  readonly scheduler: SchedulerClient;
-  readonly domainTable: string;
-  readonly realtimeTable: string;
-  readonly dueJobs: DueJobsConfig;
-  /** Every queue of `BillingQueues` (the charge queue and the dead-letter queues), by logical id. */
-  readonly billingQueues: ReadonlyArray<{ readonly id: string; readonly url: string }>;
-}
-
-function resources(cloud: LaunchedCloud, type: string, prefix: string): Array<[string, ResourceEndpoint]> {
-  return Object.values(cloud.endpoints.resources)
-    .flatMap((stack) => Object.entries(stack))
-    .filter(([logicalId, r]) => r.type === type && logicalId.startsWith(prefix));
-}
-
-/** The one resource of `type` whose logical id is `prefix` and CDK's hash. */
-function resource(cloud: LaunchedCloud, type: string, prefix: string): ResourceEndpoint {
-  const found = resources(cloud, type, prefix).filter(([logicalId]) => new RegExp(`^${prefix}[0-9A-F]{8}$`).test(logicalId));
-  if (found.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${found.map(([id]) => id).join(', ') || 'none'}`);
-  return found[0]![1];
-}
-
-function platformOf(cloud: LaunchedCloud): Platform {
-  const queue = resource(cloud, 'AWS::SQS::Queue', 'BillingQueuesCharges');
-  return {
-    cloud,
-    db: DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(cloud, 'dynamodb')), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
-    sqs: new SQSClient(clientConfig(cloud, 'sqs')),
-    scheduler: new SchedulerClient(clientConfig(cloud, 'scheduler')),
-    domainTable: resource(cloud, 'AWS::DynamoDB::Table', 'StorageDomainTable').physicalId,
-    realtimeTable: resource(cloud, 'AWS::DynamoDB::Table', 'StorageRealtimeTable').physicalId,
-    dueJobs: {
-      scheduleGroup: resource(cloud, 'AWS::Scheduler::ScheduleGroup', 'BillingDueJobs').physicalId,
-      chargeQueueArn: queue.arn!,
-      chargeQueueUrl: queue.url!,
-      schedulerRoleArn: resource(cloud, 'AWS::IAM::Role', 'BillingSchedulerRole').arn!,
-      deadLetterQueueArn: resource(cloud, 'AWS::SQS::Queue', 'BillingQueuesSchedulerDeadLetterQueue').arn!,
-    },
-    billingQueues: resources(cloud, 'AWS::SQS::Queue', 'BillingQueues').map(([id, r]) => ({ id, url: r.url! })),
-  };
-}
-
-interface ClockState {
-  readonly now: string;
-  readonly factor: number;
-}
-
-/** A control API call. Not `fetch`: an advance over a storm can take longer than its 300-second wait for headers. */
-function control<T>(platform: Platform, path: string, body?: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${platform.cloud.endpoints.controlUrl}${path}`,
-      { method: body === undefined ? 'GET' : 'POST', headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`control ${path}: ${res.statusCode} ${text}`));
-          else resolve(JSON.parse(text) as T);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-/** Waits until nothing is in flight; the control API gives up after 120 s, so a long drain is waited for again. */
-async function settled(platform: Platform): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await control(platform, '/settled');
-      return;
-    } catch (error) {
-      if (attempt >= 5 || !/did not settle/.test((error as Error).message)) throw error;
-    }
-  }
-}
-
-/** The platform's virtual clock, read here: its time at one moment, moved on at its speed. */
-async function virtualClock(platform: Platform): Promise<Clock> {
-  const state = await control<ClockState>(platform, '/clock');
-  const base = Date.parse(state.now);
-  const realBase = performance.now();
-  return () => new Date(base + (performance.now() - realBase) * state.factor);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Seeding
-// ---------------------------------------------------------------------------------------------
-
-interface Seeded {
-  readonly subscription: Subscription;
-  readonly job: DueJob;
-  /** The due time after the renewal (the next period's end). */
-  readonly nextDueAt: string;
-}
-
-/**
- * An `active` subscription whose current period ends at `due`: anchored k months before it, k the
- * fewest months whose boundary lands exactly on `due` (a 31st needs an anchor on a 31st).
- */
-function seedSubscription(userId: string, due: Date): Seeded {
-  for (let k = 1; k <= 12; k++) {
-    const anchor = new Date(due);
-    anchor.setUTCDate(1);
-    anchor.setUTCMonth(anchor.getUTCMonth() - k);
-    anchor.setUTCDate(due.getUTCDate());
-    if (anchor.getUTCDate() !== due.getUTCDate() || periodBoundary(anchor, PLAN, k).getTime() !== due.getTime()) continue;
-    const iso = anchor.toISOString();
-    const subscription: Subscription = {
-      id: `sub_${randomUUID()}`,
-      userId,
-      planId: PLAN.id,
-      status: 'active',
-      amount: PLAN.amount,
-      currency: PLAN.currency,
-      interval: PLAN.interval,
-      intervalCount: PLAN.intervalCount,
-      anchor: iso,
-      period: k,
-      currentPeriodStart: periodBoundary(anchor, PLAN, k - 1).toISOString(),
-      currentPeriodEnd: due.toISOString(),
-      cancelAtPeriodEnd: false,
-      paymentToken: TOKEN,
-      dueAt: due.toISOString(),
-      createdAt: iso,
-      updatedAt: iso,
-    };
-    return {
-      subscription,
-      job: { userId, subscriptionId: subscription.id, dueAt: due.toISOString() },
-      nextDueAt: periodBoundary(anchor, PLAN, k + 1).toISOString(),
-    };
-  }
-  throw new Error(`no monthly anchor ends a period at ${due.toISOString()}`);
-}
-
-/** The item as DynamoSubscriptionStore writes it: keys, entity, the fields, and the due index keys. */
-function subscriptionItem(subscription: Subscription): Record<string, unknown> {
-  const item = {
-    ...subscriptionKey(subscription.userId),
-    entity: SUBSCRIPTION_ENTITY,
-    ...subscription,
-    dueBucket: dueBucket(subscription.dueAt!),
-    dueSort: `${subscription.dueAt}#${subscription.userId}`,
-  };
-  subscriptionItemSchema.parse(item);
-  return item;
-}
-
-/** Writes `n` subscriptions, one new user each (BatchWriteItem, 25 at a time, 8 batches of 250 at once). */
-async function seed(platform: Platform, due: (i: number) => Date, n: number): Promise<Seeded[]> {
-  const seeded = Array.from({ length: n }, (_, i) => seedSubscription(randomUUID(), due(i)));
-  const chunks: Seeded[][] = [];
-  for (let i = 0; i < seeded.length; i += 250) chunks.push(seeded.slice(i, i + 250));
-  await pool(chunks, 8, (chunk) =>
-    batchWriteAll(
-      platform.db,
-      platform.domainTable,
-      chunk.map((s) => ({ PutRequest: { Item: subscriptionItem(s.subscription) } })),
-    ),
-  );
-  return seeded;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Counting clients (the `counted` passes)
@@ -488,7 +206,18 @@ function countedBilling(platform: Platform, tally: Tally, clock: Clock): Billing
     sqs: countingSqs(platform.sqs, tally),
     clock,
   });
-  return new BillingService(new DynamoSubscriptionStore(db, table), processor, dueJobs, clock);
+  // Every subscription of the storm pays with tok_ok: a decline (a saga start) is a bench bug.
+  const dunning = {
+    start: async () => Promise.reject(new Error('renewal-storm: a renewal was declined; the bench only renews tok_ok subscriptions')),
+    stop: async () => {},
+  };
+  return new BillingService({
+    subscriptions: new DynamoSubscriptionStore(db, table),
+    payments: processor,
+    scheduler: dueJobs,
+    dunning,
+    clock,
+  });
 }
 
 interface CountedPass {
@@ -578,17 +307,6 @@ async function countedPass(platform: Platform, deliveries: 1 | 2, n: number): Pr
 // ---------------------------------------------------------------------------------------------
 // Exactly once
 // ---------------------------------------------------------------------------------------------
-
-async function scanAll(db: DynamoDBDocumentClient, input: ScanCommandInput): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
-    items.push(...((out.Items as Record<string, unknown>[] | undefined) ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
 
 interface ExactlyOnce {
   readonly subscriptions: number;
@@ -770,69 +488,8 @@ async function fanoutWrites(platform: Platform, seeded: readonly Seeded[]): Prom
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU
+// The settle floor
 // ---------------------------------------------------------------------------------------------
-
-interface CpuSample {
-  readonly bench: number;
-  readonly cloud: number;
-  /** The local cloud's main thread: gateways, SQS, Scheduler, EventBridge, stream polling (the Lambda handlers run on worker threads). */
-  readonly cloudMainThread: number;
-  readonly dynamodbLocal: number;
-  readonly machine: number;
-}
-
-const TICKS = 100; // USER_HZ on Linux
-
-/** CPU seconds so far: this process, the local cloud's process tree (DynamoDB Local's JVM apart), and the machine's busy time. */
-function cpuSample(cloudPid: number): CpuSample {
-  const usage = process.cpuUsage();
-  const sample = { bench: (usage.user + usage.system) / 1e6, cloud: 0, cloudMainThread: 0, dynamodbLocal: 0, machine: 0 };
-  try {
-    const stats = new Map<number, { name: string; ppid: number; seconds: number }>();
-    for (const d of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        stats.set(Number(d), { name, ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / TICKS });
-      } catch {
-        // ended while listing
-      }
-    }
-    const inTree = (pid: number): boolean => {
-      for (let p: number | undefined = pid; p && p > 1; p = stats.get(p)?.ppid) if (p === cloudPid) return true;
-      return false;
-    };
-    for (const [pid, s] of stats) {
-      if (!inTree(pid)) continue;
-      if (s.name === 'java') sample.dynamodbLocal += s.seconds;
-      else sample.cloud += s.seconds;
-    }
-    const main = readFileSync(`/proc/${cloudPid}/task/${cloudPid}/stat`, 'utf8');
-    const mainFields = main.slice(main.lastIndexOf(')') + 2).split(' ');
-    sample.cloudMainThread = (Number(mainFields[11]) + Number(mainFields[12])) / TICKS;
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    sample.machine = (cpu[0]! + cpu[1]! + cpu[2]! + cpu[5]! + cpu[6]! + cpu[7]!) / TICKS;
-  } catch {
-    // not Linux: zeros
-  }
-  return sample;
-}
-
-function cpuBetween(a: CpuSample, b: CpuSample) {
-  const bench = b.bench - a.bench;
-  const cloud = b.cloud - a.cloud;
-  const dynamodbLocal = b.dynamodbLocal - a.dynamodbLocal;
-  return {
-    bench: round1(bench),
-    cloud: round1(cloud),
-    cloudMainThread: round1(b.cloudMainThread - a.cloudMainThread),
-    dynamodbLocal: round1(dynamodbLocal),
-    other: round1(Math.max(0, b.machine - a.machine - bench - cloud - dynamodbLocal)),
-  };
-}
 
 /**
  * The local cloud's own share of a round's time: an advance over a minute whose seconds each have
@@ -862,17 +519,6 @@ async function settleFloor(platform: Platform): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   await platform.sqs.send(new DeleteQueueCommand({ QueueUrl }));
   return round2(seconds);
-}
-
-/** The commit measured, and whether the product's code differed from it (others may be editing it). */
-function measuredTree(): { commit: string; uncommittedProductChanges: string[] } {
-  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
-  try {
-    const changed = git('status', '--porcelain', '--', 'lambdas', 'lib', 'bin', 'packages/local-cloud/src');
-    return { commit: git('rev-parse', '--short', 'HEAD'), uncommittedProductChanges: changed ? changed.split('\n') : [] };
-  } catch {
-    return { commit: 'unknown', uncommittedProductChanges: [] };
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,21 +553,6 @@ interface StormRound {
   readonly queues: Record<string, number>;
   readonly exactlyOnce: ExactlyOnce;
   readonly fanout: FanoutWrites;
-}
-
-/** The charge worker's outcomes in a slice of the local cloud's output. */
-function workerOutcomes(output: string): Record<string, number> {
-  const outcomes: Record<string, number> = {};
-  for (const line of output.split('\n')) {
-    if (!line.includes('"message":"Due job')) continue;
-    const outcome = /"outcome":"([a-z_]+)"/.exec(line)?.[1];
-    const code = /"code":"([a-z_]+)"/.exec(line)?.[1];
-    if (outcome) increment(outcomes, outcome);
-    else if (code) increment(outcomes, `retried: ${code}`);
-    else if (line.includes('Due job failed')) increment(outcomes, 'failed');
-    else if (line.includes('Due job dropped')) increment(outcomes, 'dropped');
-  }
-  return outcomes;
 }
 
 /** Subscriptions still due in [minute, minute + spread): a COUNT query of the due index. */
