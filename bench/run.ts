@@ -4,12 +4,14 @@
  * name also selects every benchmark it is the first part of (`realtime` → `realtime-fanout`).
  * Sizes are set by environment variables, listed in each benchmark's header.
  */
+import { dunningStorm } from './dunning-storm';
 import { localOverhead } from './local-overhead';
 import { realtimeFanout } from './realtime-fanout';
 import { renewalStorm } from './renewal-storm';
 import { subscribeStorm } from './subscribe-storm';
 
 const benchmarks: Record<string, () => Promise<void>> = {
+  'dunning-storm': dunningStorm,
   'local-overhead': localOverhead,
   'realtime-fanout': realtimeFanout,
   'renewal-storm': renewalStorm,
