@@ -248,13 +248,16 @@ describe('the range', () => {
     for (const to of [new Date(from.getTime() + 31 * DAY + 1), from, new Date(from.getTime() - DAY), new Date(Number.NaN)]) {
       expect(() => slotsBetween(s, { from, to, now: LONG_AGO })).toThrow(BadRequestError);
     }
+    let refusal: unknown;
     try {
       slotsBetween(s, { from, to: new Date(from.getTime() + 32 * DAY), now: LONG_AGO });
     } catch (error) {
-      expect((error as BadRequestError).details).toEqual([
-        { field: 'to', message: `The range may span at most ${MAX_SLOT_RANGE_DAYS} days` },
-      ]);
+      refusal = error;
     }
+    expect(refusal).toBeInstanceOf(BadRequestError);
+    expect((refusal as BadRequestError).details).toEqual([
+      { field: 'to', message: `The range may span at most ${MAX_SLOT_RANGE_DAYS} days` },
+    ]);
   });
 
   it('offers only slots that start after now', () => {
