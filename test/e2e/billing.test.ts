@@ -17,6 +17,7 @@ import {
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig } from '@realtime/local-cloud/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BillingUser, billingApi } from '../support/billing-api';
@@ -302,7 +303,7 @@ describe('billing end to end', () => {
     expect((await subscribe(closed, 'tok_ok')).body.payment.provider).toBe('sandbox-a');
   });
 
-  it('a year of renewals from Jan 31: 12 payments on calendar-anchored, contiguous periods, one schedule at a time, duplicates charge nothing', async () => {
+  it('a year of renewals from Jan 31: 12 payments on calendar-anchored, contiguous periods, one schedule at a time, duplicates charge nothing, no dunning saga', async () => {
     const start = await now();
     const jan31 = new Date(Date.UTC(start.getUTCFullYear() + 1, 0, 31, 10, 0, 0));
     await advanceTo(jan31);
@@ -354,5 +355,13 @@ describe('billing end to end', () => {
     await control('/settled');
     expect(await paid()).toHaveLength(13);
     expect(await schedulesOf(id)).toHaveLength(1);
+    // Renewing fine for a year never started a dunning saga (docs/billing.md, "Dunning").
+    const sfn = new SFNClient(clientConfig(platform.cloud, 'states'));
+    const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
+    const dunning = stateMachines.filter((m) => /BillingDunningStateMachine/.test(m.name ?? ''));
+    expect(dunning).toHaveLength(1);
+    const { executions = [] } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: dunning[0]!.stateMachineArn! }));
+    expect(executions.filter((e) => e.name?.startsWith(id))).toEqual([]);
+    sfn.destroy();
   }, 300_000);
 });
