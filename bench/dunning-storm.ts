@@ -74,7 +74,6 @@ import {
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { clientConfig } from '@realtime/local-cloud/testing';
 import { dunningExecutionName } from '../lambdas/shared/billing/dunning';
@@ -97,6 +96,7 @@ import {
   measuredTree,
   type Platform,
   platformOf,
+  queueDepths,
   pool,
   resource,
   resources,
@@ -757,23 +757,6 @@ function platformLogs(output: string): { counts: Record<string, Record<string, n
   return { counts: { dunningSteps, notices, errorsAndWarnings: errors, chargeWorker: workerOutcomes(output) }, firstErrors };
 }
 
-async function queueDepths(platform: DunningPlatform): Promise<Record<string, number>> {
-  const depths: Record<string, number> = {};
-  for (const { id, url } of [...platform.billingQueues, ...platform.notificationQueues]) {
-    const { Attributes = {} } = await platform.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    depths[id.replace(/[0-9A-F]{8}$/, '')] =
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
-  }
-  return depths;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The benchmark
 // ---------------------------------------------------------------------------------------------
@@ -841,7 +824,7 @@ export async function dunningStorm(): Promise<void> {
     const checks = await check(platform, members);
     const byLane = await transitions(platform, members);
     const cost = costModel(byLane, checks);
-    const queues = await queueDepths(platform);
+    const queues = await queueDepths(platform.sqs, [...platform.billingQueues, ...platform.notificationQueues]);
 
     console.log(
       `  advance of ${DAYS} days: ${round1(advanceSeconds)} s in steps (${steps.map((s) => `${s.day}: ${s.seconds}`).join(', ')}); ` +

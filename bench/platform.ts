@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LaunchedCloud, ResourceEndpoint } from '@realtime/local-cloud';
 import { clientConfig } from '@realtime/local-cloud/testing';
 import type { DueJobsConfig } from '../lambdas/shared/billing/scheduler-due-jobs';
@@ -51,6 +51,27 @@ export interface Platform {
   readonly dueJobs: DueJobsConfig;
   /** Every queue of `BillingQueues` (the charge queue and the dead-letter queues), by logical id. */
   readonly billingQueues: ReadonlyArray<{ readonly id: string; readonly url: string }>;
+}
+
+/** Messages in each queue (visible, in flight and delayed), by logical id without CDK's hash: all should be 0 after a round. */
+export async function queueDepths(
+  sqs: SQSClient,
+  queues: ReadonlyArray<{ readonly id: string; readonly url: string }>,
+): Promise<Record<string, number>> {
+  const depths: Record<string, number> = {};
+  for (const { id, url } of queues) {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    depths[id.replace(/[0-9A-F]{8}$/, '')] =
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+  }
+  return depths;
 }
 
 export function resources(cloud: LaunchedCloud, type: string, prefix: string): Array<[string, ResourceEndpoint]> {

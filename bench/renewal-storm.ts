@@ -41,6 +41,7 @@ import {
   type ClockState,
   type Platform,
   platformOf,
+  queueDepths,
   pool,
   round1,
   round2,
@@ -385,24 +386,6 @@ async function nextSchedules(platform: Platform, seeded: readonly Seeded[]): Pro
   return seeded.filter((s) => names.has(scheduleName(s.subscription.id, Math.ceil(Date.parse(s.nextDueAt) / 1000)))).length;
 }
 
-/** Messages in each billing queue (the charge queue and the dead-letter queues): all should be 0 after a round. */
-async function queueDepths(platform: Platform): Promise<Record<string, number>> {
-  const depths: Record<string, number> = {};
-  for (const { id, url } of platform.billingQueues) {
-    const { Attributes = {} } = await platform.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: url,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    depths[id.replace(/[0-9A-F]{8}$/, '')] =
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
-  }
-  return depths;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Live updates' writes (fan-out, realtime table)
 // ---------------------------------------------------------------------------------------------
@@ -692,7 +675,7 @@ async function stormRound(platform: Platform, name: 'single' | 'duplicate'): Pro
     workerOutcomes: outcomes,
     schedulerCallsPerRenewal: round3(((outcomes.renewed ?? 0) + (outcomes.stale ?? 0)) / N),
     nextPeriodScheduled: await nextSchedules(platform, seeded),
-    queues: await queueDepths(platform),
+    queues: await queueDepths(platform.sqs, platform.billingQueues),
     exactlyOnce: await exactlyOnce(platform, seeded),
     fanout: await fanoutWrites(platform, seeded),
   };
