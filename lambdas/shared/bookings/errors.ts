@@ -19,6 +19,17 @@ export class BookingConflict extends AppError {
   }
 }
 
+/**
+ * DynamoDB kept cancelling the booking's transaction for others on the same items (a slot being
+ * booked by many at once) and the retries ran out with seats still left: nothing was written, and
+ * trying again is safe. → 409 conflict
+ */
+export class BookingBusy extends AppError {
+  constructor() {
+    super('conflict', 'Many bookings of this slot are being made at once; nothing was changed, try again');
+  }
+}
+
 /** Too late to cancel or reschedule under the service's cut-off. → 409 cutoff_passed */
 export class CutoffPassed extends AppError {
   constructor(
