@@ -9,10 +9,15 @@
  * Both use generic keys (`pk`/`sk`), so new access patterns need new key formats, not new tables.
  * Access patterns are key lookups or queries of one partition (subscribers of a topic are edge
  * items in the topic's partitions, read with strongly consistent queries, which a GSI cannot
- * give: docs/decisions.md #11), with one exception: billing's due index on the domain table
- * (`DUE_INDEX`, sparse, keys only plus the job's fields), which the daily reconciliation queries
- * for overdue subscriptions, one day of due times per partition (docs/billing.md). A feature that
- * needs an index adds it here and grants it with `AppFunction.grantIndexQuery`. Plain `Table`
+ * give: docs/decisions.md #11), with two exceptions on the domain table, both sparse:
+ * - the due index (`DUE_INDEX`, keys plus the job's fields): billing's daily reconciliation queries
+ *   it for overdue subscriptions, one day of due times per partition (`DUE#<day>`, docs/billing.md),
+ *   and the bookings expiry job for lapsed payment holds, one hour per partition (`HOLD#<hour>`,
+ *   docs/bookings.md); neither prefix reads the other's items.
+ * - the user bookings index (`USER_BOOKINGS_INDEX`: the user's `pk`, sorted by `bookingStart`,
+ *   which only booking items carry; whole items): `GET /bookings/my` by start, which a reschedule
+ *   changes, so the base table's sort key cannot hold it.
+ * A feature that needs an index adds it here and grants it with `AppFunction.grantIndexQuery`. Plain `Table`
  * (AWS::DynamoDB::Table) rather than `TableV2` (a global table): there are no replicas to manage,
  * and it is the resource the local cloud maps onto DynamoDB Local.
  */
@@ -20,6 +25,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { DUE_INDEX } from '../../lambdas/shared/billing/dynamo-subscriptions';
+import { USER_BOOKINGS_INDEX } from '../../lambdas/shared/bookings/dynamo-bookings';
 import { retainOrDestroy } from './validate';
 
 /** The TTL attribute of both tables: epoch seconds after which DynamoDB may delete the item. */
@@ -52,6 +58,12 @@ export class Storage extends Construct {
       sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.INCLUDE,
       nonKeyAttributes: [...DUE_INDEX.include],
+    });
+    domainTable.addGlobalSecondaryIndex({
+      indexName: USER_BOOKINGS_INDEX.name,
+      partitionKey: { name: USER_BOOKINGS_INDEX.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: USER_BOOKINGS_INDEX.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
     });
     this.domainTable = domainTable;
     this.realtimeTable = this.table('RealtimeTable', removalPolicy);

@@ -28,7 +28,7 @@ describe('Storage', { timeout: SYNTH_TIMEOUT }, () => {
     }
   });
 
-  it('gives the domain table pk/sk keys, TTL, PITR, on-demand billing, a NEW_AND_OLD_IMAGES stream, and only the due index', () => {
+  it('gives the domain table pk/sk keys, TTL, PITR, on-demand billing, a NEW_AND_OLD_IMAGES stream, the due index and the user bookings index', () => {
     dev.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
       ...commonTableProps,
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
@@ -41,6 +41,15 @@ describe('Storage', { timeout: SYNTH_TIMEOUT }, () => {
             { AttributeName: 'dueSort', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId', 'id', 'dueAt'] },
+        },
+        // Sparse (only bookings carry bookingStart), whole items: a page of my bookings in one query.
+        {
+          IndexName: 'UserBookingsIndex',
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'bookingStart', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
         },
       ],
     });
