@@ -42,6 +42,8 @@ class Spy implements PaymentProvider {
   calls = 0;
   /** Throws this many times after the provider answered, standing for an invocation that died. */
   dieAfterCharge = 0;
+  /** While set, a charge waits for it at the door of the provider (a slow probe). */
+  gate?: Promise<void>;
 
   constructor(private readonly inner: PaymentProvider) {}
 
@@ -51,6 +53,7 @@ class Spy implements PaymentProvider {
 
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
     this.calls++;
+    if (this.gate) await this.gate;
     const outcome = await this.inner.charge(request);
     if (this.dieAfterCharge > 0) {
       this.dieAfterCharge--;
@@ -268,7 +271,18 @@ describe('failover and the circuit breaker', () => {
     const s = setup();
     await openFirstBreaker(s);
     s.advance(60_000);
-    const payments = await Promise.all(Array.from({ length: 10 }, () => s.processor.charge(command('tok_ok'))));
+    // The probe is held at the provider until the other nine are done: had it closed the breaker
+    // first, a later charge would rightly go to sandbox-a, and the count would prove nothing.
+    let release!: () => void;
+    s.a.gate = new Promise<void>((resolve) => (release = resolve));
+    let done = 0;
+    const charges = Array.from({ length: 10 }, () => s.processor.charge(command('tok_ok')).finally(() => done++));
+    for (const deadline = Date.now() + 10_000; done < 9; await new Promise((resolve) => setTimeout(resolve, 10))) {
+      if (Date.now() > deadline) throw new Error(`${10 - done} charges wait at sandbox-a: more than one probe`);
+    }
+    expect(s.a.calls).toBe(6);
+    release();
+    const payments = await Promise.all(charges);
     expect(s.a.calls).toBe(6);
     expect(payments.filter((p) => p.provider === 'sandbox-a')).toHaveLength(1);
     expect(payments.filter((p) => p.provider === 'sandbox-b')).toHaveLength(9);
