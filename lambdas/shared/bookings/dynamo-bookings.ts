@@ -29,7 +29,7 @@
  * across services, with back-to-back bookings free. Why hour buckets rather than an item per
  * minute or per 5 minutes: a booking of up to 8 hours touches at most 9 items (a 5-minute item
  * each would be 97, past what a reschedule's transaction can hold, and 5-minute granularity is not
- * exact for a 7-minute service or a 09:03 window), and an hour item full of minutes is ~0.5 KB, one
+ * exact for a 7-minute service or a 09:03 window), and an hour item full of minutes is ~650 bytes, one
  * write unit. Minutes shared by a reschedule's old and new times are moved in place (`mMM = new`
  * on condition `mMM = old`), since a transaction may touch an item once.
  *
