@@ -51,7 +51,7 @@ describe('parseTopic', () => {
     [' feed:a', 'leading space makes the kind unknown'],
   ])('rejects %j (%s) listing the kinds', (name) => {
     const error = rejection(() => parseTopic(name));
-    expect(error.message).toContain('expected one of user:{id}, content:{id}, author:{id}, feed:{id}');
+    expect(error.message).toContain('expected one of user:{id}, content:{id}, author:{id}, service:{id}, feed:{id}');
     expect(error.details).toEqual([{ field: 'topic', message: expect.stringContaining('expected one of') }]);
   });
 

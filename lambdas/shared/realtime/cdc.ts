@@ -7,9 +7,9 @@
  *
  * Sources: the server-side producer (`POST /api/v1/topics/{topic}/events`, a `TopicEvent` item),
  * billing (billing/live.ts: subscriptions and payments on `user:{id}`) and notifications
- * (notifications/live.ts: a new notification on `user:{id}`). Later issues add
- * theirs (comments, counters, bookings): one entry each, with the entity and change type it
- * reacts to.
+ * (notifications/live.ts: a new notification on `user:{id}`) and bookings (bookings/live.ts:
+ * slot counts on `service:{id}`, bookings on `user:{id}`). Later issues add theirs (comments,
+ * counters): one entry each, with the entity and change type it reacts to.
  *
  * Order: a topic's events are delivered in the order fan-out numbers them, and the stream keeps
  * order per item key. A producer that needs strict order for a topic writes its events under one
@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { BILLING_TOPIC_SOURCES } from '../billing/live';
+import { BOOKING_TOPIC_SOURCES } from '../bookings/live';
 import type { ChangeType, DomainChange } from '../cdc/change';
 import { NOTIFICATION_TOPIC_SOURCES } from '../notifications/live';
 import { topicSchema } from './topics';
@@ -55,6 +56,7 @@ export const topicEventItemSchema = z.object({
 export const TOPIC_SOURCES: readonly TopicSource[] = [
   ...BILLING_TOPIC_SOURCES,
   ...NOTIFICATION_TOPIC_SOURCES,
+  ...BOOKING_TOPIC_SOURCES,
   {
     entity: TOPIC_EVENT_ENTITY,
     change: 'INSERT',

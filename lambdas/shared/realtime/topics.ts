@@ -5,6 +5,7 @@
  *   user:{userId}     private: only that user (billing, bookings, notifications for them)
  *   content:{id}      comments and counters of one content item: any signed-in user
  *   author:{userId}   an author's new posts: any signed-in user
+ *   service:{id}      a bookable service's slot availability: any signed-in user
  *   feed:{name}       server-side producers such as a price ticker: any signed-in user
  *
  * Keys are 1-96 characters of letters, digits, `_`, `.` and `-`. That keeps topics safe inside
@@ -14,7 +15,7 @@
 import { z } from 'zod';
 import { BadRequestError, ForbiddenError } from '../errors';
 
-export const TOPIC_KINDS = ['user', 'content', 'author', 'feed'] as const;
+export const TOPIC_KINDS = ['user', 'content', 'author', 'service', 'feed'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export const MAX_TOPIC_KEY_LENGTH = 96;
@@ -69,6 +70,7 @@ export function authorizeSubscription(who: Subscriber, topic: Topic): void {
       return;
     case 'content':
     case 'author':
+    case 'service':
     case 'feed':
       return;
   }
