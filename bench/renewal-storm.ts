@@ -17,14 +17,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { BillingService } from '../lambdas/shared/billing/billing-service';
-import { CircuitBreaker } from '../lambdas/shared/billing/breaker';
 import type { DueJob } from '../lambdas/shared/billing/due-jobs';
-import { DynamoBreakerStore } from '../lambdas/shared/billing/dynamo-breaker';
-import { DynamoChargeClaims, DynamoPaymentStore } from '../lambdas/shared/billing/dynamo-payments';
-import { DynamoSandboxLedger } from '../lambdas/shared/billing/dynamo-sandbox-ledger';
 import { DUE_INDEX, DynamoSubscriptionStore, dueBucket, subscriptionKey } from '../lambdas/shared/billing/dynamo-subscriptions';
-import { ProviderPaymentProcessor } from '../lambdas/shared/billing/payment-processor';
-import { sandboxProviders } from '../lambdas/shared/billing/sandbox-provider';
+import { sandboxPaymentProcessor } from '../lambdas/shared/billing/wiring';
 import { SchedulerDueJobs, type SchedulerLike, type SqsLike, scheduleName } from '../lambdas/shared/billing/scheduler-due-jobs';
 import type { Clock } from '../lambdas/shared/clock';
 import { type DocumentClientLike, isConditionalCheckFailed } from '../lambdas/shared/dynamodb';
@@ -193,14 +188,7 @@ function countingSqs(sqs: SQSClient, tally: Tally): SqsLike {
 function countedBilling(platform: Platform, tally: Tally, clock: Clock): BillingService {
   const db = countingDocumentClient(platform.db, tally);
   const table = platform.domainTable;
-  const payments = new DynamoPaymentStore(db, table);
-  const processor = new ProviderPaymentProcessor({
-    providers: sandboxProviders(new DynamoSandboxLedger(db, table, clock), clock),
-    breaker: new CircuitBreaker(new DynamoBreakerStore(db, table), clock),
-    claims: new DynamoChargeClaims(db, table),
-    payments,
-    clock,
-  });
+  const processor = sandboxPaymentProcessor(db, table, clock);
   const dueJobs = new SchedulerDueJobs({
     config: platform.dueJobs,
     scheduler: countingScheduler(platform.scheduler, tally),

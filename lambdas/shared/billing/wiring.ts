@@ -8,8 +8,8 @@
  * (DUE_SCHEDULE_GROUP, CHARGE_QUEUE_ARN, CHARGE_QUEUE_URL, SCHEDULER_ROLE_ARN, SCHEDULER_DLQ_ARN),
  * and DUNNING_STATE_MACHINE_ARN (sfn-dunning.ts) unless the caller brings its own `dunning`.
  */
-import { systemClock } from '../clock';
-import { createDocumentClient } from '../dynamodb';
+import { type Clock, systemClock } from '../clock';
+import { createDocumentClient, type DocumentClientLike } from '../dynamodb';
 import { requireEnv } from '../env';
 import { DynamoIdempotencyStore } from '../http/dynamo-idempotency';
 import { withIdempotency, type Idempotent } from '../http/idempotency';
@@ -38,19 +38,26 @@ export interface BillingWiringOptions {
   readonly dunning?: DunningSaga;
 }
 
+/**
+ * The payment processor of the platform on `db` and `table`: the two sandbox providers behind their
+ * breakers, charge claims and payments in the domain table (also what tests and benches build).
+ */
+export function sandboxPaymentProcessor(db: DocumentClientLike, table: string, clock: Clock): ProviderPaymentProcessor {
+  return new ProviderPaymentProcessor({
+    providers: sandboxProviders(new DynamoSandboxLedger(db, table, clock), clock),
+    breaker: new CircuitBreaker(new DynamoBreakerStore(db, table), clock),
+    claims: new DynamoChargeClaims(db, table),
+    payments: new DynamoPaymentStore(db, table),
+    clock,
+  });
+}
+
 export function billingFromEnvironment(env: NodeJS.ProcessEnv = process.env, options: BillingWiringOptions = {}): BillingWiring {
   const db = createDocumentClient();
   const table = requireEnv('DOMAIN_TABLE_NAME', env);
   // The local cloud's virtual clock at run time (it replaces `Date` in the function's environment).
   const clock = systemClock;
-  const payments = new DynamoPaymentStore(db, table);
-  const processor = new ProviderPaymentProcessor({
-    providers: sandboxProviders(new DynamoSandboxLedger(db, table, clock), clock),
-    breaker: new CircuitBreaker(new DynamoBreakerStore(db, table), clock),
-    claims: new DynamoChargeClaims(db, table),
-    payments,
-    clock,
-  });
+  const processor = sandboxPaymentProcessor(db, table, clock);
   const billing = new BillingService({
     subscriptions: new DynamoSubscriptionStore(db, table),
     payments: processor,
@@ -65,5 +72,9 @@ export function billingFromEnvironment(env: NodeJS.ProcessEnv = process.env, opt
       metrics.addMetric('DueJobScheduleFailed', MetricUnit.Count, 1);
     },
   });
-  return { billing, history: payments, idempotent: withIdempotency({ store: new DynamoIdempotencyStore(db, table), clock }) };
+  return {
+    billing,
+    history: new DynamoPaymentStore(db, table),
+    idempotent: withIdempotency({ store: new DynamoIdempotencyStore(db, table), clock }),
+  };
 }
